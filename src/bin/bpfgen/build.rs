@@ -1,0 +1,94 @@
+//! `bpfgen build`: `.bpf.c` files to stripped objects, skeletons and dependency files.
+
+use bpfgen::build::{self, BuildRequest, SkeletonLang};
+use bpfgen::compile::CompileOptions;
+use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Compile BPF C sources into stripped CO-RE objects and skeletons.
+///
+/// For each FILE.bpf.c writes <stem>.bpf.o (DWARF stripped), <stem>.skel.h and <stem>.bpf.d
+/// (a Make dependency file) into the output directory. Outputs are replaced atomically.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  bpfgen build helloworld.bpf.c\n  \
+                        bpfgen build src/*.bpf.c -o build -I include -D DEBUG=1 -- -O1\n\n\
+                        Exit status: 0 all built; 1 a source failed to build (the others are \
+                        still built); 2 usage or environment (clang missing, unreadable file).")]
+pub struct Opts {
+    /// The `.bpf.c` sources.
+    #[arg(required = true, value_name = "FILE.bpf.c")]
+    sources: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "DIR",
+        default_value = ".output"
+    )]
+    out_dir: PathBuf,
+    /// Add an include directory.
+    #[arg(short = 'I', value_name = "DIR")]
+    include: Vec<PathBuf>,
+    /// Define a macro.
+    #[arg(short = 'D', value_name = "NAME[=VALUE]")]
+    define: Vec<String>,
+    /// The clang to use (default: $BPFGEN_CLANG, $CLANG, clang, the newest clang-NN).
+    #[arg(long, value_name = "PATH")]
+    clang: Option<PathBuf>,
+    /// Target architecture for __TARGET_ARCH_* (default: the host's).
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// BPF target: bpf (host byte order), bpfel or bpfeb.
+    #[arg(long, value_name = "TARGET", default_value = "bpf")]
+    target: String,
+    /// Which skeleton to write: c or none.
+    #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "none"])]
+    skel: String,
+    /// Extra clang arguments, after `--`.
+    #[arg(last = true, value_name = "CLANG_ARGS")]
+    clang_args: Vec<OsString>,
+}
+
+impl Opts {
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        let arch = match &self.arch {
+            Some(name) => name.parse::<TargetArch>()?,
+            None => TargetArch::host()?,
+        };
+        let target = self.target.parse::<BpfTarget>()?;
+        let clang = Clang::discover(self.clang.as_deref())?;
+        if let Some(advice) = clang.advisory() {
+            eprintln!("bpfgen: warning: {advice}");
+        }
+        let request = BuildRequest {
+            sources: self.sources,
+            out_dir: self.out_dir,
+            compile: CompileOptions {
+                arch,
+                target,
+                include_dirs: self.include,
+                defines: self.define,
+                extra_args: self.clang_args,
+            },
+            skeleton: if self.skel == "none" {
+                SkeletonLang::None
+            } else {
+                SkeletonLang::C
+            },
+        };
+        let outcomes = build::build(&clang, &request)?;
+        let mut worst = 0;
+        let mut stderr = std::io::stderr().lock();
+        for outcome in &outcomes {
+            stderr.write_all(outcome.diagnostics.as_bytes())?;
+            if let Err(err) = &outcome.result {
+                writeln!(stderr, "bpfgen: error: {err}")?;
+                worst = worst.max(err.exit_code());
+            }
+        }
+        Ok(ExitCode::from(worst))
+    }
+}

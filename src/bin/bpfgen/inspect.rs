@@ -1,0 +1,33 @@
+//! `bpfgen inspect`: what an object holds.
+
+use crate::objects;
+use bpfgen::inspect::Report;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Show an object's programs, maps, data sections and variables, externs, license and BTF.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  bpfgen inspect .output/minimal.bpf.o\n  \
+                        bpfgen inspect --json prog.bpf.o | jq '.maps[].name'")]
+pub struct Opts {
+    /// The BPF object file.
+    object: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Opts {
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        let loaded = objects::load(&self.object, None)?;
+        let report = Report::new(&loaded.object).map_err(|e| e.in_file(&self.object))?;
+        let text = if self.json {
+            report.to_json() + "\n"
+        } else {
+            report.to_text()
+        };
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

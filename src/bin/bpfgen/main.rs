@@ -1,0 +1,68 @@
+//! The `bpfgen` command: argument parsing and dispatch only; each subcommand lives in its own
+//! file beside this one.
+
+mod build;
+mod generate;
+mod inspect;
+mod objects;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Build eBPF programs: clang to stripped CO-RE objects and libbpf skeletons, without bpftool.
+#[derive(Parser)]
+#[command(name = "bpfgen", version, about, propagate_version = true)]
+#[command(
+    after_help = "Exit status: 0 success, 1 the input is wrong (clang error, invalid \
+                        object), 2 usage or environment (bad flag, clang missing, unreadable path)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Build(build::Opts),
+    Gen(generate::Opts),
+    Inspect(inspect::Opts),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(opts) => opts.run(),
+        Command::Gen(opts) => opts.run(),
+        Command::Inspect(opts) => opts.run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    }
+}
+
+/// Prints a fatal error on one line and picks the exit code it calls for.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if err
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("bpfgen: error: {err}");
+    let code = err
+        .downcast_ref::<bpfgen::Error>()
+        .map_or(2, bpfgen::Error::exit_code);
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,8 @@
+//! BTF: queries over btf-rs ([`types`]), the `.BTF.ext` parser ([`ext`]), and C declarations
+//! rendered from BTF types ([`c`]).
+
+pub mod c;
+pub mod ext;
+pub mod types;
+
+pub use types::{Btf, VarLinkage};

@@ -1,0 +1,137 @@
+//! The orchestrator: `.bpf.c` sources in; stripped objects, skeletons and dependency files
+//! out. The only layer that knows about files; every stage it calls is a function of bytes.
+//!
+//! Each source is built completely in memory, and its outputs are written together and
+//! atomically, so a failure leaves the previous good outputs in place. A failing source does
+//! not stop the others: the build reports every failure at the end.
+
+use crate::compile::{self, CompileOptions};
+use crate::depfile;
+use crate::error::{Error, Result};
+use crate::object::{BpfObject, names, strip};
+use crate::output::OutputSet;
+use crate::skel::{self, Skeleton};
+use crate::toolchain::Clang;
+use std::path::{Path, PathBuf};
+
+/// Which skeleton a build writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SkeletonLang {
+    /// `<stem>.skel.h`, for libbpf in C and C++.
+    #[default]
+    C,
+    /// No skeleton, only the object.
+    None,
+}
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// `.bpf.c` files.
+    pub sources: Vec<PathBuf>,
+    /// Where outputs go (`.output` by default).
+    pub out_dir: PathBuf,
+    /// Flags shared by every compilation.
+    pub compile: CompileOptions,
+    /// Which skeleton to write.
+    pub skeleton: SkeletonLang,
+}
+
+/// The files one source produced.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The source.
+    pub source: PathBuf,
+    /// The stripped object.
+    pub object: PathBuf,
+    /// The skeleton, if one was asked for.
+    pub skeleton: Option<PathBuf>,
+    /// The Make dependency file.
+    pub depfile: PathBuf,
+    /// Every header clang read.
+    pub headers: Vec<String>,
+}
+
+/// What happened to one source.
+pub struct SourceOutcome {
+    /// The source.
+    pub source: PathBuf,
+    /// clang's diagnostics, verbatim (possibly empty).
+    pub diagnostics: String,
+    /// The outputs, or the error that stopped this source.
+    pub result: Result<Built>,
+}
+
+/// The stem of a source: its file name without `.bpf.c` (or, failing that, its extension).
+pub fn source_stem(source: &Path) -> String {
+    let name = source.file_name().unwrap_or_default().to_string_lossy();
+    match name.strip_suffix(".bpf.c") {
+        Some(stem) => stem.to_string(),
+        None => source
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+    }
+}
+
+/// Builds every source, one after another; each outcome is reported separately.
+pub fn build(clang: &Clang, request: &BuildRequest) -> Result<Vec<SourceOutcome>> {
+    std::fs::create_dir_all(&request.out_dir).map_err(|e| Error::io(&request.out_dir, &e))?;
+    Ok(request
+        .sources
+        .iter()
+        .map(|source| build_one(clang, request, source))
+        .collect())
+}
+
+fn build_one(clang: &Clang, request: &BuildRequest, source: &Path) -> SourceOutcome {
+    let run = compile::compile(clang, &request.compile, source);
+    let result = run
+        .outcome
+        .and_then(|compiled| finish(request, source, compiled));
+    SourceOutcome {
+        source: source.to_path_buf(),
+        diagnostics: run.diagnostics,
+        result,
+    }
+}
+
+/// Strips, models, renders and writes one compiled source.
+fn finish(request: &BuildRequest, source: &Path, compiled: compile::Compiled) -> Result<Built> {
+    let stem = source_stem(source);
+    let out = |suffix: &str| request.out_dir.join(format!("{stem}{suffix}"));
+    let object_path = out(".bpf.o");
+    let skeleton_path = (request.skeleton == SkeletonLang::C).then(|| out(".skel.h"));
+    let depfile_path = out(".bpf.d");
+
+    let object_name = names::object_name_from_file(&format!("{stem}.bpf.o"));
+    let stripped = strip::strip_debug(&compiled.object).map_err(|e| e.in_file(source))?;
+    let object = BpfObject::parse(&stripped, &object_name).map_err(|e| e.in_file(source))?;
+
+    let mut outputs = OutputSet::new();
+    outputs.stage(&object_path, &stripped)?;
+    if let Some(path) = &skeleton_path {
+        let model = Skeleton::new(&object, &object_name).map_err(|e| e.in_file(source))?;
+        let header = skel::c::render(&model, object.btf.as_ref(), &stripped)
+            .map_err(|e| e.in_file(source))?;
+        outputs.stage(path, header.as_bytes())?;
+    }
+    let mut targets = vec![object_path.to_string_lossy().into_owned()];
+    targets.extend(
+        skeleton_path
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned()),
+    );
+    let deps = depfile::render(&targets, &source.to_string_lossy(), &compiled.headers);
+    outputs.stage(&depfile_path, deps.as_bytes())?;
+    outputs.commit()?;
+
+    Ok(Built {
+        source: source.to_path_buf(),
+        object: object_path,
+        skeleton: skeleton_path,
+        depfile: depfile_path,
+        headers: compiled.headers,
+    })
+}

@@ -1,0 +1,154 @@
+//! One `.bpf.c` through clang: the command line (built as a list, run without a shell), the
+//! object bytes, the headers clang read, and clang's diagnostics exactly as it printed them.
+
+use crate::depfile;
+use crate::error::{Error, Result};
+use crate::toolchain::{BpfTarget, Clang, TargetArch};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What every compilation of a build shares.
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    /// Architecture for `__TARGET_ARCH_*`.
+    pub arch: TargetArch,
+    /// `-target bpf|bpfel|bpfeb`.
+    pub target: BpfTarget,
+    /// `-I` directories, in order.
+    pub include_dirs: Vec<PathBuf>,
+    /// `-D` definitions (`NAME` or `NAME=VALUE`).
+    pub defines: Vec<String>,
+    /// Anything else for clang, after bpfgen's own flags so that it can override them (`-O1`).
+    pub extra_args: Vec<OsString>,
+}
+
+/// A successful compilation.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The object clang wrote.
+    pub object: Vec<u8>,
+    /// Every header clang read (not the source itself), as clang named them.
+    pub headers: Vec<String>,
+}
+
+/// The result of running clang: its diagnostics whatever happened, and the object if it worked.
+pub struct ClangRun {
+    /// clang's stderr, verbatim (warnings, or the errors that failed the build).
+    pub diagnostics: String,
+    /// The object and its dependencies, or why there are none.
+    pub outcome: Result<Compiled>,
+}
+
+/// The clang arguments (without the program) that compile `source` into `object`, writing
+/// its Make dependencies to `depfile` with target `dep_target`.
+pub fn command_line(
+    clang: &Clang,
+    opts: &CompileOptions,
+    source: &Path,
+    object: &Path,
+    depfile: &Path,
+) -> Result<Vec<OsString>> {
+    let mut args: Vec<OsString> = ["-g", "-O2", "-target", opts.target.clang_name()]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    args.push(format!("-D__TARGET_ARCH_{}", opts.arch.libbpf_name()).into());
+    args.push("-fno-addrsig".into());
+    args.push("-fno-ident".into());
+    for dir in reproducible_prefixes(source)? {
+        let mut map = OsString::from("-fdebug-prefix-map=");
+        map.push(dir.as_os_str());
+        map.push("=.");
+        args.push(map);
+    }
+    for dir in &opts.include_dirs {
+        args.push("-I".into());
+        args.push(dir.into());
+    }
+    for define in &opts.defines {
+        args.push(format!("-D{define}").into());
+    }
+    args.extend(opts.extra_args.iter().cloned());
+    for dir in clang.system_includes()? {
+        args.push("-idirafter".into());
+        args.push(dir.into());
+    }
+    args.extend(["-MD", "-MF"].map(OsString::from));
+    args.push(depfile.into());
+    args.extend(["-MT", "bpfgen-object", "-c"].map(OsString::from));
+    args.push(source.into());
+    args.push("-o".into());
+    args.push(object.into());
+    Ok(args)
+}
+
+/// The directories whose absolute paths would otherwise end up in DWARF and BTF: the
+/// source's directory and the working directory. Mapping both to `.` makes the object
+/// independent of where the tree is checked out. clang tries the longest prefix first.
+fn reproducible_prefixes(source: &Path) -> Result<Vec<PathBuf>> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), &e))?;
+    let source_dir = std::path::absolute(source)
+        .map_err(|e| Error::io(source, &e))?
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cwd.clone());
+    let mut dirs = vec![source_dir];
+    if !dirs.contains(&cwd) {
+        dirs.push(cwd);
+    }
+    Ok(dirs)
+}
+
+/// Compiles `source`; the object and dependency file go through a private scratch directory.
+pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun {
+    let failed = |outcome: Error| ClangRun {
+        diagnostics: String::new(),
+        outcome: Err(outcome),
+    };
+    if let Err(e) = std::fs::File::open(source) {
+        return failed(Error::io(source, &e));
+    }
+    let scratch = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => return failed(Error::io(&std::env::temp_dir(), &e)),
+    };
+    let object = scratch.path().join("out.bpf.o");
+    let depfile = scratch.path().join("out.d");
+    let args = match command_line(clang, opts, source, &object, &depfile) {
+        Ok(args) => args,
+        Err(e) => return failed(e),
+    };
+    let output = match Command::new(clang.path())
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => return failed(Error::io(clang.path(), &e)),
+    };
+    let diagnostics = String::from_utf8_lossy(&output.stderr).into_owned();
+    let outcome = if output.status.success() {
+        read_outputs(&object, &depfile, source)
+    } else {
+        Err(Error::input(format!("clang failed ({})", output.status)).in_file(source))
+    };
+    ClangRun {
+        diagnostics,
+        outcome,
+    }
+}
+
+fn read_outputs(object: &Path, depfile: &Path, source: &Path) -> Result<Compiled> {
+    let bytes = std::fs::read(object).map_err(|e| Error::io(object, &e))?;
+    let deps = std::fs::read_to_string(depfile).map_err(|e| Error::io(depfile, &e))?;
+    let source_name = source.to_string_lossy();
+    let headers = depfile::parse_prerequisites(&deps)
+        .into_iter()
+        .filter(|p| *p != source_name)
+        .collect();
+    Ok(Compiled {
+        object: bytes,
+        headers,
+    })
+}

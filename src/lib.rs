@@ -1,0 +1,26 @@
+//! bpfgen: build eBPF programs without the libbpf-bootstrap Makefile or `bpftool gen`.
+//!
+//! The layers, in the order data flows through them:
+//! - [`toolchain`]: which clang, its version and system include directories, the target arch.
+//! - [`compile`]: the clang command line for one `.bpf.c`, run without a shell.
+//! - [`object`]: an ELF object read once into a [`object::BpfObject`] (programs, maps,
+//!   data sections, BTF, `.BTF.ext`), libbpf's naming rules, and the DWARF-stripping rewrite.
+//! - [`btf`]: checked BTF queries, the `.BTF.ext` parser, C declarations from BTF.
+//! - [`skel`]: the skeleton model and its C renderer.
+//! - [`inspect`]: a summary of an object for people and for JSON consumers.
+//! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
+//!   written atomically ([`output`]), with Make dependency files ([`depfile`]).
+#![deny(missing_docs)]
+
+pub mod btf;
+pub mod build;
+pub mod compile;
+pub mod depfile;
+pub mod error;
+pub mod inspect;
+pub mod object;
+pub mod output;
+pub mod skel;
+pub mod toolchain;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,14 @@
+//! A BPF ELF object read once into [`BpfObject`]: the single source of truth for checks,
+//! skeletons, inspection and packaging. Also libbpf's naming rules ([`names`]), its `SEC()`
+//! table ([`sec_def`]) and the DWARF-stripping rewrite ([`strip`]).
+
+mod model;
+pub mod names;
+mod read;
+pub mod sec_def;
+pub mod strip;
+
+pub use model::{
+    BpfObject, ByteOrder, Extern, ExternKind, Map, MapDef, MapKind, Program, Section, SectionKind,
+    Variable, map_type_name,
+};

@@ -1,0 +1,590 @@
+//! ELF bytes to [`BpfObject`], following libbpf's open path (`bpf_object_open`): ELF checks,
+//! section classification, BTF and DATASEC fix-ups, externs, programs, then maps.
+
+use super::model::*;
+use super::names;
+use super::sec_def;
+use crate::btf::ext::{BtfExt, BtfStrings};
+use crate::btf::{Btf, VarLinkage};
+use crate::error::{Error, Result};
+use btf_rs::Type;
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol};
+use std::collections::HashMap;
+
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+const BPF_MAP_TYPE_STRUCT_OPS: u32 = 26;
+const BPF_F_RDONLY_PROG: u64 = 1 << 7;
+const BPF_F_MMAPABLE: u64 = 1 << 10;
+const BPF_F_LINK: u64 = 1 << 13;
+
+/// A symbol, reduced to what libbpf looks at.
+struct Symbol {
+    name: String,
+    section: Option<usize>,
+    value: u64,
+    size: u64,
+    kind: elf::SymbolType,
+    bind: elf::SymbolBind,
+}
+
+impl BpfObject {
+    /// Reads a BPF object from ELF bytes. `object_name` is the libbpf object name
+    /// (`<stem>_bpf`), which internal map names are derived from.
+    pub fn parse(data: &[u8], object_name: &str) -> Result<Self> {
+        check_elf_ident(data)?;
+        let file = ElfFile64::<Endianness>::parse(data)
+            .map_err(|e| Error::input(format!("malformed ELF: {e}")))?;
+        let endian = file.endian();
+        check_elf_header(file.elf_header(), endian)?;
+
+        let mut sections = Vec::new();
+        let mut section_data: HashMap<usize, &[u8]> = HashMap::new();
+        for section in file.sections() {
+            let name = section
+                .name()
+                .map_err(|e| Error::input(format!("malformed ELF: section name: {e}")))?;
+            let header = section.elf_section_header();
+            let kind = classify(name, header.sh_type(endian), header.sh_flags(endian));
+            let bytes = section
+                .data()
+                .map_err(|e| Error::input(format!("malformed ELF: section '{name}' data: {e}")))?;
+            section_data.insert(section.index().0, bytes);
+            sections.push(Section {
+                index: section.index().0,
+                name: name.to_string(),
+                kind,
+                size: section.size(),
+            });
+        }
+        if sections.iter().any(|s| s.kind == SectionKind::LegacyMaps) {
+            return Err(Error::input(
+                "legacy map definitions in 'maps' section are not supported by libbpf 1.x; \
+                 define maps in SEC(\".maps\") with BTF",
+            ));
+        }
+        let symbols = read_symbols(&file)?;
+
+        let data_of = |kind: SectionKind| {
+            sections
+                .iter()
+                .find(|s| s.kind == kind)
+                .and_then(|s| section_data.get(&s.index).copied())
+        };
+        let license = data_of(SectionKind::License)
+            .map(read_license)
+            .transpose()?;
+        let btf_bytes = data_of(SectionKind::Btf);
+        let btf = btf_bytes.map(Btf::parse).transpose()?;
+        let btf_ext = match (btf_bytes, data_of(SectionKind::BtfExt)) {
+            (Some(btf), Some(ext)) => Some(BtfExt::parse(ext, &BtfStrings::new(btf)?)?),
+            _ => None,
+        };
+
+        let mut object = BpfObject {
+            byte_order: match endian {
+                Endianness::Little => ByteOrder::Little,
+                Endianness::Big => ByteOrder::Big,
+            },
+            programs: read_programs(&sections, &symbols)?,
+            externs: Vec::new(),
+            maps: Vec::new(),
+            sections,
+            license,
+            btf,
+            btf_ext,
+        };
+        object.externs = read_externs(&object, &symbols)?;
+        object.maps = read_maps(&object, &symbols, object_name)?;
+        Ok(object)
+    }
+}
+
+fn check_elf_ident(data: &[u8]) -> Result<()> {
+    if data.len() < 16 || &data[..4] != b"\x7fELF" {
+        return Err(Error::input("not an ELF file"));
+    }
+    match elf::FileClass(data[4]) {
+        elf::ELFCLASS64 => Ok(()),
+        elf::ELFCLASS32 => Err(Error::input(
+            "is a 32-bit ELF object; BPF objects are 64-bit (built with clang -target bpf?)",
+        )),
+        other => Err(Error::input(format!("unknown ELF class {}", other.0))),
+    }
+}
+
+fn check_elf_header(header: &elf::FileHeader64<Endianness>, endian: Endianness) -> Result<()> {
+    let machine = header.e_machine(endian);
+    if machine != elf::EM_BPF && machine != elf::EM_NONE {
+        return Err(Error::input(format!(
+            "is not a BPF object: ELF machine is {machine} (build it with clang -target bpf)"
+        )));
+    }
+    if header.e_type(endian) != elf::ET_REL {
+        return Err(Error::input(
+            "is not a relocatable ELF object (ET_REL), as clang -c writes",
+        ));
+    }
+    Ok(())
+}
+
+fn classify(name: &str, sh_type: elf::SectionType, sh_flags: elf::SectionFlags) -> SectionKind {
+    let is_exec = sh_type == elf::SHT_PROGBITS && sh_flags.0 & elf::SHF_EXECINSTR.0 != 0;
+    let has_prefix = |base: &str| {
+        name == base
+            || name
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    match name {
+        "license" => SectionKind::License,
+        "version" => SectionKind::Version,
+        "maps" => SectionKind::LegacyMaps,
+        ".maps" => SectionKind::Maps,
+        ".BTF" => SectionKind::Btf,
+        ".BTF.ext" => SectionKind::BtfExt,
+        ".struct_ops" | ".struct_ops.link" => SectionKind::StructOps,
+        ".text" if is_exec => SectionKind::Text,
+        _ if is_exec => SectionKind::Program,
+        _ if name.starts_with(".debug_") => SectionKind::Debug,
+        _ if matches!(sh_type, elf::SHT_REL | elf::SHT_RELA) => SectionKind::Relocations,
+        _ if sh_type == elf::SHT_PROGBITS && has_prefix(".data") => SectionKind::Data,
+        _ if sh_type == elf::SHT_PROGBITS && has_prefix(".rodata") => SectionKind::Rodata,
+        _ if sh_type == elf::SHT_NOBITS && has_prefix(".bss") => SectionKind::Bss,
+        _ if matches!(sh_type, elf::SHT_SYMTAB | elf::SHT_STRTAB | elf::SHT_NULL)
+            || name == ".llvm_addrsig" =>
+        {
+            SectionKind::Metadata
+        }
+        _ => SectionKind::Other,
+    }
+}
+
+fn read_license(bytes: &[u8]) -> Result<String> {
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or_else(|| Error::input("invalid license section: the string is not NUL-terminated"))?;
+    String::from_utf8(bytes[..end].to_vec())
+        .map_err(|_| Error::input("invalid license section: not UTF-8"))
+}
+
+fn read_symbols(file: &ElfFile64<Endianness>) -> Result<Vec<Symbol>> {
+    file.symbols()
+        .map(|sym| {
+            let name = sym
+                .name()
+                .map_err(|e| Error::input(format!("malformed ELF: symbol name: {e}")))?;
+            let raw = sym.elf_symbol();
+            Ok(Symbol {
+                name: name.to_string(),
+                section: sym.section_index().map(|i| i.0),
+                value: sym.address(),
+                size: sym.size(),
+                kind: raw.st_type(),
+                bind: raw.st_bind(),
+            })
+        })
+        .collect()
+}
+
+fn read_programs(sections: &[Section], symbols: &[Symbol]) -> Result<Vec<Program>> {
+    let mut programs = Vec::new();
+    for sym in symbols.iter().filter(|s| s.kind == elf::STT_FUNC) {
+        let Some(section) = sym
+            .section
+            .and_then(|i| sections.iter().find(|s| s.index == i))
+        else {
+            continue;
+        };
+        if section.kind != SectionKind::Program {
+            continue;
+        }
+        if sym.bind == elf::STB_LOCAL {
+            return Err(Error::input(format!(
+                "program '{}' in section '{}' is static; libbpf only loads global programs \
+                 (drop `static`, or move it to .text as a sub-program)",
+                sym.name, section.name
+            )));
+        }
+        let end = sym.value.checked_add(sym.size);
+        if end.is_none_or(|end| end > section.size) || sym.size % 8 != 0 {
+            return Err(Error::input(format!(
+                "program '{}' crosses the end of section '{}'",
+                sym.name, section.name
+            )));
+        }
+        programs.push(Program {
+            name: sym.name.clone(),
+            section: section.name.clone(),
+            section_index: section.index,
+            offset: sym.value,
+            insn_count: sym.size / 8,
+            sec_def: sec_def::find(&section.name),
+        });
+    }
+    programs.sort_by_key(|p| (p.section_index, p.offset));
+    Ok(programs)
+}
+
+fn read_externs(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Extern>> {
+    let undefined = symbols.iter().filter(|s| {
+        s.section.is_none()
+            && s.kind == elf::STT_NOTYPE
+            && matches!(s.bind, elf::STB_GLOBAL | elf::STB_WEAK)
+            && !s.name.is_empty()
+    });
+    let mut externs = Vec::new();
+    for sym in undefined {
+        let btf = object.btf.as_ref().ok_or_else(|| {
+            Error::input(format!(
+                "extern '{}' has no BTF: externs need BTF (compile with -g)",
+                sym.name
+            ))
+        })?;
+        let (kind, type_id) = find_extern_in_datasecs(btf, &sym.name)?.ok_or_else(|| {
+            Error::input(format!(
+                "extern '{}' is neither __kconfig nor __ksym (no .kconfig/.ksyms BTF entry)",
+                sym.name
+            ))
+        })?;
+        externs.push(Extern {
+            name: sym.name.clone(),
+            kind,
+            weak: sym.bind == elf::STB_WEAK,
+            type_id,
+        });
+    }
+    Ok(externs)
+}
+
+fn find_extern_in_datasecs(btf: &Btf, name: &str) -> Result<Option<(ExternKind, u32)>> {
+    for (section, kind) in [
+        (".kconfig", ExternKind::Kconfig),
+        (".ksyms", ExternKind::Ksym),
+    ] {
+        let Some((_, sec)) = btf.find_datasec(section)? else {
+            continue;
+        };
+        for info in &sec.variables {
+            let id = Btf::target_id(info);
+            if btf.type_name(id)? == name {
+                return Ok(Some((kind, id)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn read_maps(object: &BpfObject, symbols: &[Symbol], object_name: &str) -> Result<Vec<Map>> {
+    let mut maps = read_user_maps(object, symbols)?;
+    for section in &object.sections {
+        let mmapped = matches!(
+            section.kind,
+            SectionKind::Data | SectionKind::Rodata | SectionKind::Bss
+        );
+        if mmapped && section.size > 0 {
+            maps.push(data_map(object, symbols, section, object_name)?);
+        }
+    }
+    if let Some(map) = kconfig_map(object, object_name)? {
+        maps.push(map);
+    }
+    for section in object
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::StructOps)
+    {
+        maps.extend(struct_ops_maps(object, symbols, section)?);
+    }
+    Ok(maps)
+}
+
+/// The variables of a DATASEC with offsets fixed up from ELF symbols, sorted by offset, as
+/// libbpf's `btf_fixup_datasec` leaves them (clang writes zero sizes and offsets).
+fn datasec_vars(btf: &Btf, sec: &btf_rs::Datasec, symbols: &[Symbol]) -> Result<Vec<Variable>> {
+    let mut vars = Vec::with_capacity(sec.variables.len());
+    for info in &sec.variables {
+        let id = Btf::target_id(info);
+        let Type::Var(var) = btf.get(id)? else {
+            return Err(Error::input(format!(
+                "invalid BTF: DATASEC entry [{id}] is not a VAR"
+            )));
+        };
+        let name = btf.name(&var)?;
+        let linkage = Btf::var_linkage(&var);
+        let mut offset = u64::from(info.offset());
+        if sec.size() == 0 && linkage == VarLinkage::Global {
+            let sym = symbols
+                .iter()
+                .find(|s| {
+                    s.kind == elf::STT_OBJECT
+                        && matches!(s.bind, elf::STB_GLOBAL | elf::STB_WEAK)
+                        && s.name == name
+                })
+                .ok_or_else(|| {
+                    Error::input(format!("no ELF symbol for global variable '{name}'"))
+                })?;
+            offset = sym.value;
+        }
+        vars.push(Variable {
+            name,
+            type_id: Btf::target_id(&var),
+            offset,
+            size: info.size() as u64,
+            linkage,
+        });
+    }
+    vars.sort_by_key(|v| v.offset);
+    Ok(vars)
+}
+
+fn data_map(
+    object: &BpfObject,
+    symbols: &[Symbol],
+    section: &Section,
+    object_name: &str,
+) -> Result<Map> {
+    let name = if names::uses_real_name(&section.name) {
+        section.name.clone()
+    } else {
+        names::internal_map_name(object_name, &section.name)
+    };
+    let ident = names::internal_map_ident(&name)
+        .ok_or_else(|| Error::input(format!("internal map '{name}' has no skeleton identifier")))?;
+    let datasec = match &object.btf {
+        Some(btf) => btf
+            .find_datasec(&section.name)?
+            .map(|(id, sec)| datasec_vars(btf, &sec, symbols).map(|vars| (id, vars)))
+            .transpose()?,
+        None => None,
+    };
+    let mmapable = datasec
+        .as_ref()
+        .is_some_and(|(_, vars)| vars.iter().any(|v| v.linkage != VarLinkage::Static));
+    let mut flags = if section.kind == SectionKind::Rodata {
+        BPF_F_RDONLY_PROG
+    } else {
+        0
+    };
+    if mmapable {
+        flags |= BPF_F_MMAPABLE;
+    }
+    let (value_type_id, vars) = match datasec {
+        Some((id, vars)) => (Some(id), vars),
+        None => (None, Vec::new()),
+    };
+    Ok(Map {
+        name,
+        ident,
+        def: MapDef {
+            map_type: BPF_MAP_TYPE_ARRAY,
+            key_size: 4,
+            value_size: section.size,
+            max_entries: 1,
+            flags,
+        },
+        key_type_id: None,
+        value_type_id,
+        kind: MapKind::Data {
+            section: section.name.clone(),
+            mmapable,
+            vars,
+        },
+    })
+}
+
+/// The `.kconfig` map, laid out as libbpf's `bpf_object__collect_externs` lays it out:
+/// by alignment (descending), then size, then name, each at its aligned offset.
+fn kconfig_map(object: &BpfObject, object_name: &str) -> Result<Option<Map>> {
+    let (Some(btf), true) = (
+        &object.btf,
+        object.externs.iter().any(|e| e.kind == ExternKind::Kconfig),
+    ) else {
+        return Ok(None);
+    };
+    let mut vars = Vec::new();
+    for ext in object
+        .externs
+        .iter()
+        .filter(|e| e.kind == ExternKind::Kconfig)
+    {
+        let Type::Var(var) = btf.get(ext.type_id)? else {
+            return Err(Error::input(format!(
+                "extern '{}' in .kconfig is not a variable",
+                ext.name
+            )));
+        };
+        let type_id = Btf::target_id(&var);
+        vars.push((
+            btf.align_of(type_id)?,
+            Variable {
+                name: ext.name.clone(),
+                type_id,
+                offset: 0,
+                size: btf.resolve_size(type_id)?,
+                linkage: VarLinkage::Extern,
+            },
+        ));
+    }
+    vars.sort_by(|(a_align, a), (b_align, b)| {
+        b_align
+            .cmp(a_align)
+            .then(a.size.cmp(&b.size))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let mut offset: u64 = 0;
+    for (align, var) in &mut vars {
+        var.offset = offset.div_ceil(*align) * *align;
+        offset = var.offset + var.size;
+    }
+    let name = names::internal_map_name(object_name, ".kconfig");
+    Ok(Some(Map {
+        ident: "kconfig".into(),
+        name,
+        def: MapDef {
+            map_type: BPF_MAP_TYPE_ARRAY,
+            key_size: 4,
+            value_size: offset,
+            max_entries: 1,
+            flags: BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
+        },
+        key_type_id: None,
+        value_type_id: btf.find_datasec(".kconfig")?.map(|(id, _)| id),
+        kind: MapKind::Kconfig {
+            vars: vars.into_iter().map(|(_, v)| v).collect(),
+        },
+    }))
+}
+
+fn struct_ops_maps(object: &BpfObject, symbols: &[Symbol], section: &Section) -> Result<Vec<Map>> {
+    let btf = object.btf.as_ref().ok_or_else(|| {
+        Error::input(format!(
+            "section '{}' needs BTF (compile with -g)",
+            section.name
+        ))
+    })?;
+    let Some((_, sec)) = btf.find_datasec(&section.name)? else {
+        return Err(Error::input(format!(
+            "DATASEC '{}' not found in BTF",
+            section.name
+        )));
+    };
+    let link = section.name.ends_with(".link");
+    datasec_vars(btf, &sec, symbols)?
+        .into_iter()
+        .map(|var| {
+            let (type_id, _) = btf.skip_mods_and_typedefs(var.type_id)?;
+            Ok(Map {
+                ident: names::sanitize_identifier(&var.name),
+                def: MapDef {
+                    map_type: BPF_MAP_TYPE_STRUCT_OPS,
+                    key_size: 4,
+                    value_size: btf.resolve_size(type_id)?,
+                    max_entries: 1,
+                    flags: if link { BPF_F_LINK } else { 0 },
+                },
+                name: var.name,
+                key_type_id: None,
+                value_type_id: Some(type_id),
+                kind: MapKind::StructOps {
+                    section: section.name.clone(),
+                    type_id,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Maps defined in `.maps`, read from their BTF definitions (`parse_btf_map_def`).
+fn read_user_maps(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Map>> {
+    if !object.sections.iter().any(|s| s.kind == SectionKind::Maps) {
+        return Ok(Vec::new());
+    }
+    let btf = object.btf.as_ref().ok_or_else(|| {
+        Error::input("has a .maps section but no BTF: BTF-defined maps need it (compile with -g)")
+    })?;
+    let (_, sec) = btf
+        .find_datasec(".maps")?
+        .ok_or_else(|| Error::input("DATASEC '.maps' not found in BTF"))?;
+    datasec_vars(btf, &sec, symbols)?
+        .into_iter()
+        .map(|var| user_map(btf, var))
+        .collect()
+}
+
+fn user_map(btf: &Btf, var: Variable) -> Result<Map> {
+    if var.linkage == VarLinkage::Static {
+        return Err(Error::input(format!(
+            "map '{}': unsupported map linkage static (was it built with -fvisibility=hidden?)",
+            var.name
+        )));
+    }
+    let (_, def_type) = btf.skip_mods_and_typedefs(var.type_id)?;
+    let Type::Struct(def_struct) = def_type else {
+        return Err(Error::input(format!(
+            "map '{}': definition is not a struct",
+            var.name
+        )));
+    };
+    let mut def = MapDef::default();
+    let (mut key_type_id, mut value_type_id) = (None, None);
+    for member in &def_struct.members {
+        let field = btf.name(member)?;
+        if field == "values" {
+            // Inner-map or program-array initialisers: a zero-sized array, no size information.
+            continue;
+        }
+        let (_, field_type) = btf.skip_mods_and_typedefs(Btf::target_id(member))?;
+        // `__uint(name, val)` is `int (*name)[val]`; `__type(name, T)` is `T *name`.
+        let pointee = match &field_type {
+            Type::Ptr(p) => Btf::target_id(p),
+            _ => {
+                return Err(Error::input(format!(
+                    "map '{}': field '{field}' is not a pointer",
+                    var.name
+                )));
+            }
+        };
+        let array_len = || -> Result<u64> {
+            match btf.skip_mods_and_typedefs(pointee)?.1 {
+                Type::Array(a) => Ok(a.len() as u64),
+                _ => Err(Error::input(format!(
+                    "map '{}': field '{field}' is not an __uint() value",
+                    var.name
+                ))),
+            }
+        };
+        match field.as_str() {
+            "type" => def.map_type = array_len()? as u32,
+            "max_entries" => def.max_entries = array_len()?,
+            "map_flags" => def.flags = array_len()?,
+            "key_size" => def.key_size = array_len()?,
+            "value_size" => def.value_size = array_len()?,
+            "key" => {
+                def.key_size = btf.resolve_size(pointee)?;
+                key_type_id = Some(pointee);
+            }
+            "value" => {
+                def.value_size = btf.resolve_size(pointee)?;
+                value_type_id = Some(pointee);
+            }
+            "numa_node" | "pinning" | "map_extra" => {}
+            other => {
+                return Err(Error::input(format!(
+                    "map '{}': unknown field '{other}' in map definition",
+                    var.name
+                )));
+            }
+        }
+    }
+    Ok(Map {
+        ident: names::sanitize_identifier(&var.name),
+        name: var.name,
+        def,
+        key_type_id,
+        value_type_id,
+        kind: MapKind::User,
+    })
+}

@@ -1,0 +1,270 @@
+//! The C skeleton (`.skel.h`): the [`Skeleton`] model with C types rendered from BTF, fed
+//! through `templates/c/skel.h.j2`.
+
+use super::model::{SkelDatasec, SkelStructOps, Skeleton};
+use crate::btf::Btf;
+use crate::btf::c::{DeclOptions, declaration, is_userspace_typedef};
+use crate::error::{Error, Result};
+use btf_rs::Type;
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("../../templates/c/skel.h.j2");
+/// bpftool assumes a 32-bit host when padding data-section structs: never align past 4.
+const MAX_HOST_ALIGN: u64 = 4;
+
+#[derive(Serialize)]
+struct MapCtx {
+    name: String,
+    ident: String,
+    mmaped: bool,
+    struct_ops: bool,
+}
+
+#[derive(Serialize)]
+struct ProgCtx {
+    name: String,
+    ident: String,
+}
+
+#[derive(Serialize)]
+struct StructCtx {
+    ident: String,
+    type_name: String,
+    lines: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct AssertCtx {
+    sec: String,
+    var: String,
+    size: u64,
+}
+
+/// Renders the C skeleton header for `skeleton`, embedding `elf` (the object's bytes).
+pub fn render(skeleton: &Skeleton, btf: Option<&Btf>, elf: &[u8]) -> Result<String> {
+    let obj = &skeleton.obj_name;
+    let mut datasecs = Vec::new();
+    let mut asserts = Vec::new();
+    for sec in &skeleton.datasecs {
+        let btf = btf.ok_or_else(|| Error::input("memory-mapped data section without BTF"))?;
+        datasecs.push(StructCtx {
+            ident: sec.ident.clone(),
+            type_name: String::new(),
+            lines: datasec_lines(btf, sec)?,
+        });
+        for var in &sec.vars {
+            asserts.push(AssertCtx {
+                sec: sec.ident.clone(),
+                var: var.ident.clone(),
+                size: btf.resolve_size(var.type_id)?,
+            });
+        }
+    }
+    let mut struct_ops = Vec::new();
+    for ops in &skeleton.struct_ops {
+        let btf = btf.ok_or_else(|| Error::input("struct_ops map without BTF"))?;
+        struct_ops.push(StructCtx {
+            ident: ops.ident.clone(),
+            type_name: ops.type_name.clone(),
+            lines: struct_ops_lines(btf, ops)?,
+        });
+    }
+    let maps: Vec<_> = skeleton
+        .maps
+        .iter()
+        .map(|m| MapCtx {
+            name: c_string_body(&m.name),
+            ident: m.ident.clone(),
+            mmaped: m.mmaped,
+            struct_ops: m.struct_ops,
+        })
+        .collect();
+    let progs: Vec<_> = skeleton
+        .progs
+        .iter()
+        .map(|p| ProgCtx {
+            name: c_string_body(&p.name),
+            ident: p.ident.clone(),
+        })
+        .collect();
+    let links: Vec<_> = skeleton.link_idents().collect();
+
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let syntax = SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| Error::environment(format!("C skeleton template syntax: {e}")))?;
+    env.set_syntax(syntax);
+    env.add_template("skel.h.j2", TEMPLATE)
+        .map_err(|e| Error::environment(format!("C skeleton template: {e}")))?;
+    let template = env.get_template("skel.h.j2").expect("just added");
+    template
+        .render(context! {
+            obj,
+            guard => format!("__{}_SKEL_H__", obj.to_uppercase()),
+            maps => Value::from(Serde(&maps)),
+            progs => Value::from(Serde(&progs)),
+            links => Value::from(Serde(&links)),
+            datasecs => Value::from(Serde(&datasecs)),
+            struct_ops => Value::from(Serde(&struct_ops)),
+            asserts => Value::from(Serde(&asserts)),
+            elf_literal => elf_string_literal(elf),
+        })
+        .map_err(|e| Error::environment(format!("C skeleton template: {e}")))
+}
+
+/// The members of a data-section struct, with explicit padding where BTF offsets demand it.
+fn datasec_lines(btf: &Btf, sec: &SkelDatasec) -> Result<Vec<String>> {
+    let opts = DeclOptions {
+        strip_mods: !sec.keep_mods,
+        indent: 2,
+        keep_typedef: &is_userspace_typedef,
+    };
+    let mut lines = Vec::new();
+    let mut offset = 0;
+    let mut pads = 0;
+    for var in &sec.vars {
+        if offset > var.offset {
+            return Err(Error::input(format!(
+                "variable '{}' overlaps the previous one (offset {} < {offset})",
+                var.ident, var.offset
+            )));
+        }
+        let align = btf.align_of(var.type_id)?.min(MAX_HOST_ALIGN);
+        if offset.div_ceil(align) * align != var.offset {
+            lines.push(format!("char __pad{pads}[{}]", var.offset - offset));
+            pads += 1;
+        }
+        lines.push(declaration(btf, var.type_id, &var.ident, &opts)?);
+        offset = var.offset + btf.resolve_size(var.type_id)?;
+    }
+    Ok(lines)
+}
+
+/// The shadow type of a struct_ops map: function pointers become `struct bpf_program *`,
+/// scalars keep their type, anything else is opaque bytes (bpftool's rules; enums are
+/// printed as integers of their size so that the header never needs the enum's definition).
+fn struct_ops_lines(btf: &Btf, ops: &SkelStructOps) -> Result<Vec<String>> {
+    let Type::Struct(st) = btf.get(ops.type_id)? else {
+        return Err(Error::input(format!(
+            "struct_ops map '{}' is not of a struct type",
+            ops.ident
+        )));
+    };
+    let opts = DeclOptions {
+        strip_mods: true,
+        indent: 3,
+        keep_typedef: &is_userspace_typedef,
+    };
+    let mut lines = Vec::new();
+    let mut next_offset = 0;
+    for (i, member) in st.members.iter().enumerate() {
+        let name = btf.name(member)?;
+        let offset = u64::from(member.bit_offset()) / 8;
+        if next_offset < offset {
+            lines.push(format!("char __padding_{i}[{}]", offset - next_offset));
+        }
+        let (type_id, ty) = btf.skip_mods_and_typedefs(Btf::target_id(member))?;
+        let size = btf.resolve_size(type_id)?;
+        let line = match ty {
+            Type::Int(_) | Type::Float(_) => declaration(btf, type_id, &name, &opts)?,
+            Type::Enum(e) => format!("{} {name}", int_type(size, e.is_signed())),
+            Type::Enum64(e) => format!("{} {name}", int_type(size, e.is_signed())),
+            Type::Ptr(p) if is_func_ptr(btf, Btf::target_id(&p))? => {
+                format!("struct bpf_program *{name}")
+            }
+            _ => format!("char __unsupported_{i}[{size}]"),
+        };
+        lines.push(line);
+        next_offset = offset + size;
+    }
+    let total = st.size() as u64;
+    if next_offset < total {
+        lines.push(format!("char __padding_end[{}]", total - next_offset));
+    }
+    Ok(lines)
+}
+
+fn is_func_ptr(btf: &Btf, pointee: u32) -> Result<bool> {
+    Ok(matches!(
+        btf.skip_mods_and_typedefs(pointee)?.1,
+        Type::FuncProto(_)
+    ))
+}
+
+fn int_type(size: u64, signed: bool) -> &'static str {
+    match (size, signed) {
+        (1, true) => "__s8",
+        (1, false) => "__u8",
+        (2, true) => "__s16",
+        (2, false) => "__u16",
+        (8, true) => "__s64",
+        (8, false) => "__u64",
+        (_, true) => "__s32",
+        (_, false) => "__u32",
+    }
+}
+
+/// Escapes `text` for the inside of a C string literal (octal escapes never swallow the next
+/// character, unlike `\x`).
+pub fn c_string_body(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'?' => out.push_str("\\?"),
+            0x20..=0x7e => out.push(byte as char),
+            _ => out.push_str(&format!("\\{byte:03o}")),
+        }
+    }
+    out
+}
+
+/// The object bytes as the body of a C string literal, wrapped with `\`-newline continuations
+/// every 78 columns, as bpftool's `print_hex` writes it.
+fn elf_string_literal(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len() * 4 + data.len() / 16);
+    let mut width = 0;
+    for &byte in data {
+        let w = if byte == 0 { 2 } else { 4 };
+        width += w;
+        if width > 78 {
+            out.push_str("\\\n");
+            width = w;
+        }
+        if byte == 0 {
+            out.push_str("\\0");
+        } else {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_c_strings() {
+        assert_eq!(c_string_body("a\"b\\c"), "a\\\"b\\\\c");
+        assert_eq!(c_string_body("x\ny"), "x\\012y");
+        assert_eq!(c_string_body("*/??="), "*/\\?\\?=");
+    }
+
+    #[test]
+    fn wraps_elf_bytes_like_bpftool() {
+        let literal = elf_string_literal(&[0x7f, 0, 0x45]);
+        assert_eq!(literal, "\\x7f\\0\\x45");
+        let long = elf_string_literal(&[1; 40]);
+        assert!(long.lines().all(|l| l.len() <= 79));
+        assert_eq!(long.matches("\\x01").count(), 40);
+    }
+}

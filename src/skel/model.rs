@@ -1,0 +1,148 @@
+//! The skeleton model: what a generated skeleton exposes (maps, programs, memory-mapped data
+//! sections, struct_ops maps) with identifiers already decided, independent of the language.
+
+use crate::btf::VarLinkage;
+use crate::error::{Error, Result};
+use crate::object::names::sanitize_identifier;
+use crate::object::{BpfObject, MapKind, Variable};
+
+/// A map as the skeleton lists it.
+#[derive(Debug, Clone)]
+pub struct SkelMap {
+    /// The name libbpf looks the map up by (`bpf_map__name`).
+    pub name: String,
+    /// Identifier in `maps` (and of the data-section pointer, for mmaped maps).
+    pub ident: String,
+    /// Whether the skeleton gets a memory-mapped pointer to its data.
+    pub mmaped: bool,
+    /// Whether it is a struct_ops map (it gets a link and a shadow type).
+    pub struct_ops: bool,
+}
+
+/// A program as the skeleton lists it.
+#[derive(Debug, Clone)]
+pub struct SkelProg {
+    /// `bpf_program__name`.
+    pub name: String,
+    /// Identifier in `progs` and `links`.
+    pub ident: String,
+}
+
+/// A memory-mapped data section and the variables it exposes.
+#[derive(Debug, Clone)]
+pub struct SkelDatasec {
+    /// Identifier of the pointer member and the struct name suffix (`bss`, `rodata_cfg`).
+    pub ident: String,
+    /// Whether `const`/`volatile` stay on variable types (only `.kconfig` keeps them).
+    pub keep_mods: bool,
+    /// Exposed (non-static) variables, by offset.
+    pub vars: Vec<SkelVar>,
+}
+
+/// A variable of a data section.
+#[derive(Debug, Clone)]
+pub struct SkelVar {
+    /// Sanitized identifier (`func.var` -> `func_var`).
+    pub ident: String,
+    /// BTF id of its type.
+    pub type_id: u32,
+    /// Offset within the section.
+    pub offset: u64,
+    /// Size in bytes, from BTF.
+    pub size: u64,
+}
+
+/// A struct_ops map and its ops struct type.
+#[derive(Debug, Clone)]
+pub struct SkelStructOps {
+    /// Map identifier.
+    pub ident: String,
+    /// BTF id of the ops struct.
+    pub type_id: u32,
+    /// Name of the ops struct (`tcp_congestion_ops`).
+    pub type_name: String,
+}
+
+/// Everything a skeleton exposes.
+#[derive(Debug, Clone)]
+pub struct Skeleton {
+    /// Object name, a valid identifier, also passed to libbpf as the object name.
+    pub obj_name: String,
+    /// Maps, in libbpf's order.
+    pub maps: Vec<SkelMap>,
+    /// Programs, in libbpf's order.
+    pub progs: Vec<SkelProg>,
+    /// Memory-mapped data sections, in map order.
+    pub datasecs: Vec<SkelDatasec>,
+    /// struct_ops maps, in map order.
+    pub struct_ops: Vec<SkelStructOps>,
+}
+
+impl Skeleton {
+    /// Builds the model of `object` under the (already sanitized) object name `obj_name`.
+    pub fn new(object: &BpfObject, obj_name: &str) -> Result<Self> {
+        let mut skeleton = Skeleton {
+            obj_name: obj_name.to_string(),
+            maps: Vec::new(),
+            progs: Vec::new(),
+            datasecs: Vec::new(),
+            struct_ops: Vec::new(),
+        };
+        for map in &object.maps {
+            let vars = map.mmaped_vars();
+            skeleton.maps.push(SkelMap {
+                name: map.name.clone(),
+                ident: map.ident.clone(),
+                mmaped: vars.is_some(),
+                struct_ops: matches!(map.kind, MapKind::StructOps { .. }),
+            });
+            if let Some(vars) = vars {
+                skeleton.datasecs.push(SkelDatasec {
+                    ident: map.ident.clone(),
+                    keep_mods: matches!(map.kind, MapKind::Kconfig { .. }),
+                    vars: exposed(vars),
+                });
+            }
+            if let MapKind::StructOps { type_id, .. } = map.kind {
+                let btf = object.btf.as_ref().ok_or_else(|| {
+                    Error::input(format!("struct_ops map '{}' has no BTF", map.name))
+                })?;
+                skeleton.struct_ops.push(SkelStructOps {
+                    ident: map.ident.clone(),
+                    type_id,
+                    type_name: sanitize_identifier(&btf.type_name(type_id)?),
+                });
+            }
+        }
+        skeleton.progs = object
+            .programs
+            .iter()
+            .map(|p| SkelProg {
+                name: p.name.clone(),
+                ident: sanitize_identifier(&p.name),
+            })
+            .collect();
+        Ok(skeleton)
+    }
+
+    /// The `links` members: one per program, then one per struct_ops map.
+    pub fn link_idents(&self) -> impl Iterator<Item = &str> {
+        self.progs
+            .iter()
+            .map(|p| p.ident.as_str())
+            .chain(self.struct_ops.iter().map(|s| s.ident.as_str()))
+    }
+}
+
+/// The variables a skeleton shows: static ones are private to the BPF side.
+fn exposed(vars: &[Variable]) -> Vec<SkelVar> {
+    vars.iter()
+        .filter(|v| v.linkage != VarLinkage::Static)
+        .map(|v| SkelVar {
+            ident: sanitize_identifier(&v.name),
+            type_id: v.type_id,
+            offset: v.offset,
+            size: v.size,
+        })
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! Finding clang, reading its version, and asking it for the host's system include directories.
+
+use crate::error::{Error, Result};
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The oldest clang whose BPF objects libbpf 1.x accepts (older ones emit corrupt symbols).
+const MIN_MAJOR: u32 = 11;
+/// The first clang that records 64-bit enum values in BTF (ENUM64) instead of truncating them.
+const ENUM64_MAJOR: u32 = 15;
+
+/// A clang version as `clang --version` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClangVersion {
+    /// Major version (14 for 14.0.6).
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+    /// Patch level.
+    pub patch: u32,
+}
+
+impl ClangVersion {
+    /// Reads the version out of `clang --version` output ("Debian clang version 14.0.6", ...).
+    pub fn parse(output: &str) -> Option<Self> {
+        let at = output.find("clang version ")? + "clang version ".len();
+        let digits: String = output[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let mut parts = digits.split('.').map(|p| p.parse::<u32>().ok());
+        let major = parts.next()??;
+        let minor = parts.next().flatten().unwrap_or(0);
+        let patch = parts.next().flatten().unwrap_or(0);
+        Some(ClangVersion {
+            major,
+            minor,
+            patch,
+        })
+    }
+}
+
+impl fmt::Display for ClangVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// A clang binary that can build BPF objects.
+#[derive(Debug)]
+pub struct Clang {
+    path: PathBuf,
+    version: ClangVersion,
+    system_includes: OnceLock<Result<Vec<PathBuf>>>,
+}
+
+impl Clang {
+    /// Finds clang: `explicit` (`--clang`), then `$BPFGEN_CLANG`, `$CLANG`, `clang` on `PATH`,
+    /// then the newest `clang-NN` on `PATH`. A clang that is named but absent is an error, never
+    /// silently replaced by another one.
+    pub fn discover(explicit: Option<&Path>) -> Result<Self> {
+        let named = explicit
+            .map(|p| (p.as_os_str().to_owned(), "--clang"))
+            .or_else(|| std::env::var_os("BPFGEN_CLANG").map(|v| (v, "BPFGEN_CLANG")))
+            .or_else(|| std::env::var_os("CLANG").map(|v| (v, "CLANG")))
+            .filter(|(v, _)| !v.is_empty());
+        let path = match named {
+            Some((value, origin)) => which::which(&value).map_err(|_| {
+                Error::environment(format!(
+                    "clang not found: {origin} names '{}', which is not an executable",
+                    Path::new(&value).display()
+                ))
+            })?,
+            None => which::which("clang")
+                .ok()
+                .or_else(|| newest_versioned_clang(std::env::var_os("PATH")))
+                .ok_or_else(|| {
+                    Error::environment(
+                        "clang not found: install clang (apt-get install clang), or name one with \
+                         --clang, BPFGEN_CLANG or CLANG",
+                    )
+                })?,
+        };
+        Self::at(path)
+    }
+
+    /// Uses the clang at `path`, checking that it runs and is new enough.
+    pub fn at(path: PathBuf) -> Result<Self> {
+        let output = Command::new(&path)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::io(&path, &e))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let version = ClangVersion::parse(&text).ok_or_else(|| {
+            Error::environment("does not report a clang version with --version").in_file(&path)
+        })?;
+        if version.major < MIN_MAJOR {
+            return Err(Error::environment(format!(
+                "clang {version} is too old: BPF objects need clang {MIN_MAJOR} or newer"
+            ))
+            .in_file(&path));
+        }
+        Ok(Clang {
+            path,
+            version,
+            system_includes: OnceLock::new(),
+        })
+    }
+
+    /// Where the clang binary is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its version.
+    pub fn version(&self) -> ClangVersion {
+        self.version
+    }
+
+    /// A warning worth showing once per run about this clang's limits, if any.
+    pub fn advisory(&self) -> Option<String> {
+        (self.version.major < ENUM64_MAJOR).then(|| {
+            format!(
+                "clang {} is older than {ENUM64_MAJOR}: 64-bit enum values are truncated in BTF",
+                self.version
+            )
+        })
+    }
+
+    /// The host's system include directories, in search order, as `clang -v -E -` lists them.
+    ///
+    /// `-target bpf` drops the host's multiarch directories (where `asm/types.h` lives), so
+    /// builds add these back with `-idirafter`, as libbpf-bootstrap's CLANG_BPF_SYS_INCLUDES does.
+    /// Asked once per clang binary.
+    pub fn system_includes(&self) -> Result<&[PathBuf]> {
+        self.system_includes
+            .get_or_init(|| query_system_includes(&self.path))
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(Clone::clone)
+    }
+}
+
+fn query_system_includes(clang: &Path) -> Result<Vec<PathBuf>> {
+    let output = Command::new(clang)
+        .args(["-v", "-E", "-x", "c", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::io(clang, &e))?;
+    Ok(parse_search_list(&String::from_utf8_lossy(&output.stderr)))
+}
+
+/// Extracts the `#include <...>` search list from `clang -v` output.
+fn parse_search_list(verbose: &str) -> Vec<PathBuf> {
+    verbose
+        .lines()
+        .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("End of search list."))
+        .map(|l| l.trim().trim_end_matches(" (framework directory)"))
+        .filter(|l| !l.is_empty())
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// The `clang-NN` with the highest NN in any `PATH` directory.
+fn newest_versioned_clang(path_var: Option<OsString>) -> Option<PathBuf> {
+    let dirs = std::env::split_paths(&path_var?).collect::<Vec<_>>();
+    dirs.iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let major: u32 = name.strip_prefix("clang-")?.parse().ok()?;
+            Some((major, entry.path()))
+        })
+        .max_by_key(|(major, _)| *major)
+        .map(|(_, path)| path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions_from_distribution_banners() {
+        let v = ClangVersion::parse("Debian clang version 14.0.6\nTarget: x86_64").unwrap();
+        assert_eq!((v.major, v.minor, v.patch), (14, 0, 6));
+        let v = ClangVersion::parse("Ubuntu clang version 19.1.1 (1ubuntu1)").unwrap();
+        assert_eq!(v.major, 19);
+        assert!(ClangVersion::parse("gcc (Debian 12.2.0-14) 12.2.0").is_none());
+    }
+
+    #[test]
+    fn parses_the_include_search_list() {
+        let text = "ignoring nonexistent directory \"/x\"\n\
+            #include \"...\" search starts here:\n\
+            #include <...> search starts here:\n \
+            /usr/lib/llvm-14/lib/clang/14.0.6/include\n \
+            /usr/include/x86_64-linux-gnu\n \
+            /usr/include\n\
+            End of search list.\n";
+        let dirs = parse_search_list(text);
+        assert_eq!(
+            dirs,
+            vec![
+                PathBuf::from("/usr/lib/llvm-14/lib/clang/14.0.6/include"),
+                PathBuf::from("/usr/include/x86_64-linux-gnu"),
+                PathBuf::from("/usr/include"),
+            ]
+        );
+    }
+
+    #[test]
+    fn picks_the_newest_versioned_clang() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["clang-9", "clang-16", "clang-14", "clang-format"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let found = newest_versioned_clang(Some(dir.path().as_os_str().to_owned())).unwrap();
+        assert_eq!(found.file_name().unwrap(), "clang-16");
+    }
+}

@@ -1,0 +1,8 @@
+//! The toolchain: which clang to run, how new it is, where the host's system headers live, and
+//! which BPF target and `__TARGET_ARCH_*` a build is for.
+
+mod arch;
+mod clang;
+
+pub use arch::{BpfTarget, TargetArch};
+pub use clang::{Clang, ClangVersion};
