@@ -41,7 +41,7 @@ pub struct ClangRun {
 }
 
 /// The clang arguments (without the program) that compile `source` into `object`, writing
-/// its Make dependencies to `depfile` with target `dep_target`.
+/// its Make dependencies to `depfile` (bpfgen rewrites that file with the real targets).
 pub fn command_line(
     clang: &Clang,
     opts: &CompileOptions,
@@ -115,7 +115,13 @@ pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun 
     };
     let object = scratch.path().join("out.bpf.o");
     let depfile = scratch.path().join("out.d");
-    let args = match command_line(clang, opts, source, &object, &depfile) {
+    // clang gets the absolute path, so that the file name recorded in BTF and DWARF (mapped
+    // to `./<name>`) does not depend on how bpfgen was invoked.
+    let absolute = match std::path::absolute(source) {
+        Ok(path) => path,
+        Err(e) => return failed(Error::io(source, &e)),
+    };
+    let args = match command_line(clang, opts, &absolute, &object, &depfile) {
         Ok(args) => args,
         Err(e) => return failed(e),
     };
@@ -129,7 +135,7 @@ pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun 
     };
     let diagnostics = String::from_utf8_lossy(&output.stderr).into_owned();
     let outcome = if output.status.success() {
-        read_outputs(&object, &depfile, source)
+        read_outputs(&object, &depfile, &absolute)
     } else {
         Err(Error::input(format!("clang failed ({})", output.status)).in_file(source))
     };

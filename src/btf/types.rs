@@ -94,10 +94,10 @@ impl Btf {
     /// The `DATASEC` named `name` (".bss", ".maps", ".kconfig", ...), with its id.
     pub fn find_datasec(&self, name: &str) -> Result<Option<(u32, btf_rs::Datasec)>> {
         for entry in self.types() {
-            if let (id, Type::Datasec(sec)) = entry? {
-                if self.name(&sec)? == name {
-                    return Ok(Some((id, sec)));
-                }
+            if let (id, Type::Datasec(sec)) = entry?
+                && self.name(&sec)? == name
+            {
+                return Ok(Some((id, sec)));
             }
         }
         Ok(None)
@@ -207,7 +207,7 @@ impl Btf {
                         return Ok(1);
                     }
                 }
-                if s.size() as u64 % max_align != 0 {
+                if !(s.size() as u64).is_multiple_of(max_align) {
                     1
                 } else {
                     max_align

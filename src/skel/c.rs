@@ -21,6 +21,7 @@ struct MapCtx {
     ident: String,
     mmaped: bool,
     struct_ops: bool,
+    min_libbpf: Option<(u32, u32)>,
 }
 
 #[derive(Serialize)]
@@ -80,6 +81,7 @@ pub fn render(skeleton: &Skeleton, btf: Option<&Btf>, elf: &[u8]) -> Result<Stri
             ident: m.ident.clone(),
             mmaped: m.mmaped,
             struct_ops: m.struct_ops,
+            min_libbpf: m.min_libbpf,
         })
         .collect();
     let progs: Vec<_> = skeleton

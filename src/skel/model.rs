@@ -17,6 +17,9 @@ pub struct SkelMap {
     pub mmaped: bool,
     /// Whether it is a struct_ops map (it gets a link and a shadow type).
     pub struct_ops: bool,
+    /// The oldest libbpf (major, minor) that knows this kind of map; older ones skip its
+    /// section, so the skeleton must not ask them for it.
+    pub min_libbpf: Option<(u32, u32)>,
 }
 
 /// A program as the skeleton lists it.
@@ -95,6 +98,7 @@ impl Skeleton {
                 ident: map.ident.clone(),
                 mmaped: vars.is_some(),
                 struct_ops: matches!(map.kind, MapKind::StructOps { .. }),
+                min_libbpf: min_libbpf(&map.kind),
             });
             if let Some(vars) = vars {
                 skeleton.datasecs.push(SkelDatasec {
@@ -131,6 +135,14 @@ impl Skeleton {
             .iter()
             .map(|p| p.ident.as_str())
             .chain(self.struct_ops.iter().map(|s| s.ident.as_str()))
+    }
+}
+
+/// libbpf learned `.struct_ops.link` in 1.2; every other kind of map is known to 1.0.
+fn min_libbpf(kind: &MapKind) -> Option<(u32, u32)> {
+    match kind {
+        MapKind::StructOps { section, .. } if section == ".struct_ops.link" => Some((1, 2)),
+        _ => None,
     }
 }
 

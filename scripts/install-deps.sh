@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what building the examples and running the tests need:
+# clang and LLVM, the libbpf/libelf/zlib headers user space links against, a C/C++ compiler,
+# and Debian's bpftool (a test oracle only; bpfgen never runs it). Only missing packages are
+# installed, so a prepared machine pays nothing.
+set -euo pipefail
+
+packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config gcc g++ make bpftool)
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
+        missing+=("$package")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+    sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,211 @@
+//! Bad input and a bad environment: each gives the documented exit code (1 input, 2 usage or
+//! environment) and one line of bpfgen's own that names the file and the cause. Never a panic.
+
+use crate::util::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Asserts the exit code, and that bpfgen said exactly one error line naming `subject`.
+fn assert_error(out: &Output, code: i32, subject: &str, cause: &str) {
+    let text = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "exit code; stderr:\n{text}");
+    assert!(!text.contains("panicked"), "panic:\n{text}");
+    let ours: Vec<_> = text
+        .lines()
+        .filter(|l| l.starts_with("bpfgen: error:"))
+        .collect();
+    assert_eq!(ours.len(), 1, "one error line expected:\n{text}");
+    assert!(
+        ours[0].contains(subject),
+        "error does not name {subject}: {}",
+        ours[0]
+    );
+    assert!(
+        ours[0].contains(cause),
+        "error does not say '{cause}': {}",
+        ours[0]
+    );
+}
+
+#[test]
+fn missing_clang_is_an_environment_error() {
+    let dir = scratch();
+    let out = run(bpfgen()
+        .args(["build", "--clang", "/nonexistent/clang"])
+        .arg(example("helloworld.bpf.c"))
+        .arg("-o")
+        .arg(dir.path()));
+    assert_error(&out, 2, "clang", "/nonexistent/clang");
+
+    let out = run(bpfgen()
+        .arg("build")
+        .arg(example("helloworld.bpf.c"))
+        .arg("-o")
+        .arg(dir.path())
+        .env("BPFGEN_CLANG", "no-such-clang-binary"));
+    assert_error(&out, 2, "clang", "BPFGEN_CLANG");
+}
+
+#[test]
+fn missing_source_is_an_environment_error() {
+    let dir = scratch();
+    let out = run(bpfgen().args(["build", "nope.bpf.c", "-o"]).arg(dir.path()));
+    assert_error(&out, 2, "nope.bpf.c", "no such file");
+}
+
+#[test]
+fn clang_errors_are_shown_and_the_other_files_still_build() {
+    let dir = scratch();
+    let out = run(bpfgen()
+        .arg("build")
+        .arg(fixture("broken.bpf.c"))
+        .arg(example("minimal.bpf.c"))
+        .arg("-o")
+        .arg(dir.path()));
+    assert_error(&out, 1, "broken.bpf.c", "clang failed");
+    let text = stderr(&out);
+    assert!(
+        text.contains("broken.bpf.c:5:"),
+        "clang's diagnostic is shown:\n{text}"
+    );
+    assert!(dir.path().join("minimal.bpf.o").exists());
+    assert!(dir.path().join("minimal.skel.h").exists());
+    assert!(!dir.path().join("broken.bpf.o").exists());
+}
+
+#[test]
+fn a_failed_rebuild_keeps_the_previous_outputs() {
+    let dir = scratch();
+    let source = dir.path().join("keep.bpf.c");
+    std::fs::copy(example("minimal.bpf.c"), &source).unwrap();
+    let out_dir = dir.path().join("out");
+    run_ok(bpfgen().arg("build").arg(&source).arg("-o").arg(&out_dir));
+    let before: Vec<_> = ["keep.bpf.o", "keep.skel.h", "keep.bpf.d"]
+        .iter()
+        .map(|f| std::fs::read(out_dir.join(f)).unwrap())
+        .collect();
+
+    std::fs::write(&source, "int broken(void) { return }\n").unwrap();
+    let out = run(bpfgen().arg("build").arg(&source).arg("-o").arg(&out_dir));
+    assert_error(&out, 1, "keep.bpf.c", "clang failed");
+    for (file, old) in ["keep.bpf.o", "keep.skel.h", "keep.bpf.d"]
+        .iter()
+        .zip(&before)
+    {
+        assert_eq!(
+            &std::fs::read(out_dir.join(file)).unwrap(),
+            old,
+            "{file} changed"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        3,
+        "no temporary files left"
+    );
+}
+
+#[test]
+fn non_elf_input_is_rejected() {
+    for sub in [&["inspect"][..], &["gen", "skeleton"][..]] {
+        let out = run(bpfgen().args(sub).arg(repo().join("Cargo.toml")));
+        assert_error(&out, 1, "Cargo.toml", "not an ELF file");
+    }
+}
+
+#[test]
+fn non_bpf_elf_is_rejected() {
+    let dir = scratch();
+    let host = dir.path().join("host.o");
+    std::fs::write(dir.path().join("host.c"), "int f(void) { return 1; }\n").unwrap();
+    run_ok(
+        Command::new("cc")
+            .arg("-c")
+            .arg(dir.path().join("host.c"))
+            .arg("-o")
+            .arg(&host),
+    );
+    let out = run(bpfgen().args(["gen", "skeleton"]).arg(&host));
+    assert_error(&out, 1, "host.o", "is not a BPF object");
+
+    let host32 = dir.path().join("host32.o");
+    let built = run(Command::new("clang")
+        .args(["-m32", "-c"])
+        .arg(dir.path().join("host.c"))
+        .arg("-o")
+        .arg(&host32));
+    if built.status.success() {
+        let out = run(bpfgen().arg("inspect").arg(&host32));
+        assert_error(&out, 1, "host32.o", "32-bit");
+    }
+}
+
+#[test]
+fn objects_without_btf_that_need_it_are_rejected() {
+    let dir = scratch();
+    let object = dir.path().join("nobtf_maps.bpf.o");
+    run_ok(
+        Command::new("clang")
+            .args([
+                "-O2",
+                "-target",
+                "bpf",
+                "-idirafter",
+                "/usr/include/x86_64-linux-gnu",
+                "-c",
+            ])
+            .arg(fixture("nobtf_maps.bpf.c"))
+            .arg("-o")
+            .arg(&object),
+    );
+    let out = run(bpfgen().args(["gen", "skeleton"]).arg(&object));
+    assert_error(&out, 1, "nobtf_maps.bpf.o", "no BTF");
+
+    let out = run(bpfgen()
+        .arg("build")
+        .arg(fixture("nobtf_maps.bpf.c"))
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .args(["--", "-g0"]));
+    assert_error(&out, 1, "nobtf_maps.bpf.c", "no BTF");
+}
+
+#[test]
+fn unwritable_output_dir_is_an_environment_error() {
+    let dir = scratch();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out_dir = file.join("out");
+    let out = run(bpfgen()
+        .arg("build")
+        .arg(example("minimal.bpf.c"))
+        .arg("-o")
+        .arg(&out_dir));
+    assert_error(&out, 2, &out_dir.display().to_string(), "not a directory");
+
+    let object = dir.path().join("minimal.bpf.o");
+    run_ok(
+        bpfgen()
+            .arg("build")
+            .arg(example("minimal.bpf.c"))
+            .arg("-o")
+            .arg(dir.path()),
+    );
+    let target = out_dir.join("x.skel.h");
+    let out = run(bpfgen()
+        .args(["gen", "skeleton"])
+        .arg(&object)
+        .arg("-o")
+        .arg(&target));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(Path::new("a-file").to_str().unwrap()));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(bpfgen().args(["build"]));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(bpfgen().args(["build", "--target", "bpfxx", "x.bpf.c"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bpfxx"));
+}

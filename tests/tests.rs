@@ -1,0 +1,11 @@
+//! bpfgen's integration tests: one binary, one module per area.
+
+mod differential;
+mod errors;
+mod examples;
+mod inspect;
+mod reproducible;
+mod skeleton_shape;
+mod skeletons_compile;
+mod strip;
+mod util;

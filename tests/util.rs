@@ -1,0 +1,231 @@
+//! Shared test helpers: running bpfgen, scratch directories, the kernel gate, trace_pipe,
+//! and the external headers some tests compile against.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(name)
+}
+
+/// A file under `examples/c/`.
+pub fn example(name: &str) -> PathBuf {
+    repo().join("examples/c").join(name)
+}
+
+/// A fresh scratch directory, removed when dropped.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("bpfgen-test-")
+        .tempdir()
+        .expect("create a scratch directory")
+}
+
+/// The bpfgen binary, ready for arguments.
+pub fn bpfgen() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bpfgen"))
+}
+
+/// Runs a command and returns its output, whatever the exit status.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs a command that must succeed; shows its stderr otherwise.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}:\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether kernel tests can run here (root, kernel BTF). When they cannot, says SKIPPED loudly,
+/// unless `BPFGEN_REQUIRE_KERNEL=1`, which turns the skip into a failure (CI sets it).
+pub fn kernel_available(test: &str) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
+    if root && btf {
+        return true;
+    }
+    let why = if root {
+        "no /sys/kernel/btf/vmlinux"
+    } else {
+        "not root"
+    };
+    if std::env::var("BPFGEN_REQUIRE_KERNEL").as_deref() == Ok("1") {
+        panic!("{test}: kernel test cannot run ({why}) but BPFGEN_REQUIRE_KERNEL=1");
+    }
+    eprintln!("\n*** SKIPPED {test}: kernel test needs root and kernel BTF ({why}) ***\n");
+    false
+}
+
+/// A directory holding `vmlinux.h` for this machine's kernel, generated once with Debian's
+/// bpftool (a test oracle; bpfgen itself never calls it).
+pub fn vmlinux_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vmlinux");
+        let header = dir.join("vmlinux.h");
+        if !header.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            let out = run_ok(Command::new("bpftool").args([
+                "btf",
+                "dump",
+                "file",
+                "/sys/kernel/btf/vmlinux",
+                "format",
+                "c",
+            ]));
+            // Another test process may be doing the same: write aside, then rename.
+            let tmp = dir.join(format!("vmlinux.h.{}", std::process::id()));
+            std::fs::write(&tmp, &out.stdout).unwrap();
+            std::fs::rename(&tmp, &header).unwrap();
+        }
+        dir
+    })
+}
+
+/// Include flags for libbpf 1.7's headers (vendored in the libbpf-sys crate), so that skeletons
+/// can be compiled against a libbpf newer than the system's 1.1.
+pub fn libbpf17_include_flags() -> Vec<String> {
+    static FLAGS: OnceLock<Vec<String>> = OnceLock::new();
+    FLAGS
+        .get_or_init(|| {
+            let out = run_ok(Command::new(env!("CARGO")).args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--manifest-path",
+                &repo().join("Cargo.toml").to_string_lossy(),
+            ]));
+            let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let manifest = meta["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "libbpf-sys")
+                .and_then(|p| p["manifest_path"].as_str())
+                .expect("libbpf-sys is a dev-dependency");
+            let libbpf = Path::new(manifest).parent().unwrap().join("libbpf");
+            assert!(
+                libbpf.join("src/libbpf.h").exists(),
+                "libbpf 1.7 sources missing"
+            );
+            // `#include <bpf/libbpf.h>` needs a directory with a `bpf` entry.
+            let shim = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libbpf17");
+            std::fs::create_dir_all(&shim).unwrap();
+            let link = shim.join("bpf");
+            if std::fs::symlink_metadata(&link).is_err() {
+                let tmp = shim.join(format!("bpf.{}", std::process::id()));
+                std::os::unix::fs::symlink(libbpf.join("src"), &tmp).unwrap();
+                std::fs::rename(&tmp, &link).unwrap();
+            }
+            vec![
+                format!("-I{}", shim.display()),
+                format!("-I{}", libbpf.join("include/uapi").display()),
+                format!("-I{}", libbpf.join("include").display()),
+            ]
+        })
+        .clone()
+}
+
+/// An exclusive lock on trace_pipe across test threads and processes: reading it consumes
+/// lines, so two readers would steal each other's output.
+pub struct TraceLock {
+    /// Held, not read: the lock lives as long as the file stays open.
+    _lock: File,
+}
+
+impl TraceLock {
+    /// Waits for the lock, mounting tracefs if needed.
+    pub fn acquire() -> TraceLock {
+        let tracing = Path::new("/sys/kernel/tracing");
+        if !tracing.join("trace_pipe").exists() {
+            run_ok(Command::new("mount").args(["-t", "tracefs", "tracefs", "/sys/kernel/tracing"]));
+        }
+        let file = File::create(std::env::temp_dir().join("bpfgen-tests-trace_pipe.lock")).unwrap();
+        file.lock().unwrap();
+        TraceLock { _lock: file }
+    }
+
+    /// Reads trace_pipe until a line satisfies `wanted` or `timeout` passes, running `poke`
+    /// between reads (to trigger the traced event). Returns the matching line.
+    pub fn wait_for(
+        &self,
+        timeout: Duration,
+        mut poke: impl FnMut(),
+        wanted: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        let mut pipe = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open("/sys/kernel/tracing/trace_pipe")
+            .unwrap();
+        let deadline = Instant::now() + timeout;
+        let mut pending = String::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while Instant::now() < deadline {
+            poke();
+            match pipe.read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    while let Some(end) = pending.find('\n') {
+                        let line: String = pending.drain(..=end).collect();
+                        if wanted(&line) {
+                            return Some(line);
+                        }
+                    }
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(100)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                Err(e) => panic!("reading trace_pipe: {e}"),
+            }
+        }
+        None
+    }
+}
+
+/// Compiles a user-space program against generated skeletons with the system libbpf.
+pub fn compile_userspace(source: &Path, include: &Path, out: &Path) {
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Werror", "-g", "-I"])
+            .arg(include)
+            .arg(source)
+            .arg("-o")
+            .arg(out)
+            .args(["-lbpf", "-lelf", "-lz"]),
+    );
+}
