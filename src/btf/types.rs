@@ -32,12 +32,13 @@ impl Btf {
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let inner = btf_rs::Btf::from_bytes(bytes)
             .map_err(|e| Error::input(format!("invalid BTF: {e}")))?;
-        let type_count = inner
+        // The iterator yields `void` (id 0) first.
+        let with_void = inner
             .type_iter()
             .count()
             .map_err(|e| Error::input(format!("invalid BTF: {e}")))?;
-        let type_count =
-            u32::try_from(type_count).map_err(|_| Error::input("invalid BTF: too many types"))?;
+        let type_count = u32::try_from(with_void.saturating_sub(1))
+            .map_err(|_| Error::input("invalid BTF: too many types"))?;
         Ok(Btf { inner, type_count })
     }
 
@@ -239,4 +240,41 @@ fn chain_too_deep(id: u32) -> Error {
     Error::input(format!(
         "invalid BTF: type chain from [{id}] is longer than {MAX_CHAIN} links (a cycle?)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Raw little-endian BTF holding one type, `int` (id 1).
+    fn one_int() -> Vec<u8> {
+        let strings = b"\0int\0";
+        let mut types = Vec::new();
+        for word in [1u32, 1 << 24, 4, 32] {
+            types.extend_from_slice(&word.to_le_bytes());
+        }
+        let mut btf = vec![0x9f, 0xeb, 1, 0];
+        for word in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            btf.extend_from_slice(&word.to_le_bytes());
+        }
+        btf.extend_from_slice(&types);
+        btf.extend_from_slice(strings);
+        btf
+    }
+
+    #[test]
+    fn counts_types_without_void_and_finds_nothing_past_the_end() {
+        let btf = Btf::parse(&one_int()).unwrap();
+        assert_eq!(btf.type_count(), 1);
+        assert_eq!(btf.type_name(1).unwrap(), "int");
+        assert!(btf.find_datasec(".bss").unwrap().is_none());
+        assert!(btf.get(2).is_err());
+        assert_eq!(btf.resolve_size(1).unwrap(), 4);
+    }
 }
