@@ -9,3 +9,4 @@ mod skeleton_shape;
 mod skeletons_compile;
 mod strip;
 mod util;
+mod vmlinux;

@@ -17,6 +17,7 @@ pub struct Opts {
 #[derive(clap::Subcommand)]
 enum What {
     Skeleton(SkeletonOpts),
+    Vmlinux(crate::btf::VmlinuxOpts),
 }
 
 /// Write the C skeleton header (what `bpftool gen skeleton` writes) for an object.
@@ -40,6 +41,7 @@ impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.what {
             What::Skeleton(opts) => opts.run(),
+            What::Vmlinux(opts) => opts.run(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `bpfgen` command: argument parsing and dispatch only; each subcommand lives in its own
 //! file beside this one.
 
+mod btf;
 mod build;
 mod generate;
 mod inspect;
@@ -24,6 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Build(build::Opts),
+    Btf(btf::BtfOpts),
     Gen(generate::Opts),
     Inspect(inspect::Opts),
 }
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(opts) => opts.run(),
+        Command::Btf(opts) => opts.run(),
         Command::Gen(opts) => opts.run(),
         Command::Inspect(opts) => opts.run(),
     };

@@ -1,0 +1,839 @@
+//! BTF to a compilable C header (`vmlinux.h`), with the semantics of libbpf's `btf_dump` that
+//! `bpftool btf dump ... format c` uses: types are ordered so that everything embedded is
+//! defined before use and forward declarations break pointer cycles; anonymous types are
+//! inlined; duplicate names get `___N` suffixes in the order they are first printed; gaps
+//! become explicit padding bitfields; packed structs and odd-sized enums get attributes.
+
+use super::table::{Item, Kind, Ty, TypeTable};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+/// How deep type chains may nest before the input is called cyclic.
+const MAX_DEPTH: usize = 512;
+/// Pointer size of the BPF target (and of the kernels vmlinux.h describes).
+const POINTER_BITS: u32 = 64;
+
+/// The whole header for every type in `table`, wrapped as bpftool wraps it.
+pub fn vmlinux_header(table: &TypeTable) -> Result<String> {
+    let mut dumper = Dumper::new(table);
+    dumper.out.push_str(
+        "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n\
+         #ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n\
+         #pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n\
+         #endif\n\n",
+    );
+    for id in 1..table.len() {
+        dumper.dump_type(id)?;
+    }
+    dumper.out.push_str(
+        "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n\
+         #endif /* __VMLINUX_H__ */\n",
+    );
+    Ok(dumper.out)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    NotOrdered,
+    Ordering,
+    Ordered,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Emit {
+    NotEmitted,
+    Emitting,
+    Emitted,
+}
+
+struct Dumper<'a> {
+    table: &'a TypeTable,
+    order: Vec<Order>,
+    emit: Vec<Emit>,
+    fwd_emitted: Vec<bool>,
+    referenced: Vec<bool>,
+    /// Resolved (possibly `___N`-suffixed) names, once a type's name was first printed.
+    names: Vec<Option<Rc<str>>>,
+    /// Occurrences of struct/union/enum names.
+    type_names: NameCounts,
+    /// Occurrences of typedef names and enumerators (one namespace in C).
+    ident_names: NameCounts,
+    align_cache: Vec<u32>,
+    queue: Vec<u32>,
+    out: String,
+}
+
+impl<'a> Dumper<'a> {
+    fn new(table: &'a TypeTable) -> Self {
+        let n = table.len() as usize;
+        let mut referenced = vec![false; n];
+        for id in 1..table.len() {
+            let ty = table.get(id).expect("id in range");
+            if !matches!(
+                ty.kind,
+                Kind::Struct | Kind::Union | Kind::FuncProto | Kind::Datasec
+            ) {
+                referenced[ty.target as usize] = true;
+            }
+            for item in table.items(ty) {
+                referenced[item.target as usize] = true;
+            }
+        }
+        let mut order = vec![Order::NotOrdered; n];
+        let mut emit = vec![Emit::NotEmitted; n];
+        order[0] = Order::Ordered;
+        emit[0] = Emit::Emitted;
+        Dumper {
+            table,
+            order,
+            emit,
+            fwd_emitted: vec![false; n],
+            referenced,
+            names: vec![None; n],
+            type_names: NameCounts::default(),
+            ident_names: NameCounts::default(),
+            align_cache: vec![0; n],
+            queue: Vec::new(),
+            out: String::with_capacity(4 << 20),
+        }
+    }
+
+    fn ty(&self, id: u32) -> &'a Ty {
+        // Every id was checked when the table was built.
+        self.table
+            .get(id)
+            .expect("type ids are checked when the table is built")
+    }
+
+    fn dump_type(&mut self, id: u32) -> Result<()> {
+        self.queue.clear();
+        self.order_type(id, false, 0)?;
+        let queue = std::mem::take(&mut self.queue);
+        for &queued in &queue {
+            self.emit_type(queued, 0, 0)?;
+        }
+        self.queue = queue;
+        Ok(())
+    }
+
+    /// Topological ordering; returns whether the link to `id` is strong (needs a full
+    /// definition) rather than satisfiable by a forward declaration.
+    fn order_type(&mut self, id: u32, through_ptr: bool, depth: usize) -> Result<bool> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let state = self.order[id as usize];
+        if state == Order::Ordered {
+            return Ok(true);
+        }
+        let ty = self.ty(id);
+        let named = !ty.name.is_empty();
+        if state == Order::Ordering {
+            if matches!(ty.kind, Kind::Struct | Kind::Union) && through_ptr && named {
+                return Ok(false);
+            }
+            return Err(Error::input(format!(
+                "invalid BTF: unsatisfiable type cycle through type [{id}]"
+            )));
+        }
+        match ty.kind {
+            Kind::Int | Kind::Float => {
+                self.order[id as usize] = Order::Ordered;
+                Ok(false)
+            }
+            Kind::Ptr => {
+                let strong = self.order_type(ty.target, true, depth + 1)?;
+                self.order[id as usize] = Order::Ordered;
+                Ok(strong)
+            }
+            Kind::Array { .. } => self.order_type(ty.target, false, depth + 1),
+            Kind::Struct | Kind::Union => {
+                if through_ptr && named {
+                    return Ok(false);
+                }
+                self.order[id as usize] = Order::Ordering;
+                for item in self.table.items(ty) {
+                    self.order_type(item.target, false, depth + 1)?;
+                }
+                if named {
+                    self.queue.push(id);
+                }
+                self.order[id as usize] = Order::Ordered;
+                Ok(true)
+            }
+            Kind::Enum { .. } | Kind::Enum64 { .. } | Kind::Fwd { .. } => {
+                if named || !self.referenced[id as usize] {
+                    self.queue.push(id);
+                }
+                self.order[id as usize] = Order::Ordered;
+                Ok(true)
+            }
+            Kind::Typedef => {
+                let strong = self.order_type(ty.target, through_ptr, depth + 1)?;
+                if through_ptr && !strong {
+                    return Ok(false);
+                }
+                self.queue.push(id);
+                self.order[id as usize] = Order::Ordered;
+                Ok(true)
+            }
+            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag { .. } => {
+                self.order_type(ty.target, through_ptr, depth + 1)
+            }
+            Kind::FuncProto => {
+                let mut strong = self.order_type(ty.target, through_ptr, depth + 1)?;
+                for item in self.table.items(ty) {
+                    strong |= self.order_type(item.target, through_ptr, depth + 1)?;
+                }
+                Ok(strong)
+            }
+            Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag => {
+                self.order[id as usize] = Order::Ordered;
+                Ok(false)
+            }
+            Kind::Void => Ok(true),
+        }
+    }
+
+    /// Emits `id` and what it needs; `cont_id` is the named struct being defined, 0 at top level.
+    fn emit_type(&mut self, id: u32, cont_id: u32, depth: usize) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let i = id as usize;
+        if self.emit[i] == Emit::Emitted {
+            return Ok(());
+        }
+        let ty = self.ty(id);
+        let top_level = cont_id == 0;
+        if self.emit[i] == Emit::Emitting {
+            if self.fwd_emitted[i] {
+                return Ok(());
+            }
+            match ty.kind {
+                Kind::Struct | Kind::Union => {
+                    if id == cont_id || ty.name.is_empty() {
+                        return Ok(());
+                    }
+                    self.emit_struct_fwd(id);
+                    self.out.push_str(";\n\n");
+                    self.fwd_emitted[i] = true;
+                }
+                Kind::Typedef => {
+                    if !is_blacklisted(ty) {
+                        self.emit_typedef_def(id, 0)?;
+                        self.out.push_str(";\n\n");
+                    }
+                    self.fwd_emitted[i] = true;
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+        match ty.kind {
+            Kind::Int => self.emit[i] = Emit::Emitted,
+            Kind::Enum { .. } | Kind::Enum64 { .. } => {
+                if top_level {
+                    self.emit_enum_def(id, 0);
+                    self.out.push_str(";\n\n");
+                }
+                self.emit[i] = Emit::Emitted;
+            }
+            Kind::Ptr | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag { .. } => {
+                self.emit_type(ty.target, cont_id, depth + 1)?;
+            }
+            Kind::Array { .. } => self.emit_type(ty.target, cont_id, depth + 1)?,
+            Kind::Fwd { .. } => {
+                self.emit_fwd_def(id);
+                self.out.push_str(";\n\n");
+                self.emit[i] = Emit::Emitted;
+            }
+            Kind::Typedef => {
+                self.emit[i] = Emit::Emitting;
+                self.emit_type(ty.target, id, depth + 1)?;
+                if !self.fwd_emitted[i] && !is_blacklisted(ty) {
+                    self.emit_typedef_def(id, 0)?;
+                    self.out.push_str(";\n\n");
+                }
+                self.emit[i] = Emit::Emitted;
+            }
+            Kind::Struct | Kind::Union => {
+                self.emit[i] = Emit::Emitting;
+                let anonymous = ty.name.is_empty();
+                if top_level || anonymous {
+                    let inner_cont = if anonymous { cont_id } else { id };
+                    for item in self.table.items(ty) {
+                        self.emit_type(item.target, inner_cont, depth + 1)?;
+                    }
+                } else if !self.fwd_emitted[i] && id != cont_id {
+                    self.emit_struct_fwd(id);
+                    self.out.push_str(";\n\n");
+                    self.fwd_emitted[i] = true;
+                }
+                if top_level {
+                    self.emit_struct_def(id, 0)?;
+                    self.out.push_str(";\n\n");
+                    self.emit[i] = Emit::Emitted;
+                } else {
+                    self.emit[i] = Emit::NotEmitted;
+                }
+            }
+            Kind::FuncProto => {
+                self.emit_type(ty.target, cont_id, depth + 1)?;
+                for item in self.table.items(ty) {
+                    self.emit_type(item.target, cont_id, depth + 1)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn emit_struct_fwd(&mut self, id: u32) {
+        let ty = self.ty(id);
+        let keyword = if ty.kind == Kind::Union {
+            "union"
+        } else {
+            "struct"
+        };
+        let name = self.type_name(id);
+        self.out.push_str(keyword);
+        if !name.is_empty() {
+            self.out.push(' ');
+            self.out.push_str(&name);
+        }
+    }
+
+    fn emit_struct_def(&mut self, id: u32, lvl: usize) -> Result<()> {
+        let ty = self.ty(id);
+        let is_struct = ty.kind == Kind::Struct;
+        let align = self.align_of(id, 0)?;
+        // libbpf checks only structs; a union whose size is not a multiple of its alignment
+        // (BTF says 18 where C would round to 20) needs the attribute just as much.
+        let packed = self.is_packed(ty)?;
+        self.emit_struct_fwd(id);
+        self.out.push_str(" {");
+        let mut off: u32 = 0;
+        let mut prev_bitfield = false;
+        for item in self.table.items(ty) {
+            let m_align = if packed {
+                1
+            } else {
+                self.align_of(item.target, 0)?
+            };
+            let in_bitfield = prev_bitfield && item.bitfield_size != 0;
+            self.emit_bit_padding(off, item.bit_offset, m_align, in_bitfield, lvl + 1);
+            self.newline(lvl + 1);
+            self.emit_type_decl(item.target, &item.name, lvl + 1)?;
+            if item.bitfield_size != 0 {
+                let _ = write!(self.out, ": {}", item.bitfield_size);
+                off = item.bit_offset + item.bitfield_size;
+                prev_bitfield = true;
+            } else {
+                let size = self.resolve_size(item.target).unwrap_or(0);
+                off = item.bit_offset.saturating_add(size.saturating_mul(8));
+                prev_bitfield = false;
+            }
+            self.out.push(';');
+        }
+        if is_struct {
+            self.emit_bit_padding(off, ty.size.saturating_mul(8), align, false, lvl + 1);
+        }
+        if !ty.items.is_empty() || ty.size != 0 {
+            self.newline(lvl);
+        }
+        self.out.push('}');
+        if packed {
+            self.out.push_str(" __attribute__((packed))");
+        }
+        Ok(())
+    }
+
+    /// Fills the gap from `cur` to `next` (bits) with anonymous bitfields, relying on natural
+    /// alignment where the compiler would insert the same padding by itself.
+    fn emit_bit_padding(
+        &mut self,
+        cur: u32,
+        next: u32,
+        next_align: u32,
+        in_bitfield: bool,
+        lvl: usize,
+    ) {
+        const PADS: [(&str, u32); 4] = [
+            ("long", POINTER_BITS),
+            ("int", 32),
+            ("short", 16),
+            ("char", 8),
+        ];
+        if cur >= next {
+            return;
+        }
+        let mut cur = cur;
+        let (mut pad_type, mut pad_bits, mut new_off) = ("char", 8, cur);
+        for (name, bits) in PADS {
+            pad_type = name;
+            pad_bits = bits;
+            new_off = cur.div_ceil(bits) * bits;
+            if new_off <= next {
+                break;
+            }
+        }
+        if new_off > cur && new_off <= next {
+            let align_bits = next_align.max(1) * 8;
+            if in_bitfield
+                || (new_off == next && cur.div_ceil(align_bits) * align_bits != new_off)
+                || (new_off != next && next - new_off <= new_off - cur)
+            {
+                let width = if in_bitfield { new_off - cur } else { 0 };
+                self.newline(lvl);
+                let _ = write!(self.out, "{pad_type}: {width};");
+            }
+            cur = new_off;
+        }
+        while cur != next {
+            let bits = (next - cur).min(pad_bits);
+            if bits == pad_bits {
+                self.newline(lvl);
+                let _ = write!(self.out, "{pad_type}: {pad_bits};");
+                cur += bits;
+                continue;
+            }
+            let (name, _) = PADS
+                .iter()
+                .rev()
+                .find(|(_, width)| *width >= bits)
+                .expect("a long covers any remainder");
+            self.newline(lvl);
+            let _ = write!(self.out, "{name}: {bits};");
+            cur += bits;
+        }
+    }
+
+    fn is_packed(&mut self, ty: &Ty) -> Result<bool> {
+        let mut max_align = 1;
+        for item in self.table.items(ty) {
+            let align = self.align_of(item.target, 0)?;
+            if align != 0 && item.bitfield_size == 0 && item.bit_offset % (8 * align) != 0 {
+                return Ok(true);
+            }
+            max_align = max_align.max(align);
+        }
+        Ok(ty.size % max_align != 0)
+    }
+
+    fn emit_enum_def(&mut self, id: u32, lvl: usize) {
+        let ty = self.ty(id);
+        let name = self.type_name(id);
+        self.out.push_str("enum");
+        if !name.is_empty() {
+            self.out.push(' ');
+            self.out.push_str(&name);
+        }
+        let items = self.table.items(ty);
+        if items.is_empty() {
+            return;
+        }
+        self.out.push_str(" {");
+        let (signed, wide) = match ty.kind {
+            Kind::Enum { signed } => (signed, false),
+            Kind::Enum64 { signed } => (signed, true),
+            _ => (false, false),
+        };
+        for item in items {
+            let dups = bump(&mut self.ident_names, &item.name);
+            self.newline(lvl + 1);
+            self.out.push_str(&item.name);
+            if dups > 1 {
+                let _ = write!(self.out, "___{dups}");
+            }
+            let _ = match (wide, signed) {
+                (false, false) => write!(self.out, " = {},", item.value as u32),
+                (false, true) => write!(self.out, " = {},", item.value as u32 as i32),
+                (true, false) => write!(self.out, " = {}ULL,", item.value),
+                (true, true) => write!(self.out, " = {}LL,", item.value as i64),
+            };
+        }
+        self.newline(lvl);
+        self.out.push('}');
+        if ty.size == 1 {
+            self.out.push_str(" __attribute__((mode(byte)))");
+        } else if ty.size == 8 {
+            let needs_word = !wide || items.iter().all(|v| v.value >> 32 == 0);
+            if needs_word {
+                self.out.push_str(" __attribute__((mode(word)))");
+            }
+        }
+    }
+
+    fn emit_fwd_def(&mut self, id: u32) {
+        let union = matches!(self.ty(id).kind, Kind::Fwd { union: true });
+        let name = self.type_name(id);
+        self.out.push_str(if union { "union " } else { "struct " });
+        self.out.push_str(&name);
+    }
+
+    fn emit_typedef_def(&mut self, id: u32, lvl: usize) -> Result<()> {
+        let ty = self.ty(id);
+        let name = self.ident_name(id);
+        if ty.target == 0 && &*name == "__gnuc_va_list" {
+            self.out
+                .push_str("typedef __builtin_va_list __gnuc_va_list");
+            return Ok(());
+        }
+        self.out.push_str("typedef ");
+        self.emit_type_decl(ty.target, &name, lvl)
+    }
+
+    /// A declaration of `fname` with type `id`: the chain of pointers, arrays, function
+    /// prototypes and modifiers down to a named or anonymous base type.
+    fn emit_type_decl(&mut self, id: u32, fname: &str, lvl: usize) -> Result<()> {
+        let mut chain = Vec::new();
+        let mut id = id;
+        loop {
+            if chain.len() > MAX_DEPTH {
+                return Err(too_deep(id));
+            }
+            chain.push(id);
+            if id == 0 {
+                break;
+            }
+            let ty = self.ty(id);
+            match ty.kind {
+                Kind::Ptr
+                | Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::FuncProto
+                | Kind::TypeTag { .. }
+                | Kind::Array { .. } => id = ty.target,
+                _ => break,
+            }
+        }
+        self.emit_type_chain(&mut chain, fname, lvl)
+    }
+
+    /// Pops leading `const`/`volatile`/`restrict` off the chain and prints them.
+    fn emit_mods(&mut self, chain: &mut Vec<u32>) {
+        while let Some(&id) = chain.last() {
+            let word = match self.ty(id).kind {
+                Kind::Volatile => "volatile ",
+                Kind::Const => "const ",
+                Kind::Restrict => "restrict ",
+                _ => return,
+            };
+            self.out.push_str(word);
+            chain.pop();
+        }
+    }
+
+    fn drop_mods(&self, chain: &mut Vec<u32>) {
+        while let Some(&id) = chain.last() {
+            if !matches!(
+                self.ty(id).kind,
+                Kind::Const | Kind::Volatile | Kind::Restrict
+            ) {
+                return;
+            }
+            chain.pop();
+        }
+    }
+
+    fn emit_name(&mut self, name: &str, last_was_ptr: bool) {
+        if !name.is_empty() && !last_was_ptr {
+            self.out.push(' ');
+        }
+        self.out.push_str(name);
+    }
+
+    fn emit_type_chain(&mut self, chain: &mut Vec<u32>, fname: &str, lvl: usize) -> Result<()> {
+        let mut last_was_ptr = true;
+        while let Some(id) = chain.pop() {
+            if id == 0 {
+                self.emit_mods(chain);
+                self.out.push_str("void");
+                last_was_ptr = false;
+                continue;
+            }
+            let ty = self.ty(id);
+            match ty.kind {
+                Kind::Int | Kind::Float => {
+                    self.emit_mods(chain);
+                    self.out.push_str(&ty.name);
+                }
+                Kind::Struct | Kind::Union => {
+                    self.emit_mods(chain);
+                    if ty.name.is_empty() {
+                        self.emit_struct_def(id, lvl)?;
+                    } else {
+                        self.emit_struct_fwd(id);
+                    }
+                }
+                Kind::Enum { .. } | Kind::Enum64 { .. } => {
+                    self.emit_mods(chain);
+                    if ty.name.is_empty() {
+                        self.emit_enum_def(id, lvl);
+                    } else {
+                        let name = self.type_name(id);
+                        self.out.push_str("enum ");
+                        self.out.push_str(&name);
+                    }
+                }
+                Kind::Fwd { .. } => {
+                    self.emit_mods(chain);
+                    self.emit_fwd_def(id);
+                }
+                Kind::Typedef => {
+                    self.emit_mods(chain);
+                    let name = self.ident_name(id);
+                    self.out.push_str(&name);
+                }
+                Kind::Ptr => self.out.push_str(if last_was_ptr { "*" } else { " *" }),
+                Kind::Volatile => self.out.push_str(" volatile"),
+                Kind::Const => self.out.push_str(" const"),
+                Kind::Restrict => self.out.push_str(" restrict"),
+                Kind::TypeTag { attribute } => {
+                    self.emit_mods(chain);
+                    if attribute {
+                        let _ = write!(self.out, " __attribute__(({}))", ty.name);
+                    } else {
+                        let _ = write!(self.out, " __attribute__((btf_type_tag(\"{}\")))", ty.name);
+                    }
+                }
+                Kind::Array { nelems } => {
+                    self.drop_mods(chain);
+                    if chain.is_empty() {
+                        self.emit_name(fname, last_was_ptr);
+                        let _ = write!(self.out, "[{nelems}]");
+                        return Ok(());
+                    }
+                    let next = *chain.last().expect("not empty");
+                    let multidim = matches!(self.ty(next).kind, Kind::Array { .. });
+                    if !fname.is_empty() && !last_was_ptr {
+                        self.out.push(' ');
+                    }
+                    if !multidim {
+                        self.out.push('(');
+                    }
+                    self.emit_type_chain(chain, fname, lvl)?;
+                    if !multidim {
+                        self.out.push(')');
+                    }
+                    let _ = write!(self.out, "[{nelems}]");
+                    return Ok(());
+                }
+                Kind::FuncProto => {
+                    self.drop_mods(chain);
+                    if chain.is_empty() {
+                        self.emit_name(fname, last_was_ptr);
+                    } else {
+                        self.out.push_str(" (");
+                        self.emit_type_chain(chain, fname, lvl)?;
+                        self.out.push(')');
+                    }
+                    self.emit_params(ty, lvl)?;
+                    return Ok(());
+                }
+                _ => {
+                    return Err(Error::input(format!(
+                        "invalid BTF: type [{id}] cannot appear in a declaration"
+                    )));
+                }
+            }
+            last_was_ptr = ty.kind == Kind::Ptr;
+        }
+        self.emit_name(fname, last_was_ptr);
+        Ok(())
+    }
+
+    fn emit_params(&mut self, proto: &Ty, lvl: usize) -> Result<()> {
+        let params: &[Item] = self.table.items(proto);
+        self.out.push('(');
+        if params.is_empty() || (params.len() == 1 && params[0].target == 0) {
+            self.out.push_str("void)");
+            return Ok(());
+        }
+        for (i, param) in params.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            if i == params.len() - 1 && param.target == 0 {
+                self.out.push_str("...");
+                break;
+            }
+            self.emit_type_decl(param.target, &param.name, lvl)?;
+        }
+        self.out.push(')');
+        Ok(())
+    }
+
+    fn newline(&mut self, lvl: usize) {
+        self.out.push('\n');
+        for _ in 0..lvl {
+            self.out.push('\t');
+        }
+    }
+
+    /// A struct/union/enum name, `___N`-suffixed if another type printed the same name first.
+    fn type_name(&mut self, id: u32) -> Rc<str> {
+        let ty = self.ty(id);
+        let plain = matches!(ty.kind, Kind::Fwd { .. })
+            || (matches!(ty.kind, Kind::Enum { .. }) && ty.items.is_empty());
+        self.resolve_name(id, plain, false)
+    }
+
+    /// A typedef name, deduplicated in the namespace it shares with enumerators.
+    fn ident_name(&mut self, id: u32) -> Rc<str> {
+        self.resolve_name(id, false, true)
+    }
+
+    fn resolve_name(&mut self, id: u32, plain: bool, ident: bool) -> Rc<str> {
+        let ty = self.ty(id);
+        if ty.name.is_empty() {
+            return "".into();
+        }
+        if let Some(name) = &self.names[id as usize] {
+            return name.clone();
+        }
+        let name: Rc<str> = if plain {
+            Rc::from(&*ty.name)
+        } else {
+            let map = if ident {
+                &mut self.ident_names
+            } else {
+                &mut self.type_names
+            };
+            match bump(map, &ty.name) {
+                1 => Rc::from(&*ty.name),
+                dups => format!("{}___{dups}", ty.name).into(),
+            }
+        };
+        self.names[id as usize] = Some(name.clone());
+        name
+    }
+
+    fn resolve_size(&self, id: u32) -> Option<u32> {
+        let mut id = id;
+        let mut count: u64 = 1;
+        for _ in 0..MAX_DEPTH {
+            let ty = self.ty(id);
+            match ty.kind {
+                Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {}
+                Kind::Struct | Kind::Union | Kind::Datasec | Kind::Ptr => {}
+                Kind::Array { nelems } => {
+                    count = count.checked_mul(u64::from(nelems))?;
+                    id = ty.target;
+                    continue;
+                }
+                Kind::Typedef
+                | Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::TypeTag { .. }
+                | Kind::Var => {
+                    id = ty.target;
+                    continue;
+                }
+                _ => return None,
+            }
+            return u32::try_from(u64::from(ty.size).checked_mul(count)?).ok();
+        }
+        None
+    }
+
+    /// `btf__align_of`, memoised per type.
+    fn align_of(&mut self, id: u32, depth: usize) -> Result<u32> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        if let Some(&cached) = self.align_cache.get(id as usize).filter(|a| **a != 0) {
+            return Ok(cached);
+        }
+        let ty = self.ty(id);
+        let align = match ty.kind {
+            Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+                ty.size.clamp(1, 8)
+            }
+            Kind::Ptr => 8,
+            Kind::Array { .. }
+            | Kind::Typedef
+            | Kind::Const
+            | Kind::Volatile
+            | Kind::Restrict
+            | Kind::TypeTag { .. } => self.align_of(ty.target, depth + 1)?,
+            Kind::Struct | Kind::Union => {
+                let mut max_align = 1;
+                let mut packed = false;
+                for item in self.table.items(ty) {
+                    let align = self.align_of(item.target, depth + 1)?;
+                    max_align = max_align.max(align);
+                    if item.bitfield_size == 0 && item.bit_offset % (8 * align) != 0 {
+                        packed = true;
+                    }
+                }
+                if packed || ty.size % max_align != 0 {
+                    1
+                } else {
+                    max_align
+                }
+            }
+            // Forward declarations and void have no layout; libbpf reports an error, and
+            // such a member cannot occur in valid BTF. Treat them as byte-aligned.
+            _ => 1,
+        };
+        self.align_cache[id as usize] = align;
+        Ok(align)
+    }
+}
+
+/// Name occurrence counts, hashed with FNV-1a: short keys, no untrusted-input DoS concern
+/// worth SipHash's cost on 100k+ names.
+type NameCounts = HashMap<Box<str>, usize, BuildHasherDefault<Fnv>>;
+
+/// The FNV-1a hash.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Counts one more occurrence of `name`, returning the new count.
+fn bump(map: &mut NameCounts, name: &str) -> usize {
+    match map.get_mut(name) {
+        Some(count) => {
+            *count += 1;
+            *count
+        }
+        None => {
+            map.insert(name.into(), 1);
+            1
+        }
+    }
+}
+
+/// `__builtin_va_list` is the compiler's own; redefining it breaks compilation.
+fn is_blacklisted(ty: &Ty) -> bool {
+    &*ty.name == "__builtin_va_list"
+}
+
+fn too_deep(id: u32) -> Error {
+    Error::input(format!(
+        "invalid BTF: type chain from [{id}] is deeper than {MAX_DEPTH} (a cycle?)"
+    ))
+}
