@@ -421,7 +421,7 @@ impl<'a> Dumper<'a> {
             }
             max_align = max_align.max(align);
         }
-        Ok(ty.size % max_align != 0)
+        Ok(!ty.size.is_multiple_of(max_align))
     }
 
     fn emit_enum_def(&mut self, id: u32, lvl: usize) {
@@ -773,7 +773,7 @@ impl<'a> Dumper<'a> {
                         packed = true;
                     }
                 }
-                if packed || ty.size % max_align != 0 {
+                if packed || !ty.size.is_multiple_of(max_align) {
                     1
                 } else {
                     max_align
