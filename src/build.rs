@@ -113,8 +113,7 @@ fn finish(request: &BuildRequest, source: &Path, compiled: compile::Compiled) ->
     outputs.stage(&object_path, &stripped)?;
     if let Some(path) = &skeleton_path {
         let model = Skeleton::new(&object, &object_name).map_err(|e| e.in_file(source))?;
-        let header = skel::c::render(&model, object.btf.as_ref(), &stripped)
-            .map_err(|e| e.in_file(source))?;
+        let header = skel::c::render(&model, &object, &stripped).map_err(|e| e.in_file(source))?;
         outputs.stage(path, header.as_bytes())?;
     }
     let mut targets = vec![object_path.to_string_lossy().into_owned()];

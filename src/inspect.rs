@@ -2,8 +2,9 @@
 //! (`bpfgen inspect --json`): programs, maps, data sections and their variables, externs,
 //! license, BTF and `.BTF.ext` counts.
 
-use crate::btf::c::{DeclOptions, declaration};
-use crate::btf::{Btf, VarLinkage};
+use crate::btf::VarLinkage;
+use crate::btf::dump::{DeclStyle, declaration};
+use crate::btf::table::TypeTable;
 use crate::error::Result;
 use crate::object::{BpfObject, ByteOrder, ExternKind, MapKind, Variable, map_type_name};
 use serde::Serialize;
@@ -111,6 +112,7 @@ impl Report {
     /// Summarises `object`.
     pub fn new(object: &BpfObject) -> Result<Self> {
         let btf = object.btf.as_ref();
+        let types = object.types.as_ref();
         let programs = object
             .programs
             .iter()
@@ -137,7 +139,7 @@ impl Report {
                 value_size: map.def.value_size,
                 max_entries: map.def.max_entries,
                 flags: map.def.flags,
-                variables: variable_reports(btf, vars)?,
+                variables: variable_reports(types, vars)?,
             });
         }
         Ok(Report {
@@ -240,20 +242,20 @@ impl Report {
     }
 }
 
-fn variable_reports(btf: Option<&Btf>, vars: &[Variable]) -> Result<Vec<VariableReport>> {
-    let Some(btf) = btf else {
+fn variable_reports(types: Option<&TypeTable>, vars: &[Variable]) -> Result<Vec<VariableReport>> {
+    let Some(types) = types else {
         return Ok(Vec::new());
     };
-    let opts = DeclOptions {
+    let style = DeclStyle {
         strip_mods: false,
-        indent: 0,
         keep_typedef: &|_| true,
+        bool_keyword: false,
     };
     vars.iter()
         .map(|v| {
             Ok(VariableReport {
                 name: v.name.clone(),
-                c_type: declaration(btf, v.type_id, "", &opts)?.replace(['\n', '\t'], " "),
+                c_type: declaration(types, v.type_id, "", 0, &style)?.replace(['\n', '\t'], " "),
                 offset: v.offset,
                 size: v.size,
                 linkage: match v.linkage {

@@ -16,9 +16,41 @@ const MAX_DEPTH: usize = 512;
 /// Pointer size of the BPF target (and of the kernels vmlinux.h describes).
 const POINTER_BITS: u32 = 64;
 
+/// How single declarations are written.
+pub struct DeclStyle<'a> {
+    /// Drop `const`, `volatile` and `restrict` everywhere in the declaration.
+    pub strip_mods: bool,
+    /// Whether a typedef name may be printed; others are replaced by what they name.
+    pub keep_typedef: &'a dyn Fn(&str) -> bool,
+    /// Print `_Bool` as `bool` (valid C with stdbool.h, and C++).
+    pub bool_keyword: bool,
+}
+
+/// Headers keep every type as BTF names it.
+const HEADER_STYLE: DeclStyle<'static> = DeclStyle {
+    strip_mods: false,
+    keep_typedef: &|_| true,
+    bool_keyword: false,
+};
+
+/// The declaration of `name` with type `id` (an abstract declarator when `name` is empty),
+/// as `btf_dump__emit_type_decl` writes it: anonymous types inline, at tab depth `indent`.
+pub fn declaration(
+    table: &TypeTable,
+    id: u32,
+    name: &str,
+    indent: usize,
+    style: &DeclStyle,
+) -> Result<String> {
+    let mut dumper = Dumper::new(table, style);
+    dumper.emit_type_decl(id, name, indent)?;
+    Ok(dumper.out)
+}
+
 /// The whole header for every type in `table`, wrapped as bpftool wraps it.
 pub fn vmlinux_header(table: &TypeTable) -> Result<String> {
-    let mut dumper = Dumper::new(table);
+    let mut dumper = Dumper::new(table, &HEADER_STYLE);
+    dumper.out.reserve(4 << 20);
     dumper.out.push_str(
         "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n\
          #ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n\
@@ -51,6 +83,7 @@ enum Emit {
 
 struct Dumper<'a> {
     table: &'a TypeTable,
+    style: &'a DeclStyle<'a>,
     order: Vec<Order>,
     emit: Vec<Emit>,
     fwd_emitted: Vec<bool>,
@@ -67,7 +100,7 @@ struct Dumper<'a> {
 }
 
 impl<'a> Dumper<'a> {
-    fn new(table: &'a TypeTable) -> Self {
+    fn new(table: &'a TypeTable, style: &'a DeclStyle<'a>) -> Self {
         let n = table.len() as usize;
         let mut referenced = vec![false; n];
         for id in 1..table.len() {
@@ -88,6 +121,7 @@ impl<'a> Dumper<'a> {
         emit[0] = Emit::Emitted;
         Dumper {
             table,
+            style,
             order,
             emit,
             fwd_emitted: vec![false; n],
@@ -97,7 +131,7 @@ impl<'a> Dumper<'a> {
             ident_names: NameCounts::default(),
             align_cache: vec![0; n],
             queue: Vec::new(),
-            out: String::with_capacity(4 << 20),
+            out: String::new(),
         }
     }
 
@@ -492,15 +526,25 @@ impl<'a> Dumper<'a> {
     fn emit_type_decl(&mut self, id: u32, fname: &str, lvl: usize) -> Result<()> {
         let mut chain = Vec::new();
         let mut id = id;
-        loop {
-            if chain.len() > MAX_DEPTH {
+        for step in 0.. {
+            if step > MAX_DEPTH {
                 return Err(too_deep(id));
             }
-            chain.push(id);
             if id == 0 {
+                chain.push(id);
                 break;
             }
             let ty = self.ty(id);
+            let mods = matches!(ty.kind, Kind::Const | Kind::Volatile | Kind::Restrict);
+            if mods && self.style.strip_mods {
+                id = ty.target;
+                continue;
+            }
+            if ty.kind == Kind::Typedef && !(self.style.keep_typedef)(&ty.name) {
+                id = ty.target;
+                continue;
+            }
+            chain.push(id);
             match ty.kind {
                 Kind::Ptr
                 | Kind::Const
@@ -561,7 +605,11 @@ impl<'a> Dumper<'a> {
             match ty.kind {
                 Kind::Int | Kind::Float => {
                     self.emit_mods(chain);
-                    self.out.push_str(&ty.name);
+                    if self.style.bool_keyword && &*ty.name == "_Bool" {
+                        self.out.push_str("bool");
+                    } else {
+                        self.out.push_str(&ty.name);
+                    }
                 }
                 Kind::Struct | Kind::Union => {
                     self.emit_mods(chain);

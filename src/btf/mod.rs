@@ -1,7 +1,7 @@
-//! BTF: queries over btf-rs ([`types`]), the `.BTF.ext` parser ([`ext`]), and C declarations
-//! rendered from BTF types ([`c`]).
+//! BTF: queries over btf-rs ([`types`]), a flat copy of a whole BTF ([`table`]) read from a
+//! file or object ([`source`]), the `.BTF.ext` parser ([`ext`]), and C code from BTF
+//! ([`dump`]: whole headers and single declarations).
 
-pub mod c;
 pub mod dump;
 pub mod ext;
 pub mod source;

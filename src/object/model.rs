@@ -2,6 +2,7 @@
 
 use super::sec_def::SecDef;
 use crate::btf::ext::BtfExt;
+use crate::btf::table::TypeTable;
 use crate::btf::{Btf, VarLinkage};
 
 /// Byte order of an object.
@@ -213,6 +214,8 @@ pub struct BpfObject {
     pub license: Option<String>,
     /// `.BTF`, when present.
     pub btf: Option<Btf>,
+    /// The same BTF as a flat table, for rendering C declarations.
+    pub types: Option<TypeTable>,
     /// `.BTF.ext`, when present.
     pub btf_ext: Option<BtfExt>,
 }

@@ -5,6 +5,7 @@ use super::model::*;
 use super::names;
 use super::sec_def;
 use crate::btf::ext::{BtfExt, BtfStrings};
+use crate::btf::table::TypeTable;
 use crate::btf::{Btf, VarLinkage};
 use crate::error::{Error, Result};
 use btf_rs::Type;
@@ -77,6 +78,9 @@ impl BpfObject {
             .transpose()?;
         let btf_bytes = data_of(SectionKind::Btf);
         let btf = btf_bytes.map(Btf::parse).transpose()?;
+        let types = btf_bytes
+            .map(|bytes| TypeTable::from_bytes(bytes, None))
+            .transpose()?;
         let btf_ext = match (btf_bytes, data_of(SectionKind::BtfExt)) {
             (Some(btf), Some(ext)) => Some(BtfExt::parse(ext, &BtfStrings::new(btf)?)?),
             _ => None,
@@ -93,6 +97,7 @@ impl BpfObject {
             sections,
             license,
             btf,
+            types,
             btf_ext,
         };
         object.externs = read_externs(&object, &symbols)?;

@@ -3,8 +3,10 @@
 
 use super::model::{SkelDatasec, SkelStructOps, Skeleton};
 use crate::btf::Btf;
-use crate::btf::c::{DeclOptions, declaration, is_userspace_typedef};
+use crate::btf::dump::{DeclStyle, declaration};
+use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
+use crate::object::BpfObject;
 use btf_rs::Type;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
@@ -44,17 +46,68 @@ struct AssertCtx {
     size: u64,
 }
 
-/// Renders the C skeleton header for `skeleton`, embedding `elf` (the object's bytes).
-pub fn render(skeleton: &Skeleton, btf: Option<&Btf>, elf: &[u8]) -> Result<String> {
+/// Typedef names that user space sees through `<bpf/libbpf.h>` (linux/types.h, stdint.h,
+/// stddef.h, stdbool.h), so a skeleton may name them; others (`u32`, `pid_t` from vmlinux.h)
+/// are replaced by the type they name.
+pub fn is_userspace_typedef(name: &str) -> bool {
+    const KNOWN: &[&str] = &[
+        "__u8",
+        "__u16",
+        "__u32",
+        "__u64",
+        "__s8",
+        "__s16",
+        "__s32",
+        "__s64",
+        "__be16",
+        "__be32",
+        "__be64",
+        "__le16",
+        "__le32",
+        "__le64",
+        "__wsum",
+        "__sum16",
+        "size_t",
+        "ssize_t",
+        "bool",
+        "int8_t",
+        "int16_t",
+        "int32_t",
+        "int64_t",
+        "uint8_t",
+        "uint16_t",
+        "uint32_t",
+        "uint64_t",
+        "intptr_t",
+        "uintptr_t",
+    ];
+    KNOWN.contains(&name)
+}
+
+/// How skeleton declarations are written: only user-space typedefs, `bool` for `_Bool`.
+fn style(strip_mods: bool) -> DeclStyle<'static> {
+    DeclStyle {
+        strip_mods,
+        keep_typedef: &is_userspace_typedef,
+        bool_keyword: true,
+    }
+}
+
+/// Renders the C skeleton header for `skeleton` of `object`, embedding `elf` (its bytes).
+pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<String> {
     let obj = &skeleton.obj_name;
+    let btf = object.btf.as_ref();
+    let types = object.types.as_ref();
     let mut datasecs = Vec::new();
     let mut asserts = Vec::new();
     for sec in &skeleton.datasecs {
-        let btf = btf.ok_or_else(|| Error::input("memory-mapped data section without BTF"))?;
+        let (btf, types) = btf
+            .zip(types)
+            .ok_or_else(|| Error::input("memory-mapped data section without BTF"))?;
         datasecs.push(StructCtx {
             ident: sec.ident.clone(),
             type_name: String::new(),
-            lines: datasec_lines(btf, sec)?,
+            lines: datasec_lines(btf, types, sec)?,
         });
         for var in &sec.vars {
             asserts.push(AssertCtx {
@@ -66,11 +119,13 @@ pub fn render(skeleton: &Skeleton, btf: Option<&Btf>, elf: &[u8]) -> Result<Stri
     }
     let mut struct_ops = Vec::new();
     for ops in &skeleton.struct_ops {
-        let btf = btf.ok_or_else(|| Error::input("struct_ops map without BTF"))?;
+        let (btf, types) = btf
+            .zip(types)
+            .ok_or_else(|| Error::input("struct_ops map without BTF"))?;
         struct_ops.push(StructCtx {
             ident: ops.ident.clone(),
             type_name: ops.type_name.clone(),
-            lines: struct_ops_lines(btf, ops)?,
+            lines: struct_ops_lines(btf, types, ops)?,
         });
     }
     let maps: Vec<_> = skeleton
@@ -122,12 +177,8 @@ pub fn render(skeleton: &Skeleton, btf: Option<&Btf>, elf: &[u8]) -> Result<Stri
 }
 
 /// The members of a data-section struct, with explicit padding where BTF offsets demand it.
-fn datasec_lines(btf: &Btf, sec: &SkelDatasec) -> Result<Vec<String>> {
-    let opts = DeclOptions {
-        strip_mods: !sec.keep_mods,
-        indent: 2,
-        keep_typedef: &is_userspace_typedef,
-    };
+fn datasec_lines(btf: &Btf, types: &TypeTable, sec: &SkelDatasec) -> Result<Vec<String>> {
+    let style = style(!sec.keep_mods);
     let mut lines = Vec::new();
     let mut offset = 0;
     let mut pads = 0;
@@ -143,7 +194,7 @@ fn datasec_lines(btf: &Btf, sec: &SkelDatasec) -> Result<Vec<String>> {
             lines.push(format!("char __pad{pads}[{}]", var.offset - offset));
             pads += 1;
         }
-        lines.push(declaration(btf, var.type_id, &var.ident, &opts)?);
+        lines.push(declaration(types, var.type_id, &var.ident, 2, &style)?);
         offset = var.offset + btf.resolve_size(var.type_id)?;
     }
     Ok(lines)
@@ -152,18 +203,14 @@ fn datasec_lines(btf: &Btf, sec: &SkelDatasec) -> Result<Vec<String>> {
 /// The shadow type of a struct_ops map: function pointers become `struct bpf_program *`,
 /// scalars keep their type, anything else is opaque bytes (bpftool's rules; enums are
 /// printed as integers of their size so that the header never needs the enum's definition).
-fn struct_ops_lines(btf: &Btf, ops: &SkelStructOps) -> Result<Vec<String>> {
+fn struct_ops_lines(btf: &Btf, types: &TypeTable, ops: &SkelStructOps) -> Result<Vec<String>> {
     let Type::Struct(st) = btf.get(ops.type_id)? else {
         return Err(Error::input(format!(
             "struct_ops map '{}' is not of a struct type",
             ops.ident
         )));
     };
-    let opts = DeclOptions {
-        strip_mods: true,
-        indent: 3,
-        keep_typedef: &is_userspace_typedef,
-    };
+    let style = style(true);
     let mut lines = Vec::new();
     let mut next_offset = 0;
     for (i, member) in st.members.iter().enumerate() {
@@ -175,7 +222,7 @@ fn struct_ops_lines(btf: &Btf, ops: &SkelStructOps) -> Result<Vec<String>> {
         let (type_id, ty) = btf.skip_mods_and_typedefs(Btf::target_id(member))?;
         let size = btf.resolve_size(type_id)?;
         let line = match ty {
-            Type::Int(_) | Type::Float(_) => declaration(btf, type_id, &name, &opts)?,
+            Type::Int(_) | Type::Float(_) => declaration(types, type_id, &name, 3, &style)?,
             Type::Enum(e) => format!("{} {name}", int_type(size, e.is_signed())),
             Type::Enum64(e) => format!("{} {name}", int_type(size, e.is_signed())),
             Type::Ptr(p) if is_func_ptr(btf, Btf::target_id(&p))? => {
@@ -253,6 +300,17 @@ fn elf_string_literal(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userspace_typedefs() {
+        assert!(is_userspace_typedef("__u32"));
+        assert!(is_userspace_typedef("__be16"));
+        assert!(is_userspace_typedef("uint64_t"));
+        assert!(!is_userspace_typedef("u32"));
+        assert!(!is_userspace_typedef("pid_t"));
+        assert!(!is_userspace_typedef("__u128"));
+        assert!(!is_userspace_typedef("__kernel_size_t"));
+    }
 
     #[test]
     fn escapes_c_strings() {

@@ -51,8 +51,7 @@ impl SkeletonOpts {
         let loaded = objects::load(&self.object, self.name.as_deref())?;
         let in_file = |e: bpfgen::Error| e.in_file(&self.object);
         let model = Skeleton::new(&loaded.object, &loaded.name).map_err(in_file)?;
-        let header =
-            skel::c::render(&model, loaded.object.btf.as_ref(), &loaded.bytes).map_err(in_file)?;
+        let header = skel::c::render(&model, &loaded.object, &loaded.bytes).map_err(in_file)?;
         match &self.output {
             Some(path) => write_atomic(path, header.as_bytes())?,
             None => std::io::stdout().lock().write_all(header.as_bytes())?,
