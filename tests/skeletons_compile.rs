@@ -13,6 +13,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("hyphen-name", "hyphen_name_bpf"),
     ("1st", "_1st_bpf"),
     ("nobtf", "nobtf_bpf"),
+    ("tricky", "tricky_bpf"),
 ];
 
 /// A translation unit that includes the header and uses its whole API.

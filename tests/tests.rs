@@ -8,5 +8,6 @@ mod reproducible;
 mod skeleton_shape;
 mod skeletons_compile;
 mod strip;
+mod tricky;
 mod util;
 mod vmlinux;

@@ -62,18 +62,31 @@ pub fn internal_map_name(object_name: &str, section: &str) -> String {
         .collect()
 }
 
-/// Whether libbpf reports the ELF section name itself as the name of this internal map
-/// (`map_uses_real_name`: custom `.data.*` and `.rodata.*` sections).
-pub fn uses_real_name(section: &str) -> bool {
-    (section.starts_with(".data.") && section != ".data")
-        || (section.starts_with(".rodata.") && section != ".rodata")
+/// Whether a data section is a custom one (`.data.x`, `.rodata.x`, `.bss.x`: a second dot).
+fn is_custom_section(section: &str) -> bool {
+    section.get(1..).is_some_and(|rest| rest.contains('.'))
 }
 
-/// The skeleton identifier of an internal map, from its libbpf name, as bpftool's
-/// `get_map_ident` derives it: the text after the first `.data`, `.rodata`, `.bss` or
-/// `.kconfig` found in the name, sanitized (`hello_bp.bss` -> `bss`, `.rodata.cfg` ->
-/// `rodata_cfg`). None when the name has none of them (bpftool skips such maps).
-pub fn internal_map_ident(map_name: &str) -> Option<String> {
+/// The name a skeleton registers the internal map of data section `section` under. Names
+/// starting with a dot are matched by libbpf against the ELF section name itself, so custom
+/// sections use it verbatim (libbpf's own, sanitized and truncated name for `.bss.a-b` would
+/// not be found); standard sections get libbpf's prefixed internal name (`hello_bp.bss`).
+pub fn data_map_name(object_name: &str, section: &str) -> String {
+    if is_custom_section(section) {
+        section.to_string()
+    } else {
+        internal_map_name(object_name, section)
+    }
+}
+
+/// The skeleton identifier of a data section's map: custom sections are named after the
+/// whole section (`.rodata.data` -> `rodata_data`, never clashing with `.data`'s `data`),
+/// standard ones as bpftool's `get_map_ident` derives them from the map name (`hello_bp.bss`
+/// -> `bss`). None when the name has none of the known suffixes (bpftool skips such maps).
+pub fn data_map_ident(section: &str, map_name: &str) -> Option<String> {
+    if is_custom_section(section) {
+        return Some(sanitize_identifier(&section[1..]));
+    }
     [".data", ".rodata", ".bss", ".kconfig"]
         .iter()
         .find_map(|suffix| map_name.find(suffix))
@@ -125,32 +138,21 @@ mod tests {
     }
 
     #[test]
-    fn internal_map_idents_match_bpftool() {
-        assert_eq!(internal_map_ident("hello_bp.bss").as_deref(), Some("bss"));
-        assert_eq!(
-            internal_map_ident(".rodata.cfg").as_deref(),
-            Some("rodata_cfg")
-        );
-        assert_eq!(
-            internal_map_ident(".data.custom").as_deref(),
-            Some("data_custom")
-        );
-        assert_eq!(
-            internal_map_ident(".rodata.str1.1").as_deref(),
-            Some("rodata_str1_1")
-        );
-        assert_eq!(
-            internal_map_ident("hello_b.kconfig").as_deref(),
-            Some("kconfig")
-        );
-        assert_eq!(internal_map_ident("weird"), None);
+    fn data_map_idents_match_bpftool_and_never_clash() {
+        let ident = |section: &str| data_map_ident(section, &data_map_name("hello_bpf", section));
+        assert_eq!(ident(".bss").as_deref(), Some("bss"));
+        assert_eq!(ident(".rodata.cfg").as_deref(), Some("rodata_cfg"));
+        assert_eq!(ident(".data.custom").as_deref(), Some("data_custom"));
+        assert_eq!(ident(".rodata.str1.1").as_deref(), Some("rodata_str1_1"));
+        assert_eq!(ident(".rodata.data").as_deref(), Some("rodata_data"));
+        assert_eq!(ident(".bss.a-b").as_deref(), Some("bss_a_b"));
+        assert_eq!(data_map_ident(".weird", "weird"), None);
     }
 
     #[test]
-    fn real_names_only_for_custom_data_sections() {
-        assert!(uses_real_name(".data.custom"));
-        assert!(uses_real_name(".rodata.cfg"));
-        assert!(!uses_real_name(".rodata"));
-        assert!(!uses_real_name(".bss.x"));
+    fn custom_sections_keep_their_real_name() {
+        assert_eq!(data_map_name("hello_bpf", ".data.custom"), ".data.custom");
+        assert_eq!(data_map_name("hello_bpf", ".bss.a-b"), ".bss.a-b");
+        assert_eq!(data_map_name("hello_bpf", ".bss"), "hello_bp.bss");
     }
 }

@@ -28,6 +28,8 @@ struct Symbol {
     size: u64,
     kind: elf::SymbolType,
     bind: elf::SymbolBind,
+    /// `STV_HIDDEN` or `STV_INTERNAL`: libbpf treats such globals as static.
+    hidden: bool,
 }
 
 impl BpfObject {
@@ -149,7 +151,9 @@ fn classify(name: &str, sh_type: elf::SectionType, sh_flags: elf::SectionFlags) 
         ".maps" => SectionKind::Maps,
         ".BTF" => SectionKind::Btf,
         ".BTF.ext" => SectionKind::BtfExt,
-        ".struct_ops" | ".struct_ops.link" => SectionKind::StructOps,
+        ".struct_ops" | ".struct_ops.link" | "?.struct_ops" | "?.struct_ops.link" => {
+            SectionKind::StructOps
+        }
         ".text" if is_exec => SectionKind::Text,
         _ if is_exec => SectionKind::Program,
         _ if name.starts_with(".debug_") => SectionKind::Debug,
@@ -189,6 +193,7 @@ fn read_symbols(file: &ElfFile64<Endianness>) -> Result<Vec<Symbol>> {
                 size: sym.size(),
                 kind: raw.st_type(),
                 bind: raw.st_bind(),
+                hidden: matches!(raw.st_visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL),
             })
         })
         .collect()
@@ -306,8 +311,9 @@ fn read_maps(object: &BpfObject, symbols: &[Symbol], object_name: &str) -> Resul
     Ok(maps)
 }
 
-/// The variables of a DATASEC with offsets fixed up from ELF symbols, sorted by offset, as
-/// libbpf's `btf_fixup_datasec` leaves them (clang writes zero sizes and offsets).
+/// The variables of a DATASEC as libbpf's `btf_fixup_datasec` leaves them: offsets fixed up
+/// from ELF symbols (clang writes zero sizes and offsets), hidden globals made static, sorted
+/// by offset.
 fn datasec_vars(btf: &Btf, sec: &btf_rs::Datasec, symbols: &[Symbol]) -> Result<Vec<Variable>> {
     let mut vars = Vec::with_capacity(sec.variables.len());
     for info in &sec.variables {
@@ -318,20 +324,30 @@ fn datasec_vars(btf: &Btf, sec: &btf_rs::Datasec, symbols: &[Symbol]) -> Result<
             )));
         };
         let name = btf.name(&var)?;
-        let linkage = Btf::var_linkage(&var);
+        let mut linkage = Btf::var_linkage(&var);
         let mut offset = u64::from(info.offset());
-        if sec.size() == 0 && linkage == VarLinkage::Global {
-            let sym = symbols
-                .iter()
-                .find(|s| {
-                    s.kind == elf::STT_OBJECT
-                        && matches!(s.bind, elf::STB_GLOBAL | elf::STB_WEAK)
-                        && s.name == name
-                })
-                .ok_or_else(|| {
-                    Error::input(format!("no ELF symbol for global variable '{name}'"))
-                })?;
-            offset = sym.value;
+        if linkage == VarLinkage::Global {
+            let symbol = symbols.iter().find(|s| {
+                s.kind == elf::STT_OBJECT
+                    && matches!(s.bind, elf::STB_GLOBAL | elf::STB_WEAK)
+                    && s.name == name
+            });
+            match symbol {
+                Some(sym) => {
+                    if sec.size() == 0 {
+                        offset = sym.value;
+                    }
+                    if sym.hidden {
+                        linkage = VarLinkage::Static;
+                    }
+                }
+                None if sec.size() == 0 => {
+                    return Err(Error::input(format!(
+                        "no ELF symbol for global variable '{name}'"
+                    )));
+                }
+                None => {}
+            }
         }
         vars.push(Variable {
             name,
@@ -351,12 +367,8 @@ fn data_map(
     section: &Section,
     object_name: &str,
 ) -> Result<Map> {
-    let name = if names::uses_real_name(&section.name) {
-        section.name.clone()
-    } else {
-        names::internal_map_name(object_name, &section.name)
-    };
-    let ident = names::internal_map_ident(&name)
+    let name = names::data_map_name(object_name, &section.name);
+    let ident = names::data_map_ident(&section.name, &name)
         .ok_or_else(|| Error::input(format!("internal map '{name}' has no skeleton identifier")))?;
     let datasec = match &object.btf {
         Some(btf) => btf
@@ -502,6 +514,25 @@ fn struct_ops_maps(object: &BpfObject, symbols: &[Symbol], section: &Section) ->
         .collect()
 }
 
+/// The number a map definition field encodes: `__uint(f, N)` is `int (*f)[N]`, and libbpf
+/// 1.4's `__ulong(f, N)` is a one-enumerator anonymous enum with value N.
+fn map_field_number(btf: &Btf, field_type: u32) -> std::result::Result<u64, String> {
+    let err = |e: Error| e.message().to_string();
+    match btf.skip_mods_and_typedefs(field_type).map_err(err)?.1 {
+        Type::Ptr(p) => match btf
+            .skip_mods_and_typedefs(Btf::target_id(&p))
+            .map_err(err)?
+            .1
+        {
+            Type::Array(a) => Ok(a.len() as u64),
+            _ => Err("is not an __uint() value".into()),
+        },
+        Type::Enum(e) if e.members.len() == 1 => Ok(u64::from(e.members[0].val())),
+        Type::Enum64(e) if e.members.len() == 1 => Ok(e.members[0].val()),
+        _ => Err("is neither an __uint() nor an __ulong() value".into()),
+    }
+}
+
 /// Maps defined in `.maps`, read from their BTF definitions (`parse_btf_map_def`).
 fn read_user_maps(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Map>> {
     if !object.sections.iter().any(|s| s.kind == SectionKind::Maps) {
@@ -537,45 +568,39 @@ fn user_map(btf: &Btf, var: Variable) -> Result<Map> {
     let (mut key_type_id, mut value_type_id) = (None, None);
     for member in &def_struct.members {
         let field = btf.name(member)?;
-        if field == "values" {
-            // Inner-map or program-array initialisers: a zero-sized array, no size information.
-            continue;
-        }
-        let (_, field_type) = btf.skip_mods_and_typedefs(Btf::target_id(member))?;
-        // `__uint(name, val)` is `int (*name)[val]`; `__type(name, T)` is `T *name`.
-        let pointee = match &field_type {
-            Type::Ptr(p) => Btf::target_id(p),
-            _ => {
-                return Err(Error::input(format!(
-                    "map '{}': field '{field}' is not a pointer",
-                    var.name
-                )));
-            }
+        let field_type = Btf::target_id(member);
+        let number = || {
+            map_field_number(btf, field_type)
+                .map_err(|why| Error::input(format!("map '{}': field '{field}' {why}", var.name)))
         };
-        let array_len = || -> Result<u64> {
-            match btf.skip_mods_and_typedefs(pointee)?.1 {
-                Type::Array(a) => Ok(a.len() as u64),
-                _ => Err(Error::input(format!(
-                    "map '{}': field '{field}' is not an __uint() value",
-                    var.name
-                ))),
-            }
+        let pointee = || match btf.skip_mods_and_typedefs(field_type)?.1 {
+            Type::Ptr(p) => Ok(Btf::target_id(&p)),
+            _ => Err(Error::input(format!(
+                "map '{}': field '{field}' is not a __type() pointer",
+                var.name
+            ))),
         };
         match field.as_str() {
-            "type" => def.map_type = array_len()? as u32,
-            "max_entries" => def.max_entries = array_len()?,
-            "map_flags" => def.flags = array_len()?,
-            "key_size" => def.key_size = array_len()?,
-            "value_size" => def.value_size = array_len()?,
+            "type" => def.map_type = number()? as u32,
+            "max_entries" => def.max_entries = number()?,
+            "map_flags" => def.flags = number()?,
+            "key_size" => def.key_size = number()?,
+            "value_size" => def.value_size = number()?,
+            "numa_node" | "pinning" | "map_extra" => {
+                number()?;
+            }
             "key" => {
-                def.key_size = btf.resolve_size(pointee)?;
-                key_type_id = Some(pointee);
+                let id = pointee()?;
+                def.key_size = btf.resolve_size(id)?;
+                key_type_id = Some(id);
             }
             "value" => {
-                def.value_size = btf.resolve_size(pointee)?;
-                value_type_id = Some(pointee);
+                let id = pointee()?;
+                def.value_size = btf.resolve_size(id)?;
+                value_type_id = Some(id);
             }
-            "numa_node" | "pinning" | "map_extra" => {}
+            // Program-array or map-in-map initialisers: the values are 4-byte fds/ids.
+            "values" => def.value_size = 4,
             other => {
                 return Err(Error::input(format!(
                     "map '{}': unknown field '{other}' in map definition",

@@ -126,6 +126,9 @@ impl Skeleton {
                 ident: sanitize_identifier(&p.name),
             })
             .collect();
+        check_unique("maps", skeleton.maps.iter().map(|m| m.ident.as_str()))?;
+        check_unique("programs", skeleton.progs.iter().map(|p| p.ident.as_str()))?;
+        check_unique("links", skeleton.link_idents())?;
         Ok(skeleton)
     }
 
@@ -138,12 +141,28 @@ impl Skeleton {
     }
 }
 
-/// libbpf learned `.struct_ops.link` in 1.2; every other kind of map is known to 1.0.
+/// libbpf learned `.struct_ops.link` in 1.2 and the optional `?.struct_ops[.link]` in 1.4;
+/// every other kind of map is known to 1.0.
 fn min_libbpf(kind: &MapKind) -> Option<(u32, u32)> {
     match kind {
+        MapKind::StructOps { section, .. } if section.starts_with('?') => Some((1, 4)),
         MapKind::StructOps { section, .. } if section == ".struct_ops.link" => Some((1, 2)),
         _ => None,
     }
+}
+
+/// Fails when two members of one skeleton struct would get the same identifier (a map
+/// named `bss` beside `.bss`, two sanitized names that meet): the header could not compile.
+fn check_unique<'a>(what: &str, idents: impl Iterator<Item = &'a str>) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for ident in idents {
+        if !seen.insert(ident) {
+            return Err(Error::input(format!(
+                "two {what} would both be called '{ident}' in the skeleton; rename one"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The variables a skeleton shows: static ones are private to the BPF side.
