@@ -5,13 +5,16 @@
 //! atomically, so a failure leaves the previous good outputs in place. A failing source does
 //! not stop the others: the build reports every failure at the end.
 
-use crate::compile::{self, CompileOptions};
+use crate::cache::Cache;
+use crate::compile::{self, ClangRun, CompileOptions};
 use crate::depfile;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, names, strip};
 use crate::output::OutputSet;
 use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
+use crate::vmlinux;
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 /// Which skeleton a build writes.
@@ -35,6 +38,12 @@ pub struct BuildRequest {
     pub compile: CompileOptions,
     /// Which skeleton to write.
     pub skeleton: SkeletonLang,
+    /// The kernel BTF that a generated `vmlinux.h` describes.
+    pub btf: PathBuf,
+    /// Whether a generated `vmlinux.h` is precompiled.
+    pub pch: bool,
+    /// Where generated headers and precompiled headers are kept.
+    pub cache: Cache,
 }
 
 /// The files one source produced.
@@ -78,15 +87,36 @@ pub fn source_stem(source: &Path) -> String {
 /// Builds every source, one after another; each outcome is reported separately.
 pub fn build(clang: &Clang, request: &BuildRequest) -> Result<Vec<SourceOutcome>> {
     std::fs::create_dir_all(&request.out_dir).map_err(|e| Error::io(&request.out_dir, &e))?;
+    let generated = OnceCell::new();
     Ok(request
         .sources
         .iter()
-        .map(|source| build_one(clang, request, source))
+        .map(|source| build_one(clang, request, &generated, source))
         .collect())
 }
 
-fn build_one(clang: &Clang, request: &BuildRequest, source: &Path) -> SourceOutcome {
-    let run = compile::compile(clang, &request.compile, source);
+fn build_one(
+    clang: &Clang,
+    request: &BuildRequest,
+    generated: &OnceCell<Result<PathBuf>>,
+    source: &Path,
+) -> SourceOutcome {
+    let run = match source_options(clang, request, generated, source) {
+        Ok(opts) => {
+            let run = compile::compile(clang, &opts, source);
+            if run.outcome.is_err() && opts.pch.is_some() {
+                // An unusable precompiled header must never fail a build: compile plainly.
+                let plain = CompileOptions { pch: None, ..opts };
+                compile::compile(clang, &plain, source)
+            } else {
+                run
+            }
+        }
+        Err(err) => ClangRun {
+            diagnostics: String::new(),
+            outcome: Err(err),
+        },
+    };
     let result = run
         .outcome
         .and_then(|compiled| finish(request, source, compiled));
@@ -95,6 +125,34 @@ fn build_one(clang: &Clang, request: &BuildRequest, source: &Path) -> SourceOutc
         diagnostics: run.diagnostics,
         result,
     }
+}
+
+/// The compile options for one source: the request's, plus a generated `vmlinux.h` (and its
+/// precompiled form) when the source includes one that no include directory provides.
+fn source_options(
+    clang: &Clang,
+    request: &BuildRequest,
+    generated: &OnceCell<Result<PathBuf>>,
+    source: &Path,
+) -> Result<CompileOptions> {
+    let mut opts = request.compile.clone();
+    let Ok(text) = std::fs::read_to_string(source) else {
+        // compile() reports the unreadable source.
+        return Ok(opts);
+    };
+    if !vmlinux::includes_vmlinux(&text) || vmlinux::provided(source, &opts.include_dirs) {
+        return Ok(opts);
+    }
+    let dir = generated
+        .get_or_init(|| vmlinux::generated_dir(&request.cache, &request.btf))
+        .clone()
+        .map_err(|e| e.in_file(source))?;
+    let header = dir.join("vmlinux.h");
+    opts.include_dirs.push(dir);
+    if request.pch && vmlinux::pch_compatible(&text) {
+        opts.pch = vmlinux::precompiled(&request.cache, clang, &opts, &header).ok();
+    }
+    Ok(opts)
 }
 
 /// Strips, models, renders and writes one compiled source.

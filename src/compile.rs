@@ -21,6 +21,8 @@ pub struct CompileOptions {
     pub defines: Vec<String>,
     /// Anything else for clang, after bpfgen's own flags so that it can override them (`-O1`).
     pub extra_args: Vec<OsString>,
+    /// A precompiled header to load first (`-include-pch`), built with [`shared_flags`].
+    pub pch: Option<PathBuf>,
 }
 
 /// A successful compilation.
@@ -40,15 +42,9 @@ pub struct ClangRun {
     pub outcome: Result<Compiled>,
 }
 
-/// The clang arguments (without the program) that compile `source` into `object`, writing
-/// its Make dependencies to `depfile` (bpfgen rewrites that file with the real targets).
-pub fn command_line(
-    clang: &Clang,
-    opts: &CompileOptions,
-    source: &Path,
-    object: &Path,
-    depfile: &Path,
-) -> Result<Vec<OsString>> {
+/// The flags every compilation of a build shares, and that a precompiled header must be
+/// built with: code generation, target, includes, definitions, the user's own arguments.
+pub fn shared_flags(clang: &Clang, opts: &CompileOptions) -> Result<Vec<OsString>> {
     let mut args: Vec<OsString> = ["-g", "-O2", "-target", opts.target.clang_name()]
         .iter()
         .map(OsString::from)
@@ -56,12 +52,6 @@ pub fn command_line(
     args.push(format!("-D__TARGET_ARCH_{}", opts.arch.libbpf_name()).into());
     args.push("-fno-addrsig".into());
     args.push("-fno-ident".into());
-    for dir in reproducible_prefixes(source)? {
-        let mut map = OsString::from("-fdebug-prefix-map=");
-        map.push(dir.as_os_str());
-        map.push("=.");
-        args.push(map);
-    }
     for dir in &opts.include_dirs {
         args.push("-I".into());
         args.push(dir.into());
@@ -73,6 +63,29 @@ pub fn command_line(
     for dir in clang.system_includes()? {
         args.push("-idirafter".into());
         args.push(dir.into());
+    }
+    Ok(args)
+}
+
+/// The clang arguments (without the program) that compile `source` into `object`, writing
+/// its Make dependencies to `depfile` (bpfgen rewrites that file with the real targets).
+pub fn command_line(
+    clang: &Clang,
+    opts: &CompileOptions,
+    source: &Path,
+    object: &Path,
+    depfile: &Path,
+) -> Result<Vec<OsString>> {
+    let mut args = shared_flags(clang, opts)?;
+    for dir in reproducible_prefixes(source)? {
+        let mut map = OsString::from("-fdebug-prefix-map=");
+        map.push(dir.as_os_str());
+        map.push("=.");
+        args.push(map);
+    }
+    if let Some(pch) = &opts.pch {
+        args.push("-include-pch".into());
+        args.push(pch.into());
     }
     args.extend(["-MD", "-MF"].map(OsString::from));
     args.push(depfile.into());

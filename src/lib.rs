@@ -8,12 +8,15 @@
 //! - [`btf`]: checked BTF queries, the `.BTF.ext` parser, C declarations from BTF.
 //! - [`skel`]: the skeleton model and its C renderer.
 //! - [`inspect`]: a summary of an object for people and for JSON consumers.
+//! - [`vmlinux`]: `vmlinux.h` generated from kernel BTF ([`btf::dump`]) and precompiled, kept
+//!   in the content-addressed [`cache`].
 //! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
 //!   written atomically ([`output`]), with Make dependency files ([`depfile`]).
 #![deny(missing_docs)]
 
 pub mod btf;
 pub mod build;
+pub mod cache;
 pub mod compile;
 pub mod depfile;
 pub mod error;
@@ -22,5 +25,6 @@ pub mod object;
 pub mod output;
 pub mod skel;
 pub mod toolchain;
+pub mod vmlinux;
 
 pub use error::{Error, ErrorKind, Result};

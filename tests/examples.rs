@@ -15,15 +15,7 @@ fn build_examples(dir: &Path) -> PathBuf {
         .iter()
         .map(|name| example(&format!("{name}.bpf.c")))
         .collect();
-    run_ok(
-        bpfgen()
-            .arg("build")
-            .args(&sources)
-            .arg("-o")
-            .arg(&out)
-            .arg("-I")
-            .arg(vmlinux_dir()),
-    );
+    run_ok(bpfgen().arg("build").args(&sources).arg("-o").arg(&out));
     for name in ["helloworld", "minimal", "bootstrap"] {
         compile_userspace(&example(&format!("{name}.c")), &out, &dir.join(name));
     }

@@ -55,3 +55,18 @@ fn inspect_json_describes_programs_maps_and_variables() {
     assert!(text.contains("on_sys_enter"));
     assert!(text.contains("BTF.ext:"));
 }
+
+#[test]
+fn doctor_reports_clang_btf_and_libbpf() {
+    let out = run_ok(bpfgen().arg("doctor"));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("clang:") && text.contains("version"),
+        "{text}"
+    );
+    assert!(text.contains("libbpf headers: libbpf 1."), "{text}");
+    assert!(text.contains("cache:"), "{text}");
+    let out = run(bpfgen().args(["doctor", "--clang", "/nonexistent/clang"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MISSING"));
+}

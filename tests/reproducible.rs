@@ -12,8 +12,7 @@ fn build_copy(root: &Path) -> (Vec<u8>, Vec<u8>) {
     run_ok(
         bpfgen()
             .current_dir(root)
-            .args(["build", "src/bootstrap.bpf.c", "-o", "out", "-I"])
-            .arg(vmlinux_dir()),
+            .args(["build", "src/bootstrap.bpf.c", "-o", "out"]),
     );
     (
         std::fs::read(root.join("out/bootstrap.bpf.o")).unwrap(),
@@ -45,9 +44,7 @@ fn absolute_and_relative_source_paths_give_the_same_object() {
             .arg("build")
             .arg(dir.path().join("src/bootstrap.bpf.c"))
             .arg("-o")
-            .arg(dir.path().join("abs"))
-            .arg("-I")
-            .arg(vmlinux_dir()),
+            .arg(dir.path().join("abs")),
     );
     let absolute = std::fs::read(dir.path().join("abs/bootstrap.bpf.o")).unwrap();
     assert!(relative == absolute, "objects differ");

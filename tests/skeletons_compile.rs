@@ -60,9 +60,7 @@ fn skeletons_compile_as_c_and_cxx_against_libbpf_1_1_and_1_7() {
         cmd.arg("build")
             .arg(fixture(&format!("{stem}.bpf.c")))
             .arg("-o")
-            .arg(dir.path())
-            .arg("-I")
-            .arg(vmlinux_dir());
+            .arg(dir.path());
         if *stem == "nobtf" {
             cmd.args(["--", "-g0"]);
         }

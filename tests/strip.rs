@@ -51,6 +51,7 @@ fn stripping_keeps_every_other_section_and_relocation() {
         include_dirs: vec![vmlinux_dir().to_path_buf()],
         defines: vec![],
         extra_args: vec![],
+        pch: None,
     };
     for source in [
         example("bootstrap.bpf.c"),

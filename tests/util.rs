@@ -31,9 +31,14 @@ pub fn scratch() -> tempfile::TempDir {
         .expect("create a scratch directory")
 }
 
-/// The bpfgen binary, ready for arguments.
+/// The bpfgen binary, ready for arguments, with a cache of the test run's own.
 pub fn bpfgen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_bpfgen"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpfgen"));
+    cmd.env(
+        "BPFGEN_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+    );
+    cmd
 }
 
 /// Runs a command and returns its output, whatever the exit status.
@@ -87,28 +92,18 @@ pub fn kernel_available(test: &str) -> bool {
     false
 }
 
-/// A directory holding `vmlinux.h` for this machine's kernel, generated once with Debian's
-/// bpftool (a test oracle; bpfgen itself never calls it).
+/// A directory holding `vmlinux.h` for this machine's kernel, generated once by bpfgen, for
+/// the tests that run clang themselves.
 pub fn vmlinux_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vmlinux");
-        let header = dir.join("vmlinux.h");
-        if !header.exists() {
-            std::fs::create_dir_all(&dir).unwrap();
-            let out = run_ok(Command::new("bpftool").args([
-                "btf",
-                "dump",
-                "file",
-                "/sys/kernel/btf/vmlinux",
-                "format",
-                "c",
-            ]));
-            // Another test process may be doing the same: write aside, then rename.
-            let tmp = dir.join(format!("vmlinux.h.{}", std::process::id()));
-            std::fs::write(&tmp, &out.stdout).unwrap();
-            std::fs::rename(&tmp, &header).unwrap();
-        }
+        std::fs::create_dir_all(&dir).unwrap();
+        run_ok(
+            bpfgen()
+                .args(["gen", "vmlinux", "-o"])
+                .arg(dir.join("vmlinux.h")),
+        );
         dir
     })
 }

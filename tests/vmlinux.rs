@@ -322,3 +322,103 @@ fn cyclic_btf() -> Vec<u8> {
     btf.extend_from_slice(strings);
     btf
 }
+
+/// Builds bootstrap with its own cache; returns (object, skeleton).
+fn build_bootstrap(out: &Path, cache: &Path, extra: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    run_ok(
+        bpfgen()
+            .env("BPFGEN_CACHE_DIR", cache)
+            .arg("build")
+            .arg(example("bootstrap.bpf.c"))
+            .arg("-o")
+            .arg(out)
+            .args(extra),
+    );
+    (
+        std::fs::read(out.join("bootstrap.bpf.o")).unwrap(),
+        std::fs::read(out.join("bootstrap.skel.h")).unwrap(),
+    )
+}
+
+fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_named(&path, name));
+        } else if path.file_name().is_some_and(|n| n == name) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn builds_generate_and_precompile_vmlinux_h_and_pch_changes_nothing() {
+    if !kernel_available("builds_generate_and_precompile_vmlinux_h_and_pch_changes_nothing") {
+        return;
+    }
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let with_pch = build_bootstrap(&dir.path().join("a"), &cache, &[]);
+    assert_eq!(
+        files_named(&cache, "vmlinux.h").len(),
+        1,
+        "generated once, cached"
+    );
+    assert_eq!(
+        files_named(&cache, "vmlinux.h.pch").len(),
+        1,
+        "precompiled once"
+    );
+    let without_pch = build_bootstrap(&dir.path().join("b"), &cache, &["--no-pch"]);
+    assert!(
+        with_pch == without_pch,
+        "objects or skeletons differ with and without the PCH"
+    );
+
+    // A warm rebuild reuses both; a broken precompiled header falls back to plain compiling.
+    let pch = files_named(&cache, "vmlinux.h.pch").remove(0);
+    std::fs::write(&pch, b"not a precompiled header").unwrap();
+    let fallback = build_bootstrap(&dir.path().join("c"), &cache, &[]);
+    assert!(fallback == with_pch, "fallback build differs");
+
+    // The header the build generated is the one `gen vmlinux` writes.
+    let generated = std::fs::read(files_named(&cache, "vmlinux.h").remove(0)).unwrap();
+    let written = run_ok(bpfgen().args(["gen", "vmlinux"])).stdout;
+    assert!(generated == written);
+}
+
+#[test]
+fn a_provided_vmlinux_h_wins_and_other_kernels_can_be_targeted() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let include = dir.path().join("include");
+    std::fs::create_dir_all(&include).unwrap();
+    let btf = kernel_btf("debian-12-6.1.0-56-amd64");
+    run_ok(
+        bpfgen()
+            .args(["gen", "vmlinux", "--btf"])
+            .arg(&btf)
+            .arg("-o")
+            .arg(include.join("vmlinux.h")),
+    );
+    let provided = build_bootstrap(
+        &dir.path().join("a"),
+        &cache,
+        &["-I", include.to_str().unwrap()],
+    );
+    assert!(
+        files_named(&cache, "vmlinux.h").is_empty(),
+        "generated despite -I"
+    );
+    let targeted = build_bootstrap(
+        &dir.path().join("b"),
+        &cache,
+        &["--btf", btf.to_str().unwrap()],
+    );
+    assert!(
+        provided.0 == targeted.0,
+        "--btf and an equivalent -I header give different objects"
+    );
+}

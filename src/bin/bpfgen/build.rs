@@ -1,6 +1,7 @@
 //! `bpfgen build`: `.bpf.c` files to stripped objects, skeletons and dependency files.
 
 use bpfgen::build::{self, BuildRequest, SkeletonLang};
+use bpfgen::cache::Cache;
 use bpfgen::compile::CompileOptions;
 use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
@@ -44,6 +45,13 @@ pub struct Opts {
     /// BPF target: bpf (host byte order), bpfel or bpfeb.
     #[arg(long, value_name = "TARGET", default_value = "bpf")]
     target: String,
+    /// Kernel BTF for a generated vmlinux.h (raw BTF or ELF with .BTF), used when a source
+    /// includes vmlinux.h and no include directory has one.
+    #[arg(long, value_name = "FILE", default_value = bpfgen::btf::source::KERNEL_BTF)]
+    btf: PathBuf,
+    /// Do not precompile the generated vmlinux.h.
+    #[arg(long)]
+    no_pch: bool,
     /// Which skeleton to write: c or none.
     #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "none"])]
     skel: String,
@@ -72,7 +80,11 @@ impl Opts {
                 include_dirs: self.include,
                 defines: self.define,
                 extra_args: self.clang_args,
+                pch: None,
             },
+            btf: self.btf,
+            pch: !self.no_pch,
+            cache: Cache::from_env(),
             skeleton: if self.skel == "none" {
                 SkeletonLang::None
             } else {

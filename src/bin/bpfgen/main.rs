@@ -3,6 +3,7 @@
 
 mod btf;
 mod build;
+mod doctor;
 mod generate;
 mod inspect;
 mod objects;
@@ -26,6 +27,7 @@ struct Cli {
 enum Command {
     Build(build::Opts),
     Btf(btf::BtfOpts),
+    Doctor(doctor::Opts),
     Gen(generate::Opts),
     Inspect(inspect::Opts),
 }
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(opts) => opts.run(),
         Command::Btf(opts) => opts.run(),
+        Command::Doctor(opts) => opts.run(),
         Command::Gen(opts) => opts.run(),
         Command::Inspect(opts) => opts.run(),
     };

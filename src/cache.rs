@@ -1,0 +1,102 @@
+//! The on-disk cache: content-addressed entries (`<root>/<kind>/<key>/<file>`) created once,
+//! atomically, and shared by concurrent builds. Generated vmlinux.h headers and precompiled
+//! headers live here.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A cache directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The user's cache: `$BPFGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/bpfgen`, else
+    /// `~/.cache/bpfgen`, else a `bpfgen-cache` directory in the temporary directory.
+    pub fn from_env() -> Self {
+        let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let root = non_empty("BPFGEN_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| non_empty("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("bpfgen")))
+            .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".cache/bpfgen")))
+            .unwrap_or_else(|| std::env::temp_dir().join("bpfgen-cache"));
+        Cache { root }
+    }
+
+    /// A cache rooted at `root`.
+    pub fn at(root: PathBuf) -> Self {
+        Cache { root }
+    }
+
+    /// Where the cache lives.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The entry `<kind>/<key>/<name>`, created by `make` (which writes the file at the path it
+    /// is given) when absent. `make` writes to a temporary name; the entry appears atomically.
+    pub fn get_or_create(
+        &self,
+        kind: &str,
+        key: &str,
+        name: &str,
+        make: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<PathBuf> {
+        let dir = self.root.join(kind).join(key);
+        let path = dir.join(name);
+        if path.exists() {
+            return Ok(path);
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&dir, &e))?
+            .into_temp_path();
+        make(&staging)?;
+        staging
+            .persist(&path)
+            .map_err(|e| Error::io(&path, &e.error))?;
+        Ok(path)
+    }
+}
+
+/// A cache key: the BLAKE3 hash of `parts`, each length-prefixed so that no two different
+/// part lists hash alike, as 32 hex digits.
+pub fn key(parts: &[&[u8]]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in parts {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_separate_parts() {
+        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+        assert_eq!(key(&[b"x"]).len(), 32);
+    }
+
+    #[test]
+    fn entries_are_made_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().to_path_buf());
+        let make = |path: &Path| std::fs::write(path, "one").map_err(|e| Error::io(path, &e));
+        let first = cache.get_or_create("k", "abc", "f.h", make).unwrap();
+        let second = cache
+            .get_or_create("k", "abc", "f.h", |_| panic!("made twice"))
+            .unwrap();
+        assert_eq!(first, second);
+        assert_eq!(std::fs::read_to_string(first).unwrap(), "one");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("k/abc"))
+            .unwrap()
+            .collect();
+        assert_eq!(names.len(), 1, "no staging files left");
+    }
+}

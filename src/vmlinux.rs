@@ -1,0 +1,157 @@
+//! `vmlinux.h` for builds: generated from the target kernel's BTF into the cache when a
+//! source includes it and no include directory provides one, and precompiled once per
+//! (header, clang, flags) so that each source skips parsing its ~130k lines.
+
+use crate::btf::{dump, source};
+use crate::cache::{self, Cache};
+use crate::compile::{self, CompileOptions};
+use crate::error::{Error, Result};
+use crate::toolchain::Clang;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Whether `text` has an `#include` of `vmlinux.h`.
+pub fn includes_vmlinux(text: &str) -> bool {
+    directives(text).any(|d| is_vmlinux_include(&d))
+}
+
+/// Whether a precompiled vmlinux.h may stand in for the source's include: only when that
+/// include is the source's first preprocessor directive, since `-include-pch` acts as if the
+/// header came before everything else.
+pub fn pch_compatible(text: &str) -> bool {
+    directives(text)
+        .next()
+        .is_some_and(|d| is_vmlinux_include(&d))
+}
+
+fn is_vmlinux_include(directive: &str) -> bool {
+    directive
+        .strip_prefix("include")
+        .map(str::trim)
+        .is_some_and(|target| target == "\"vmlinux.h\"" || target == "<vmlinux.h>")
+}
+
+/// The preprocessor directives of `text` (without `#`), comments removed.
+fn directives(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut in_comment = false;
+    text.lines().filter_map(move |line| {
+        let mut code = String::new();
+        let mut rest = line;
+        loop {
+            if in_comment {
+                match rest.find("*/") {
+                    Some(end) => {
+                        rest = &rest[end + 2..];
+                        in_comment = false;
+                    }
+                    None => break,
+                }
+            } else {
+                let block = rest.find("/*");
+                let line_comment = rest.find("//");
+                match (block, line_comment) {
+                    (Some(b), l) if l.is_none_or(|l| b < l) => {
+                        code.push_str(&rest[..b]);
+                        rest = &rest[b + 2..];
+                        in_comment = true;
+                    }
+                    (_, Some(l)) => {
+                        code.push_str(&rest[..l]);
+                        break;
+                    }
+                    _ => {
+                        code.push_str(rest);
+                        break;
+                    }
+                }
+            }
+        }
+        code.trim()
+            .strip_prefix('#')
+            .map(|d| d.trim_start().to_string())
+    })
+}
+
+/// Whether `vmlinux.h` is found in the source's directory or one of `include_dirs`.
+pub fn provided(source: &Path, include_dirs: &[PathBuf]) -> bool {
+    let source_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
+    std::iter::once(&source_dir)
+        .chain(include_dirs)
+        .any(|dir| dir.join("vmlinux.h").is_file())
+}
+
+/// The directory holding `vmlinux.h` for the kernel BTF at `btf`, generating it into the
+/// cache (keyed by the BTF's hash) when it is not there yet.
+pub fn generated_dir(cache: &Cache, btf: &Path) -> Result<PathBuf> {
+    let bytes = std::fs::read(btf).map_err(|e| Error::io(btf, &e))?;
+    let key = cache::key(&[b"vmlinux.h v1", &bytes]);
+    let header = cache.get_or_create("vmlinux", &key, "vmlinux.h", |path| {
+        let table = source::load(btf, None)?;
+        let text = dump::vmlinux_header(&table).map_err(|e| e.in_file(btf))?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, &e))
+    })?;
+    Ok(header
+        .parent()
+        .expect("cache entries have a directory")
+        .to_path_buf())
+}
+
+/// The precompiled form of `header` for these compile options, built on first use.
+pub fn precompiled(
+    cache: &Cache,
+    clang: &Clang,
+    opts: &CompileOptions,
+    header: &Path,
+) -> Result<PathBuf> {
+    let flags = compile::shared_flags(clang, opts)?;
+    let header_bytes = std::fs::read(header).map_err(|e| Error::io(header, &e))?;
+    let mut parts: Vec<Vec<u8>> = vec![
+        b"vmlinux.pch v1".to_vec(),
+        header_bytes,
+        clang.path().as_os_str().as_encoded_bytes().to_vec(),
+        clang.version().to_string().into_bytes(),
+    ];
+    parts.extend(flags.iter().map(|f| f.as_encoded_bytes().to_vec()));
+    let key = cache::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    cache.get_or_create("pch", &key, "vmlinux.h.pch", |pch| {
+        let output = Command::new(clang.path())
+            .args(&flags)
+            .args(["-x", "c-header"])
+            .arg(header)
+            .arg("-o")
+            .arg(pch)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::io(clang.path(), &e))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(Error::input(format!(
+                "precompiling failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ))
+            .in_file(header))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_vmlinux_includes() {
+        let src = "// SPDX\n/* a\n #include <x.h>\n */\n#include \"vmlinux.h\"\n#include <bpf/bpf_helpers.h>\n";
+        assert!(includes_vmlinux(src));
+        assert!(pch_compatible(src));
+        let later = "#include <linux/types.h>\n#include <vmlinux.h>\n";
+        assert!(includes_vmlinux(later));
+        assert!(!pch_compatible(later));
+        assert!(!includes_vmlinux(
+            "#include \"myvmlinux.h\"\n// #include \"vmlinux.h\"\n"
+        ));
+        assert!(!pch_compatible(
+            "#define BPF_NO_PRESERVE_ACCESS_INDEX\n#include \"vmlinux.h\"\n"
+        ));
+    }
+}
