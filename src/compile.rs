@@ -60,7 +60,7 @@ pub fn shared_flags(clang: &Clang, opts: &CompileOptions) -> Result<Vec<OsString
         args.push(format!("-D{define}").into());
     }
     args.extend(opts.extra_args.iter().cloned());
-    for dir in clang.system_includes()? {
+    for dir in clang.system_includes() {
         args.push("-idirafter".into());
         args.push(dir.into());
     }

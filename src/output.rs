@@ -31,9 +31,9 @@ impl OutputSet {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(|e| Error::io(dir, &e))?;
-        file.write_all(bytes)
-            .and_then(|()| file.as_file().sync_data())
-            .map_err(|e| Error::io(path, &e))?;
+        // No fsync: atomicity (never a half-written file) comes from the rename; durability
+        // across power loss is not a build output's job (make does not fsync either).
+        file.write_all(bytes).map_err(|e| Error::io(path, &e))?;
         set_readable(file.path()).map_err(|e| Error::io(path, &e))?;
         self.staged.push((file, path.to_path_buf()));
         Ok(())

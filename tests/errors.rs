@@ -209,3 +209,20 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bpfxx"));
 }
+
+#[test]
+fn clang_older_than_11_is_refused() {
+    let dir = scratch();
+    let fake = dir.path().join("clang-10");
+    std::fs::write(&fake, "#!/bin/sh\necho 'clang version 10.0.1' >&2\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(bpfgen()
+        .arg("build")
+        .arg("--clang")
+        .arg(&fake)
+        .arg(example("minimal.bpf.c"))
+        .arg("-o")
+        .arg(dir.path().join("out")));
+    assert_error(&out, 2, "clang-10", "too old");
+}

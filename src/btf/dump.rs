@@ -96,6 +96,8 @@ struct Dumper<'a> {
     ident_names: NameCounts,
     align_cache: Vec<u32>,
     queue: Vec<u32>,
+    /// Declaration chains being printed; each nested declaration works on its own top part.
+    stack: Vec<u32>,
     out: String,
 }
 
@@ -131,6 +133,7 @@ impl<'a> Dumper<'a> {
             ident_names: NameCounts::default(),
             align_cache: vec![0; n],
             queue: Vec::new(),
+            stack: Vec::new(),
             out: String::new(),
         }
     }
@@ -524,14 +527,15 @@ impl<'a> Dumper<'a> {
     /// A declaration of `fname` with type `id`: the chain of pointers, arrays, function
     /// prototypes and modifiers down to a named or anonymous base type.
     fn emit_type_decl(&mut self, id: u32, fname: &str, lvl: usize) -> Result<()> {
-        let mut chain = Vec::new();
+        let start = self.stack.len();
         let mut id = id;
         for step in 0.. {
             if step > MAX_DEPTH {
+                self.stack.truncate(start);
                 return Err(too_deep(id));
             }
             if id == 0 {
-                chain.push(id);
+                self.stack.push(id);
                 break;
             }
             let ty = self.ty(id);
@@ -544,7 +548,7 @@ impl<'a> Dumper<'a> {
                 id = ty.target;
                 continue;
             }
-            chain.push(id);
+            self.stack.push(id);
             match ty.kind {
                 Kind::Ptr
                 | Kind::Const
@@ -556,12 +560,19 @@ impl<'a> Dumper<'a> {
                 _ => break,
             }
         }
-        self.emit_type_chain(&mut chain, fname, lvl)
+        let result = self.emit_type_chain(start, fname, lvl);
+        self.stack.truncate(start);
+        result
+    }
+
+    /// The top of the declaration stack above `start`.
+    fn top(&self, start: usize) -> Option<u32> {
+        (self.stack.len() > start).then(|| *self.stack.last().expect("non-empty"))
     }
 
     /// Pops leading `const`/`volatile`/`restrict` off the chain and prints them.
-    fn emit_mods(&mut self, chain: &mut Vec<u32>) {
-        while let Some(&id) = chain.last() {
+    fn emit_mods(&mut self, start: usize) {
+        while let Some(id) = self.top(start) {
             let word = match self.ty(id).kind {
                 Kind::Volatile => "volatile ",
                 Kind::Const => "const ",
@@ -569,19 +580,19 @@ impl<'a> Dumper<'a> {
                 _ => return,
             };
             self.out.push_str(word);
-            chain.pop();
+            self.stack.pop();
         }
     }
 
-    fn drop_mods(&self, chain: &mut Vec<u32>) {
-        while let Some(&id) = chain.last() {
+    fn drop_mods(&mut self, start: usize) {
+        while let Some(id) = self.top(start) {
             if !matches!(
                 self.ty(id).kind,
                 Kind::Const | Kind::Volatile | Kind::Restrict
             ) {
                 return;
             }
-            chain.pop();
+            self.stack.pop();
         }
     }
 
@@ -592,11 +603,13 @@ impl<'a> Dumper<'a> {
         self.out.push_str(name);
     }
 
-    fn emit_type_chain(&mut self, chain: &mut Vec<u32>, fname: &str, lvl: usize) -> Result<()> {
+    /// Prints the chain on the stack above `start` (base type on top) around `fname`.
+    fn emit_type_chain(&mut self, start: usize, fname: &str, lvl: usize) -> Result<()> {
         let mut last_was_ptr = true;
-        while let Some(id) = chain.pop() {
+        while let Some(id) = self.top(start) {
+            self.stack.pop();
             if id == 0 {
-                self.emit_mods(chain);
+                self.emit_mods(start);
                 self.out.push_str("void");
                 last_was_ptr = false;
                 continue;
@@ -604,7 +617,7 @@ impl<'a> Dumper<'a> {
             let ty = self.ty(id);
             match ty.kind {
                 Kind::Int | Kind::Float => {
-                    self.emit_mods(chain);
+                    self.emit_mods(start);
                     if self.style.bool_keyword && &*ty.name == "_Bool" {
                         self.out.push_str("bool");
                     } else {
@@ -612,7 +625,7 @@ impl<'a> Dumper<'a> {
                     }
                 }
                 Kind::Struct | Kind::Union => {
-                    self.emit_mods(chain);
+                    self.emit_mods(start);
                     if ty.name.is_empty() {
                         self.emit_struct_def(id, lvl)?;
                     } else {
@@ -620,7 +633,7 @@ impl<'a> Dumper<'a> {
                     }
                 }
                 Kind::Enum { .. } | Kind::Enum64 { .. } => {
-                    self.emit_mods(chain);
+                    self.emit_mods(start);
                     if ty.name.is_empty() {
                         self.emit_enum_def(id, lvl);
                     } else {
@@ -630,11 +643,11 @@ impl<'a> Dumper<'a> {
                     }
                 }
                 Kind::Fwd { .. } => {
-                    self.emit_mods(chain);
+                    self.emit_mods(start);
                     self.emit_fwd_def(id);
                 }
                 Kind::Typedef => {
-                    self.emit_mods(chain);
+                    self.emit_mods(start);
                     let name = self.ident_name(id);
                     self.out.push_str(&name);
                 }
@@ -643,7 +656,7 @@ impl<'a> Dumper<'a> {
                 Kind::Const => self.out.push_str(" const"),
                 Kind::Restrict => self.out.push_str(" restrict"),
                 Kind::TypeTag { attribute } => {
-                    self.emit_mods(chain);
+                    self.emit_mods(start);
                     if attribute {
                         let _ = write!(self.out, " __attribute__(({}))", ty.name);
                     } else {
@@ -651,13 +664,12 @@ impl<'a> Dumper<'a> {
                     }
                 }
                 Kind::Array { nelems } => {
-                    self.drop_mods(chain);
-                    if chain.is_empty() {
+                    self.drop_mods(start);
+                    let Some(next) = self.top(start) else {
                         self.emit_name(fname, last_was_ptr);
                         let _ = write!(self.out, "[{nelems}]");
                         return Ok(());
-                    }
-                    let next = *chain.last().expect("not empty");
+                    };
                     let multidim = matches!(self.ty(next).kind, Kind::Array { .. });
                     if !fname.is_empty() && !last_was_ptr {
                         self.out.push(' ');
@@ -665,7 +677,7 @@ impl<'a> Dumper<'a> {
                     if !multidim {
                         self.out.push('(');
                     }
-                    self.emit_type_chain(chain, fname, lvl)?;
+                    self.emit_type_chain(start, fname, lvl)?;
                     if !multidim {
                         self.out.push(')');
                     }
@@ -673,12 +685,12 @@ impl<'a> Dumper<'a> {
                     return Ok(());
                 }
                 Kind::FuncProto => {
-                    self.drop_mods(chain);
-                    if chain.is_empty() {
+                    self.drop_mods(start);
+                    if self.top(start).is_none() {
                         self.emit_name(fname, last_was_ptr);
                     } else {
                         self.out.push_str(" (");
-                        self.emit_type_chain(chain, fname, lvl)?;
+                        self.emit_type_chain(start, fname, lvl)?;
                         self.out.push(')');
                     }
                     self.emit_params(ty, lvl)?;

@@ -1,11 +1,11 @@
 //! Finding clang, reading its version, and asking it for the host's system include directories.
 
+use crate::cache::{self, Cache};
 use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 /// The oldest clang whose BPF objects libbpf 1.x accepts (older ones emit corrupt symbols).
 const MIN_MAJOR: u32 = 11;
@@ -54,14 +54,15 @@ impl fmt::Display for ClangVersion {
 pub struct Clang {
     path: PathBuf,
     version: ClangVersion,
-    system_includes: OnceLock<Result<Vec<PathBuf>>>,
+    system_includes: Vec<PathBuf>,
 }
 
 impl Clang {
     /// Finds clang: `explicit` (`--clang`), then `$BPFGEN_CLANG`, `$CLANG`, `clang` on `PATH`,
     /// then the newest `clang-NN` on `PATH`. A clang that is named but absent is an error, never
-    /// silently replaced by another one.
-    pub fn discover(explicit: Option<&Path>) -> Result<Self> {
+    /// silently replaced by another one. With a `cache`, what the clang binary reports about
+    /// itself is remembered across runs (keyed by its path, size, mtime and inode).
+    pub fn discover(explicit: Option<&Path>, cache: Option<&Cache>) -> Result<Self> {
         let named = explicit
             .map(|p| (p.as_os_str().to_owned(), "--clang"))
             .or_else(|| std::env::var_os("BPFGEN_CLANG").map(|v| (v, "BPFGEN_CLANG")))
@@ -84,20 +85,18 @@ impl Clang {
                     )
                 })?,
         };
-        Self::at(path)
+        let report = match cache {
+            Some(cache) => cached_probe(cache, &path)?,
+            None => probe(&path)?,
+        };
+        Self::from_report(path, &report)
     }
 
-    /// Uses the clang at `path`, checking that it runs and is new enough.
-    pub fn at(path: PathBuf) -> Result<Self> {
-        let output = Command::new(&path)
-            .arg("--version")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::io(&path, &e))?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let version = ClangVersion::parse(&text).ok_or_else(|| {
-            Error::environment("does not report a clang version with --version").in_file(&path)
-        })?;
+    /// Reads the version and the system include directories out of `clang -v -E` output,
+    /// checking that the clang is new enough.
+    fn from_report(path: PathBuf, report: &str) -> Result<Self> {
+        let version = ClangVersion::parse(report)
+            .ok_or_else(|| Error::environment("does not report a clang version").in_file(&path))?;
         if version.major < MIN_MAJOR {
             return Err(Error::environment(format!(
                 "clang {version} is too old: BPF objects need clang {MIN_MAJOR} or newer"
@@ -105,9 +104,9 @@ impl Clang {
             .in_file(&path));
         }
         Ok(Clang {
+            system_includes: parse_search_list(report),
             path,
             version,
-            system_includes: OnceLock::new(),
         })
     }
 
@@ -135,23 +134,42 @@ impl Clang {
     ///
     /// `-target bpf` drops the host's multiarch directories (where `asm/types.h` lives), so
     /// builds add these back with `-idirafter`, as libbpf-bootstrap's CLANG_BPF_SYS_INCLUDES does.
-    /// Asked once per clang binary.
-    pub fn system_includes(&self) -> Result<&[PathBuf]> {
-        self.system_includes
-            .get_or_init(|| query_system_includes(&self.path))
-            .as_ref()
-            .map(Vec::as_slice)
-            .map_err(Clone::clone)
+    pub fn system_includes(&self) -> &[PathBuf] {
+        &self.system_includes
     }
 }
 
-fn query_system_includes(clang: &Path) -> Result<Vec<PathBuf>> {
+/// `clang -v -E` on an empty C file: its stderr names the version and the include search list.
+fn probe(clang: &Path) -> Result<String> {
     let output = Command::new(clang)
         .args(["-v", "-E", "-x", "c", "-"])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::io(clang, &e))?;
-    Ok(parse_search_list(&String::from_utf8_lossy(&output.stderr)))
+    Ok(String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// [`probe`], remembered in the cache for this exact binary.
+fn cached_probe(cache: &Cache, clang: &Path) -> Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(clang).map_err(|e| Error::io(clang, &e))?;
+    let identity = format!(
+        "{} {} {} {}",
+        clang.display(),
+        meta.len(),
+        meta.mtime_nsec(),
+        meta.ino()
+    );
+    let key = cache::key(&[
+        b"clang probe v1",
+        identity.as_bytes(),
+        &meta.mtime().to_le_bytes(),
+    ]);
+    let entry = cache.get_or_create("clang", &key, "probe.txt", |path| {
+        let report = probe(clang)?;
+        std::fs::write(path, report).map_err(|e| Error::io(path, &e))
+    })?;
+    std::fs::read_to_string(&entry).map_err(|e| Error::io(&entry, &e))
 }
 
 /// Extracts the `#include <...>` search list from `clang -v` output.

@@ -67,7 +67,8 @@ impl Opts {
             None => TargetArch::host()?,
         };
         let target = self.target.parse::<BpfTarget>()?;
-        let clang = Clang::discover(self.clang.as_deref())?;
+        let cache = Cache::from_env();
+        let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
         if let Some(advice) = clang.advisory() {
             eprintln!("bpfgen: warning: {advice}");
         }
@@ -84,7 +85,7 @@ impl Opts {
             },
             btf: self.btf,
             pch: !self.no_pch,
-            cache: Cache::from_env(),
+            cache,
             skeleton: if self.skel == "none" {
                 SkeletonLang::None
             } else {

@@ -23,7 +23,7 @@ pub struct Opts {
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let mut ok = true;
-        match Clang::discover(self.clang.as_deref()) {
+        match Clang::discover(self.clang.as_deref(), None) {
             Ok(clang) => {
                 println!(
                     "clang:          {} (version {})",
@@ -33,13 +33,12 @@ impl Opts {
                 if let Some(advice) = clang.advisory() {
                     println!("                warning: {advice}");
                 }
-                match clang.system_includes() {
-                    Ok(dirs) => {
-                        let dirs: Vec<_> = dirs.iter().map(|d| d.display().to_string()).collect();
-                        println!("system headers: {}", dirs.join(" "));
-                    }
-                    Err(err) => println!("system headers: {err}"),
-                }
+                let dirs: Vec<_> = clang
+                    .system_includes()
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect();
+                println!("system headers: {}", dirs.join(" "));
             }
             Err(err) => {
                 ok = false;
