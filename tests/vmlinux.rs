@@ -38,7 +38,7 @@ fn embeds_va_list(table: &TypeTable, id: u32, depth: usize) -> bool {
         return false;
     }
     match ty.kind {
-        Kind::Typedef if &*ty.name == "__builtin_va_list" || &*ty.name == "va_list" => true,
+        Kind::Typedef if matches!(table.name(ty.name), "__builtin_va_list" | "va_list") => true,
         Kind::Struct | Kind::Union => table
             .items(ty)
             .iter()
@@ -64,8 +64,9 @@ fn layout_asserts(table: &TypeTable) -> (String, usize, Vec<String>) {
             Kind::Enum { .. } | Kind::Enum64 { .. } => !table.items(ty).is_empty(),
             _ => false,
         };
-        if tagged && !ty.name.is_empty() {
-            by_name.entry(&ty.name).or_default().push(id);
+        let name = table.name(ty.name);
+        if tagged && !name.is_empty() {
+            by_name.entry(name).or_default().push(id);
         }
     }
     let keyword = |id: u32| match table.get(id).unwrap().kind {
@@ -91,15 +92,14 @@ fn layout_asserts(table: &TypeTable) -> (String, usize, Vec<String>) {
                     ty.size
                 );
                 for member in table.items(ty) {
-                    if member.name.is_empty() || member.bitfield_size != 0 {
+                    let member_name = table.name(member.name);
+                    if member_name.is_empty() || member.bitfield_size != 0 {
                         continue;
                     }
                     let _ = writeln!(
                         c,
-                        "_Static_assert(__builtin_offsetof({keyword} {name}, {}) == {}, \"{name}.{}\");",
-                        member.name,
+                        "_Static_assert(__builtin_offsetof({keyword} {name}, {member_name}) == {}, \"{name}.{member_name}\");",
                         member.bit_offset / 8,
-                        member.name
                     );
                 }
                 count += 1;

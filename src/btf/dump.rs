@@ -138,6 +138,11 @@ impl<'a> Dumper<'a> {
         }
     }
 
+    /// A name of the table, by offset.
+    fn name(&self, offset: u32) -> &'a str {
+        self.table.name(offset)
+    }
+
     fn ty(&self, id: u32) -> &'a Ty {
         // Every id was checked when the table was built.
         self.table
@@ -167,7 +172,7 @@ impl<'a> Dumper<'a> {
             return Ok(true);
         }
         let ty = self.ty(id);
-        let named = !ty.name.is_empty();
+        let named = !self.name(ty.name).is_empty();
         if state == Order::Ordering {
             if matches!(ty.kind, Kind::Struct | Kind::Union) && through_ptr && named {
                 return Ok(false);
@@ -252,7 +257,7 @@ impl<'a> Dumper<'a> {
             }
             match ty.kind {
                 Kind::Struct | Kind::Union => {
-                    if id == cont_id || ty.name.is_empty() {
+                    if id == cont_id || self.name(ty.name).is_empty() {
                         return Ok(());
                     }
                     self.emit_struct_fwd(id);
@@ -260,7 +265,7 @@ impl<'a> Dumper<'a> {
                     self.fwd_emitted[i] = true;
                 }
                 Kind::Typedef => {
-                    if !is_blacklisted(ty) {
+                    if !is_blacklisted(self.name(ty.name)) {
                         self.emit_typedef_def(id, 0)?;
                         self.out.push_str(";\n\n");
                     }
@@ -291,7 +296,7 @@ impl<'a> Dumper<'a> {
             Kind::Typedef => {
                 self.emit[i] = Emit::Emitting;
                 self.emit_type(ty.target, id, depth + 1)?;
-                if !self.fwd_emitted[i] && !is_blacklisted(ty) {
+                if !self.fwd_emitted[i] && !is_blacklisted(self.name(ty.name)) {
                     self.emit_typedef_def(id, 0)?;
                     self.out.push_str(";\n\n");
                 }
@@ -299,7 +304,7 @@ impl<'a> Dumper<'a> {
             }
             Kind::Struct | Kind::Union => {
                 self.emit[i] = Emit::Emitting;
-                let anonymous = ty.name.is_empty();
+                let anonymous = self.name(ty.name).is_empty();
                 if top_level || anonymous {
                     let inner_cont = if anonymous { cont_id } else { id };
                     for item in self.table.items(ty) {
@@ -364,7 +369,7 @@ impl<'a> Dumper<'a> {
             let in_bitfield = prev_bitfield && item.bitfield_size != 0;
             self.emit_bit_padding(off, item.bit_offset, m_align, in_bitfield, lvl + 1);
             self.newline(lvl + 1);
-            self.emit_type_decl(item.target, &item.name, lvl + 1)?;
+            self.emit_type_decl(item.target, self.name(item.name), lvl + 1)?;
             if item.bitfield_size != 0 {
                 let _ = write!(self.out, ": {}", item.bitfield_size);
                 off = item.bit_offset + item.bitfield_size;
@@ -480,9 +485,10 @@ impl<'a> Dumper<'a> {
             _ => (false, false),
         };
         for item in items {
-            let dups = bump(&mut self.ident_names, &item.name);
+            let name = self.name(item.name);
+            let dups = bump(&mut self.ident_names, name);
             self.newline(lvl + 1);
-            self.out.push_str(&item.name);
+            self.out.push_str(name);
             if dups > 1 {
                 let _ = write!(self.out, "___{dups}");
             }
@@ -544,7 +550,7 @@ impl<'a> Dumper<'a> {
                 id = ty.target;
                 continue;
             }
-            if ty.kind == Kind::Typedef && !(self.style.keep_typedef)(&ty.name) {
+            if ty.kind == Kind::Typedef && !(self.style.keep_typedef)(self.name(ty.name)) {
                 id = ty.target;
                 continue;
             }
@@ -618,15 +624,16 @@ impl<'a> Dumper<'a> {
             match ty.kind {
                 Kind::Int | Kind::Float => {
                     self.emit_mods(start);
-                    if self.style.bool_keyword && &*ty.name == "_Bool" {
+                    let name = self.name(ty.name);
+                    if self.style.bool_keyword && name == "_Bool" {
                         self.out.push_str("bool");
                     } else {
-                        self.out.push_str(&ty.name);
+                        self.out.push_str(name);
                     }
                 }
                 Kind::Struct | Kind::Union => {
                     self.emit_mods(start);
-                    if ty.name.is_empty() {
+                    if self.name(ty.name).is_empty() {
                         self.emit_struct_def(id, lvl)?;
                     } else {
                         self.emit_struct_fwd(id);
@@ -634,7 +641,7 @@ impl<'a> Dumper<'a> {
                 }
                 Kind::Enum { .. } | Kind::Enum64 { .. } => {
                     self.emit_mods(start);
-                    if ty.name.is_empty() {
+                    if self.name(ty.name).is_empty() {
                         self.emit_enum_def(id, lvl);
                     } else {
                         let name = self.type_name(id);
@@ -657,10 +664,11 @@ impl<'a> Dumper<'a> {
                 Kind::Restrict => self.out.push_str(" restrict"),
                 Kind::TypeTag { attribute } => {
                     self.emit_mods(start);
+                    let name = self.name(ty.name);
                     if attribute {
-                        let _ = write!(self.out, " __attribute__(({}))", ty.name);
+                        let _ = write!(self.out, " __attribute__(({name}))");
                     } else {
-                        let _ = write!(self.out, " __attribute__((btf_type_tag(\"{}\")))", ty.name);
+                        let _ = write!(self.out, " __attribute__((btf_type_tag(\"{name}\")))");
                     }
                 }
                 Kind::Array { nelems } => {
@@ -723,7 +731,7 @@ impl<'a> Dumper<'a> {
                 self.out.push_str("...");
                 break;
             }
-            self.emit_type_decl(param.target, &param.name, lvl)?;
+            self.emit_type_decl(param.target, self.name(param.name), lvl)?;
         }
         self.out.push(')');
         Ok(())
@@ -751,23 +759,24 @@ impl<'a> Dumper<'a> {
 
     fn resolve_name(&mut self, id: u32, plain: bool, ident: bool) -> Rc<str> {
         let ty = self.ty(id);
-        if ty.name.is_empty() {
+        let original = self.name(ty.name);
+        if original.is_empty() {
             return "".into();
         }
         if let Some(name) = &self.names[id as usize] {
             return name.clone();
         }
         let name: Rc<str> = if plain {
-            Rc::from(&*ty.name)
+            Rc::from(original)
         } else {
             let map = if ident {
                 &mut self.ident_names
             } else {
                 &mut self.type_names
             };
-            match bump(map, &ty.name) {
-                1 => Rc::from(&*ty.name),
-                dups => format!("{}___{dups}", ty.name).into(),
+            match bump(map, original) {
+                1 => Rc::from(original),
+                dups => format!("{original}___{dups}").into(),
             }
         };
         self.names[id as usize] = Some(name.clone());
@@ -888,8 +897,8 @@ fn bump(map: &mut NameCounts, name: &str) -> usize {
 }
 
 /// `__builtin_va_list` is the compiler's own; redefining it breaks compilation.
-fn is_blacklisted(ty: &Ty) -> bool {
-    &*ty.name == "__builtin_va_list"
+fn is_blacklisted(name: &str) -> bool {
+    name == "__builtin_va_list"
 }
 
 fn too_deep(id: u32) -> Error {
