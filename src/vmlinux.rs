@@ -83,7 +83,7 @@ pub fn provided(source: &Path, include_dirs: &[PathBuf]) -> bool {
 /// The directory holding `vmlinux.h` for the kernel BTF at `btf`, generating it into the
 /// cache (keyed by the BTF's hash) when it is not there yet.
 pub fn generated_dir(cache: &Cache, btf: &Path) -> Result<PathBuf> {
-    let bytes = std::fs::read(btf).map_err(|e| Error::io(btf, &e))?;
+    let bytes = source::FileBytes::open(btf)?;
     let key = cache::key(&[b"vmlinux.h v1", &bytes]);
     let header = cache.get_or_create("vmlinux", &key, "vmlinux.h", |path| {
         let table = source::load(btf, None)?;

@@ -142,7 +142,7 @@ fn headers_of_three_kernels_compile_with_their_btf_layout() {
                 .arg("-o")
                 .arg(&header),
         );
-        let table = TypeTable::from_raw_file(&btf).unwrap();
+        let table = bpfgen::btf::source::load(&btf, None).unwrap();
         let (asserts, structs, unchecked) = layout_asserts(&table);
         assert!(structs > 5000, "{kernel}: only {structs} structs");
         assert!(

@@ -4,7 +4,7 @@
 //! inlined; duplicate names get `___N` suffixes in the order they are first printed; gaps
 //! become explicit padding bitfields; packed structs and odd-sized enums get attributes.
 
-use super::table::{Item, Kind, Ty, TypeTable};
+use super::table::{Item, Kind, Name, Ty, TypeTable};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -129,8 +129,8 @@ impl<'a> Dumper<'a> {
             fwd_emitted: vec![false; n],
             referenced,
             names: vec![None; n],
-            type_names: NameCounts::default(),
-            ident_names: NameCounts::default(),
+            type_names: NameCounts::with_capacity_and_hasher(n / 4, Default::default()),
+            ident_names: NameCounts::with_capacity_and_hasher(n / 2, Default::default()),
             align_cache: vec![0; n],
             queue: Vec::new(),
             stack: Vec::new(),
@@ -138,9 +138,9 @@ impl<'a> Dumper<'a> {
         }
     }
 
-    /// A name of the table, by offset.
-    fn name(&self, offset: u32) -> &'a str {
-        self.table.name(offset)
+    /// The text of a name of the table.
+    fn name(&self, name: Name) -> &'a str {
+        self.table.name(name)
     }
 
     fn ty(&self, id: u32) -> &'a Ty {

@@ -11,15 +11,47 @@ pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// Reads the BTF of `path`, on top of the base BTF in `base` for split (module) BTF.
 pub fn load(path: &Path, base: Option<&Path>) -> Result<TypeTable> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let bytes = FileBytes::open(path)?;
     let raw = raw_btf(&bytes).map_err(|e| e.in_file(path))?;
-    match base {
-        None if raw.len() == bytes.len() => TypeTable::from_raw_file(path),
-        None => TypeTable::from_bytes(raw, None).map_err(|e| e.in_file(path)),
-        Some(base_path) => {
-            let base_bytes = std::fs::read(base_path).map_err(|e| Error::io(base_path, &e))?;
-            let base_raw = raw_btf(&base_bytes).map_err(|e| e.in_file(base_path))?;
-            TypeTable::from_bytes(raw, Some(base_raw)).map_err(|e| e.in_file(path))
+    let base_bytes = base.map(FileBytes::open).transpose()?;
+    let base_raw = match (&base_bytes, base) {
+        (Some(bytes), Some(path)) => Some(raw_btf(bytes).map_err(|e| e.in_file(path))?),
+        _ => None,
+    };
+    TypeTable::from_bytes(raw, base_raw).map_err(|e| e.in_file(path))
+}
+
+/// A file's bytes, memory-mapped when possible: sysfs serves `/sys/kernel/btf/vmlinux` one
+/// page per `read`, thousands of calls for a kernel's BTF.
+pub enum FileBytes {
+    /// The file, mapped read-only.
+    Mapped(memmap2::Mmap),
+    /// The file, read (for files that cannot be mapped).
+    Read(Vec<u8>),
+}
+
+impl FileBytes {
+    /// Maps or reads `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+        // SAFETY: the mapping is private (copy-on-write; sysfs refuses shared maps) and read-only. Kernel and build BTF
+        // files do not change while bpfgen reads them; one that did would yield wrong bytes,
+        // never an out-of-bounds access, since every read of them is bounds-checked.
+        match unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) } {
+            Ok(map) => Ok(FileBytes::Mapped(map)),
+            Err(_) => std::fs::read(path)
+                .map(FileBytes::Read)
+                .map_err(|e| Error::io(path, &e)),
+        }
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(map) => map,
+            FileBytes::Read(bytes) => bytes,
         }
     }
 }

@@ -6,7 +6,6 @@
 
 use crate::error::{Error, Result};
 use std::ops::Range;
-use std::path::Path;
 
 /// What a type is, with the fields that matter to C code generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,13 +67,20 @@ pub enum Kind {
     DeclTag,
 }
 
+/// A name in the table's string buffer, its length found once when the BTF was read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Name {
+    offset: u32,
+    len: u32,
+}
+
 /// One type.
 #[derive(Debug, Clone)]
 pub struct Ty {
     /// What it is.
     pub kind: Kind,
-    /// Its name, as an offset for [`TypeTable::name`].
-    pub name: u32,
+    /// Its name, for [`TypeTable::name`].
+    pub name: Name,
     /// Size in bytes, for sized kinds.
     pub size: u32,
     /// The type it refers to (pointee, element, typedef target, return type, ...).
@@ -86,8 +92,8 @@ pub struct Ty {
 /// A member, enumerator or parameter.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// Its name, as an offset for [`TypeTable::name`].
-    pub name: u32,
+    /// Its name, for [`TypeTable::name`].
+    pub name: Name,
     /// Member or parameter type (0 for enumerators, and for a trailing `...`).
     pub target: u32,
     /// Member offset in bits.
@@ -113,7 +119,7 @@ impl TypeTable {
         let mut table = TypeTable {
             types: vec![Ty {
                 kind: Kind::Void,
-                name: 0,
+                name: Name::default(),
                 size: 0,
                 target: 0,
                 items: 0..0,
@@ -127,12 +133,6 @@ impl TypeTable {
         table.append(bytes)?;
         table.check_references()?;
         Ok(table)
-    }
-
-    /// Indexes a raw BTF file.
-    pub fn from_raw_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-        Self::from_bytes(&bytes, None).map_err(|e| e.in_file(path))
     }
 
     /// Adds the types and strings of one BTF blob (a base, or split BTF on top of it).
@@ -272,7 +272,7 @@ impl TypeTable {
                 Kind::FuncProto => item(self.string(r.u32(e)?)?, r.u32(e + 4)?, 0),
                 // DATASEC entries: the variable, its offset and size.
                 _ => Item {
-                    name: 0,
+                    name: Name::default(),
                     target: r.u32(e)?,
                     bit_offset: r.u32(e + 4)?,
                     bitfield_size: 0,
@@ -286,23 +286,24 @@ impl TypeTable {
         Ok(ty)
     }
 
-    /// Checks a name offset: inside the strings, at a character boundary.
-    fn string(&self, offset: u32) -> Result<u32> {
-        let at = offset as usize;
-        let valid = at == 0 || (at < self.strings.len() && self.strings.is_char_boundary(at));
-        if valid {
-            Ok(offset)
-        } else {
-            Err(Error::input(format!(
-                "invalid BTF: string offset {offset} out of range"
-            )))
-        }
+    /// Checks a name offset (inside the strings, at a character boundary) and measures it.
+    fn string(&self, offset: u32) -> Result<Name> {
+        let tail = self.strings.get(offset as usize..).ok_or_else(|| {
+            Error::input(format!("invalid BTF: string offset {offset} out of range"))
+        })?;
+        let len = tail.bytes().position(|b| b == 0).unwrap_or(tail.len());
+        Ok(Name {
+            offset,
+            len: len as u32,
+        })
     }
 
-    /// The name at `offset` (from [`Ty::name`] or [`Item::name`]).
-    pub fn name(&self, offset: u32) -> &str {
-        let tail = self.strings.get(offset as usize..).unwrap_or("");
-        &tail[..tail.find('\0').unwrap_or(tail.len())]
+    /// The text of a name (from [`Ty::name`] or [`Item::name`]).
+    pub fn name(&self, name: Name) -> &str {
+        let start = name.offset as usize;
+        self.strings
+            .get(start..start + name.len as usize)
+            .unwrap_or("")
     }
 
     /// The type with `id`.
@@ -347,7 +348,7 @@ impl TypeTable {
     }
 }
 
-fn item(name: u32, target: u32, value: u64) -> Item {
+fn item(name: Name, target: u32, value: u64) -> Item {
     Item {
         name,
         target,
