@@ -14,8 +14,9 @@ use crate::output::OutputSet;
 use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
 use crate::vmlinux;
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// Which skeleton a build writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,6 +45,8 @@ pub struct BuildRequest {
     pub pch: bool,
     /// Where generated headers and precompiled headers are kept.
     pub cache: Cache,
+    /// How many sources to compile at once.
+    pub jobs: usize,
 }
 
 /// The files one source produced.
@@ -84,21 +87,42 @@ pub fn source_stem(source: &Path) -> String {
     }
 }
 
-/// Builds every source, one after another; each outcome is reported separately.
+/// Builds every source, `request.jobs` at a time; outcomes come back in source order.
 pub fn build(clang: &Clang, request: &BuildRequest) -> Result<Vec<SourceOutcome>> {
     std::fs::create_dir_all(&request.out_dir).map_err(|e| Error::io(&request.out_dir, &e))?;
-    let generated = OnceCell::new();
-    Ok(request
-        .sources
-        .iter()
-        .map(|source| build_one(clang, request, &generated, source))
+    let generated = OnceLock::new();
+    let next = AtomicUsize::new(0);
+    let outcomes: Vec<Mutex<Option<SourceOutcome>>> =
+        request.sources.iter().map(|_| Mutex::new(None)).collect();
+    let workers = request.jobs.clamp(1, request.sources.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(source) = request.sources.get(index) else {
+                        break;
+                    };
+                    let outcome = build_one(clang, request, &generated, source);
+                    *outcomes[index].lock().expect("no worker panics holding it") = Some(outcome);
+                }
+            });
+        }
+    });
+    Ok(outcomes
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .expect("no worker panics holding it")
+                .expect("every source was built")
+        })
         .collect())
 }
 
 fn build_one(
     clang: &Clang,
     request: &BuildRequest,
-    generated: &OnceCell<Result<PathBuf>>,
+    generated: &OnceLock<Result<PathBuf>>,
     source: &Path,
 ) -> SourceOutcome {
     let run = match source_options(clang, request, generated, source) {
@@ -132,7 +156,7 @@ fn build_one(
 fn source_options(
     clang: &Clang,
     request: &BuildRequest,
-    generated: &OnceCell<Result<PathBuf>>,
+    generated: &OnceLock<Result<PathBuf>>,
     source: &Path,
 ) -> Result<CompileOptions> {
     let mut opts = request.compile.clone();

@@ -49,3 +49,36 @@ fn absolute_and_relative_source_paths_give_the_same_object() {
     let absolute = std::fs::read(dir.path().join("abs/bootstrap.bpf.o")).unwrap();
     assert!(relative == absolute, "objects differ");
 }
+
+#[test]
+fn parallel_and_serial_builds_write_the_same_files() {
+    let dir = scratch();
+    let sources: Vec<_> = ["helloworld", "minimal", "bootstrap"]
+        .iter()
+        .map(|name| example(&format!("{name}.bpf.c")))
+        .collect();
+    for jobs in ["1", "3"] {
+        run_ok(
+            bpfgen()
+                .arg("build")
+                .args(&sources)
+                .args(["-j", jobs, "-o"])
+                .arg(dir.path().join(jobs)),
+        );
+    }
+    for name in ["helloworld", "minimal", "bootstrap"] {
+        for suffix in [".bpf.o", ".skel.h", ".bpf.d"] {
+            let file = format!("{name}{suffix}");
+            // Dependency files name their own output directory.
+            let read = |jobs: &str| {
+                let out = dir.path().join(jobs);
+                let bytes = std::fs::read(out.join(&file)).unwrap();
+                String::from_utf8_lossy(&bytes).replace(&*out.to_string_lossy(), "OUT")
+            };
+            assert!(
+                read("1") == read("3"),
+                "{file} differs between -j 1 and -j 3"
+            );
+        }
+    }
+}

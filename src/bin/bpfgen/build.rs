@@ -49,6 +49,9 @@ pub struct Opts {
     /// includes vmlinux.h and no include directory has one.
     #[arg(long, value_name = "FILE", default_value = bpfgen::btf::source::KERNEL_BTF)]
     btf: PathBuf,
+    /// How many sources to compile at once (default: the number of CPUs).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
     /// Do not precompile the generated vmlinux.h.
     #[arg(long)]
     no_pch: bool,
@@ -86,6 +89,9 @@ impl Opts {
             btf: self.btf,
             pch: !self.no_pch,
             cache,
+            jobs: self
+                .jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             skeleton: if self.skel == "none" {
                 SkeletonLang::None
             } else {
