@@ -182,14 +182,7 @@ fn skeleton_members_match_bpftool() {
 fn kconfig_layout_matches_bpftool() {
     // The .kconfig struct is laid out by bpfgen itself (libbpf's extern sort); bpftool reads
     // libbpf's layout. Same members in the same order, same padding.
-    let dir = scratch();
-    run_ok(
-        bpfgen()
-            .arg("build")
-            .arg(fixture("datasecs.bpf.c"))
-            .arg("-o")
-            .arg(dir.path()),
-    );
+    let dir = build_fixture("datasecs");
     let ours = parse(
         &std::fs::read_to_string(dir.path().join("datasecs.skel.h")).unwrap(),
         "datasecs_bpf",

@@ -4,14 +4,7 @@ use crate::util::*;
 
 #[test]
 fn inspect_json_describes_programs_maps_and_variables() {
-    let dir = scratch();
-    run_ok(
-        bpfgen()
-            .arg("build")
-            .arg(fixture("datasecs.bpf.c"))
-            .arg("-o")
-            .arg(dir.path()),
-    );
+    let dir = build_fixture("datasecs");
     let out = run_ok(
         bpfgen()
             .args(["inspect", "--json"])

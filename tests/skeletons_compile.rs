@@ -77,14 +77,7 @@ fn skeletons_compile_as_c_and_cxx_against_libbpf_1_1_and_1_7() {
 
 #[test]
 fn names_that_are_not_identifiers_are_made_valid() {
-    let dir = scratch();
-    run_ok(
-        bpfgen()
-            .arg("build")
-            .arg(fixture("1st.bpf.c"))
-            .arg("-o")
-            .arg(dir.path()),
-    );
+    let dir = build_fixture("1st");
     let header = std::fs::read_to_string(dir.path().join("1st.skel.h")).unwrap();
     assert!(header.contains("struct _1st_bpf {"));
     assert!(header.contains("#ifndef ___1ST_BPF_SKEL_H__"));

@@ -32,14 +32,7 @@ int main(void)
 
 #[test]
 fn hidden_only_sections_get_no_pointer() {
-    let dir = scratch();
-    run_ok(
-        bpfgen()
-            .arg("build")
-            .arg(fixture("tricky.bpf.c"))
-            .arg("-o")
-            .arg(dir.path()),
-    );
+    let dir = build_fixture("tricky");
     let header = std::fs::read_to_string(dir.path().join("tricky.skel.h")).unwrap();
     assert!(header.contains("map->name = \".bss.hidden\";"));
     assert!(
@@ -59,14 +52,7 @@ fn tricky_layouts_and_names_work_in_the_kernel() {
     if !kernel_available("tricky_layouts_and_names_work_in_the_kernel") {
         return;
     }
-    let dir = scratch();
-    run_ok(
-        bpfgen()
-            .arg("build")
-            .arg(fixture("tricky.bpf.c"))
-            .arg("-o")
-            .arg(dir.path()),
-    );
+    let dir = build_fixture("tricky");
     let loader = dir.path().join("loader.c");
     std::fs::write(&loader, LOADER).unwrap();
     compile_userspace(&loader, dir.path(), &dir.path().join("loader"));
@@ -87,14 +73,7 @@ fn tricky_layouts_and_names_work_in_the_kernel() {
 
 #[test]
 fn ulong_map_fields_are_read() {
-    let dir = scratch();
-    run_ok(
-        bpfgen()
-            .arg("build")
-            .arg(fixture("ulong.bpf.c"))
-            .arg("-o")
-            .arg(dir.path()),
-    );
+    let dir = build_fixture("ulong");
     let out = run_ok(
         bpfgen()
             .args(["inspect", "--json"])

@@ -41,6 +41,19 @@ pub fn bpfgen() -> Command {
     cmd
 }
 
+/// Builds `tests/fixtures/<stem>.bpf.c` with bpfgen into a fresh scratch directory.
+pub fn build_fixture(stem: &str) -> tempfile::TempDir {
+    let dir = scratch();
+    run_ok(
+        bpfgen()
+            .arg("build")
+            .arg(fixture(&format!("{stem}.bpf.c")))
+            .arg("-o")
+            .arg(dir.path()),
+    );
+    dir
+}
+
 /// Runs a command and returns its output, whatever the exit status.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()
