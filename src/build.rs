@@ -5,8 +5,9 @@
 //! atomically, so a failure leaves the previous good outputs in place. A failing source does
 //! not stop the others: the build reports every failure at the end.
 
+use crate::build_cache::{self, CachedCompile};
 use crate::cache::Cache;
-use crate::compile::{self, ClangRun, CompileOptions};
+use crate::compile::{self, CompileOptions};
 use crate::depfile;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, names, strip};
@@ -47,6 +48,9 @@ pub struct BuildRequest {
     pub cache: Cache,
     /// How many sources to compile at once.
     pub jobs: usize,
+    /// Reuse and store compile results in the cache, keeping them under this many bytes;
+    /// `None` compiles everything afresh (`--no-cache`).
+    pub cache_limit: Option<u64>,
 }
 
 /// The files one source produced.
@@ -125,30 +129,55 @@ fn build_one(
     generated: &OnceLock<Result<PathBuf>>,
     source: &Path,
 ) -> SourceOutcome {
-    let run = match source_options(clang, request, generated, source) {
-        Ok(opts) => {
-            let run = compile::compile(clang, &opts, source);
-            if run.outcome.is_err() && opts.pch.is_some() {
-                // An unusable precompiled header must never fail a build: compile plainly.
-                let plain = CompileOptions { pch: None, ..opts };
-                compile::compile(clang, &plain, source)
-            } else {
-                run
-            }
-        }
-        Err(err) => ClangRun {
-            diagnostics: String::new(),
-            outcome: Err(err),
-        },
+    let (diagnostics, compiled) = match source_options(clang, request, generated, source) {
+        Ok(opts) => compile_cached(clang, request, &opts, source),
+        Err(err) => (String::new(), Err(err)),
     };
-    let result = run
-        .outcome
-        .and_then(|compiled| finish(request, source, compiled));
     SourceOutcome {
         source: source.to_path_buf(),
-        diagnostics: run.diagnostics,
-        result,
+        diagnostics,
+        result: compiled.and_then(|compiled| finish(request, source, compiled)),
     }
+}
+
+/// The stripped object of `source` and the headers it read, with clang's diagnostics: from the
+/// build cache when nothing it depends on changed, else from clang (and then stored).
+fn compile_cached(
+    clang: &Clang,
+    request: &BuildRequest,
+    opts: &CompileOptions,
+    source: &Path,
+) -> (String, Result<CachedCompile>) {
+    let key = request
+        .cache_limit
+        .and_then(|_| build_cache::manifest_key(clang, opts, source).ok());
+    if let Some(hit) = key
+        .as_ref()
+        .and_then(|k| build_cache::lookup(&request.cache, k))
+    {
+        return (hit.diagnostics.clone(), Ok(hit));
+    }
+    let mut run = compile::compile(clang, opts, source);
+    if run.outcome.is_err() && opts.pch.is_some() {
+        // An unusable precompiled header must never fail a build: compile plainly.
+        let plain = CompileOptions {
+            pch: None,
+            ..opts.clone()
+        };
+        run = compile::compile(clang, &plain, source);
+    }
+    let compiled = run.outcome.and_then(|compiled| {
+        Ok(CachedCompile {
+            object: strip::strip_debug(&compiled.object).map_err(|e| e.in_file(source))?,
+            headers: compiled.headers,
+            diagnostics: run.diagnostics.clone(),
+        })
+    });
+    if let (Ok(result), Some(key), Some(limit)) = (&compiled, &key, request.cache_limit) {
+        // The cache only saves time: failing to store (a full disk) must not fail the build.
+        let _ = build_cache::store(&request.cache, key, result, limit);
+    }
+    (run.diagnostics, compiled)
 }
 
 /// The compile options for one source: the request's, plus a generated `vmlinux.h` (and its
@@ -179,8 +208,8 @@ fn source_options(
     Ok(opts)
 }
 
-/// Strips, models, renders and writes one compiled source.
-fn finish(request: &BuildRequest, source: &Path, compiled: compile::Compiled) -> Result<Built> {
+/// Models, renders and writes one compiled source.
+fn finish(request: &BuildRequest, source: &Path, compiled: CachedCompile) -> Result<Built> {
     let stem = source_stem(source);
     let out = |suffix: &str| request.out_dir.join(format!("{stem}{suffix}"));
     let object_path = out(".bpf.o");
@@ -188,7 +217,7 @@ fn finish(request: &BuildRequest, source: &Path, compiled: compile::Compiled) ->
     let depfile_path = out(".bpf.d");
 
     let object_name = names::object_name_from_file(&format!("{stem}.bpf.o"));
-    let stripped = strip::strip_debug(&compiled.object).map_err(|e| e.in_file(source))?;
+    let stripped = compiled.object;
     let object = BpfObject::parse(&stripped, &object_name).map_err(|e| e.in_file(source))?;
 
     let mut outputs = OutputSet::new();

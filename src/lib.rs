@@ -11,11 +11,13 @@
 //! - [`vmlinux`]: `vmlinux.h` generated from kernel BTF ([`btf::dump`]) and precompiled, kept
 //!   in the content-addressed [`cache`].
 //! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
-//!   written atomically ([`output`]), with Make dependency files ([`depfile`]).
+//!   written atomically ([`output`]), with Make dependency files ([`depfile`]), compile
+//!   results reused from the [`build_cache`].
 #![deny(missing_docs)]
 
 pub mod btf;
 pub mod build;
+pub mod build_cache;
 pub mod cache;
 pub mod compile;
 pub mod depfile;

@@ -1,5 +1,6 @@
 //! bpfgen's integration tests: one binary, one module per area.
 
+mod build_cache;
 mod differential;
 mod errors;
 mod examples;

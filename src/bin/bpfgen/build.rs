@@ -1,6 +1,7 @@
 //! `bpfgen build`: `.bpf.c` files to stripped objects, skeletons and dependency files.
 
 use bpfgen::build::{self, BuildRequest, SkeletonLang};
+use bpfgen::build_cache;
 use bpfgen::cache::Cache;
 use bpfgen::compile::CompileOptions;
 use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
@@ -52,6 +53,9 @@ pub struct Opts {
     /// How many sources to compile at once (default: the number of CPUs).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     jobs: Option<usize>,
+    /// Compile everything afresh: neither reuse nor store compile results.
+    #[arg(long)]
+    no_cache: bool,
     /// Do not precompile the generated vmlinux.h.
     #[arg(long)]
     no_pch: bool,
@@ -92,6 +96,11 @@ impl Opts {
             jobs: self
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            cache_limit: if self.no_cache {
+                None
+            } else {
+                Some(build_cache::max_bytes_from_env()?)
+            },
             skeleton: if self.skel == "none" {
                 SkeletonLang::None
             } else {

@@ -1,0 +1,256 @@
+//! The build cache: compile results keyed by everything that determines them, so that an
+//! unchanged rebuild runs no clang.
+//!
+//! Two levels, as ccache's direct mode: a *manifest*, keyed by the clang binary, its
+//! version, the full command line and the source's bytes, records every header clang read
+//! with the hash of its bytes; a *result*, keyed by the manifest key and those hashes, holds
+//! the stripped object, the header list and clang's diagnostics (replayed on a hit). The
+//! skeleton and dependency file are derived again from the result: deterministic and cheaper
+//! than storing them. Results are evicted oldest first beyond a size limit.
+
+use crate::cache::{self, Cache};
+use crate::compile::{self, CompileOptions};
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+use crate::toolchain::Clang;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Default size limit of stored results: `BPFGEN_CACHE_MAX_SIZE` overrides it.
+pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
+/// A compile result as the cache keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedCompile {
+    /// The stripped object.
+    pub object: Vec<u8>,
+    /// Every header clang read.
+    pub headers: Vec<String>,
+    /// clang's diagnostics (warnings) from the original compile.
+    pub diagnostics: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    dependencies: Vec<Dependency>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Dependency {
+    path: String,
+    hash: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ResultMeta {
+    headers: Vec<String>,
+    diagnostics: String,
+}
+
+/// The manifest key of compiling `source` with `opts`: clang, its version, the whole command
+/// line (with fixed placeholders for bpfgen's scratch files) and the source's bytes.
+pub fn manifest_key(clang: &Clang, opts: &CompileOptions, source: &Path) -> Result<String> {
+    let absolute = std::path::absolute(source).map_err(|e| Error::io(source, &e))?;
+    let args = compile::command_line(clang, opts, &absolute, Path::new("OBJ"), Path::new("DEP"))?;
+    let bytes = std::fs::read(source).map_err(|e| Error::io(source, &e))?;
+    let mut parts: Vec<&[u8]> = vec![
+        b"bpfgen build cache v1",
+        clang.path().as_os_str().as_encoded_bytes(),
+    ];
+    let version = clang.version().to_string();
+    parts.push(version.as_bytes());
+    parts.extend(args.iter().map(|a| a.as_encoded_bytes()));
+    parts.push(&bytes);
+    Ok(cache::key(&parts))
+}
+
+/// The result for `manifest_key`, if every header it depends on still has the same bytes.
+pub fn lookup(cache: &Cache, manifest_key: &str) -> Option<CachedCompile> {
+    let text = std::fs::read_to_string(manifest_path(cache, manifest_key)).ok()?;
+    let manifest: Manifest = serde_json::from_str(&text).ok()?;
+    for dep in &manifest.dependencies {
+        if file_hash(Path::new(&dep.path)).ok()? != dep.hash {
+            return None;
+        }
+    }
+    let dir = result_dir(cache, manifest_key, &manifest.dependencies);
+    let object = std::fs::read(dir.join("object.bpf.o")).ok()?;
+    let meta: ResultMeta =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).ok()?).ok()?;
+    touch(&dir);
+    Some(CachedCompile {
+        object,
+        headers: meta.headers,
+        diagnostics: meta.diagnostics,
+    })
+}
+
+/// Stores a compile result under `manifest_key`, then keeps the cache within `max_bytes`.
+pub fn store(
+    cache: &Cache,
+    manifest_key: &str,
+    result: &CachedCompile,
+    max_bytes: u64,
+) -> Result<()> {
+    let dependencies = result
+        .headers
+        .iter()
+        .map(|path| {
+            Ok(Dependency {
+                path: path.clone(),
+                hash: file_hash(Path::new(path))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let result_key = result_key(manifest_key, &dependencies);
+    let meta = ResultMeta {
+        headers: result.headers.clone(),
+        diagnostics: result.diagnostics.clone(),
+    };
+    let meta = serde_json::to_string(&meta).expect("serializable");
+    cache.get_or_create("results", &result_key, "meta.json", |path| {
+        let dir = path.parent().expect("entries have a directory");
+        write_atomic(&dir.join("object.bpf.o"), &result.object)?;
+        std::fs::write(path, &meta).map_err(|e| Error::io(path, &e))
+    })?;
+    let manifest = serde_json::to_string(&Manifest { dependencies }).expect("serializable");
+    let path = manifest_path(cache, manifest_key);
+    let dir = path.parent().expect("entries have a directory");
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    write_atomic(&path, manifest.as_bytes())?;
+    evict(cache, max_bytes)
+}
+
+/// Deletes the least recently used results until the stored ones take at most `max_bytes`.
+pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
+    let results = cache.root().join("results");
+    let Ok(entries) = std::fs::read_dir(&results) else {
+        return Ok(());
+    };
+    let mut stored: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            Some((modified, dir_size(&entry.path()), entry.path()))
+        })
+        .collect();
+    let mut total: u64 = stored.iter().map(|(_, size, _)| size).sum();
+    stored.sort();
+    for (_, size, path) in stored {
+        if total <= max_bytes {
+            break;
+        }
+        // Another build may be evicting the same entry: a vanished directory is fine.
+        let _ = std::fs::remove_dir_all(&path);
+        total = total.saturating_sub(size);
+    }
+    Ok(())
+}
+
+/// The cache size limit from `BPFGEN_CACHE_MAX_SIZE` (bytes, or with a K, M or G suffix).
+pub fn max_bytes_from_env() -> Result<u64> {
+    match std::env::var("BPFGEN_CACHE_MAX_SIZE") {
+        Err(_) => Ok(DEFAULT_MAX_BYTES),
+        Ok(text) => parse_size(&text).ok_or_else(|| {
+            Error::environment(format!(
+                "BPFGEN_CACHE_MAX_SIZE='{text}' is not a size (bytes, or a number with K, M or G)"
+            ))
+        }),
+    }
+}
+
+/// `4096`, `64K`, `512M`, `2G`.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last()? {
+        (at, 'K' | 'k') => (&text[..at], 1 << 10),
+        (at, 'M' | 'm') => (&text[..at], 1 << 20),
+        (at, 'G' | 'g') => (&text[..at], 1 << 30),
+        _ => (text, 1),
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+}
+
+fn manifest_path(cache: &Cache, manifest_key: &str) -> PathBuf {
+    cache
+        .root()
+        .join("manifests")
+        .join(manifest_key)
+        .join("manifest.json")
+}
+
+fn result_key(manifest_key: &str, dependencies: &[Dependency]) -> String {
+    let mut parts: Vec<&[u8]> = vec![manifest_key.as_bytes()];
+    for dep in dependencies {
+        parts.push(dep.path.as_bytes());
+        parts.push(dep.hash.as_bytes());
+    }
+    cache::key(&parts)
+}
+
+fn result_dir(cache: &Cache, manifest_key: &str, dependencies: &[Dependency]) -> PathBuf {
+    cache
+        .root()
+        .join("results")
+        .join(result_key(manifest_key, dependencies))
+}
+
+fn file_hash(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    Ok(cache::key(&[&bytes]))
+}
+
+/// Marks an entry as recently used (eviction goes by modification time).
+fn touch(dir: &Path) {
+    if let Ok(file) = std::fs::File::open(dir) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.metadata().ok())
+        .map(|meta| meta.len())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("64M"), Some(64 << 20));
+        assert_eq!(parse_size(" 2g "), Some(2 << 30));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size(""), None);
+    }
+
+    #[test]
+    fn eviction_removes_the_oldest_results_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().to_path_buf());
+        for (i, name) in ["old", "mid", "new"].iter().enumerate() {
+            let entry = dir.path().join("results").join(name);
+            std::fs::create_dir_all(&entry).unwrap();
+            std::fs::write(entry.join("object.bpf.o"), vec![0u8; 1000]).unwrap();
+            let when =
+                std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i as u64);
+            std::fs::File::open(&entry)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        evict(&cache, 2500).unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("results"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left.len(), 2);
+        assert!(!left.contains(&"old".to_string()));
+    }
+}

@@ -1,0 +1,165 @@
+//! The build cache: unchanged rebuilds run no clang, changes to any dependency are seen,
+//! warnings are replayed, concurrent builds share one cache safely, and the cache is bounded.
+
+use crate::util::*;
+use std::path::Path;
+use std::process::Command;
+
+/// A clang that logs each compile (not the `-v` probe) to `log`, then runs the real one.
+fn logging_clang(dir: &Path, log: &Path) -> std::path::PathBuf {
+    let wrapper = dir.join("clang");
+    let real = which_clang();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" -c \"*) echo compile >> '{}';; esac\nexec '{}' \"$@\"\n",
+            log.display(),
+            real
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
+fn which_clang() -> String {
+    let out = run_ok(Command::new("sh").args(["-c", "command -v clang"]));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn compiles(log: &Path) -> usize {
+    std::fs::read_to_string(log).map_or(0, |text| text.lines().count())
+}
+
+#[test]
+fn unchanged_rebuilds_run_no_clang_and_changes_are_seen() {
+    let dir = scratch();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for file in ["bootstrap.bpf.c", "bootstrap.h", "minimal.bpf.c"] {
+        std::fs::copy(example(file), src.join(file)).unwrap();
+    }
+    let log = dir.path().join("clang.log");
+    let clang = logging_clang(dir.path(), &log);
+    let cache = dir.path().join("cache");
+    let build = |extra: &[&str]| {
+        let out = run_ok(
+            bpfgen()
+                .env("BPFGEN_CACHE_DIR", &cache)
+                .arg("build")
+                .arg("--clang")
+                .arg(&clang)
+                .arg(src.join("bootstrap.bpf.c"))
+                .arg(src.join("minimal.bpf.c"))
+                .arg("-o")
+                .arg(dir.path().join("out"))
+                .args(extra),
+        );
+        std::fs::read(dir.path().join("out/bootstrap.bpf.o")).unwrap_or_else(|_| panic!("{out:?}"))
+    };
+    let first = build(&[]);
+    assert_eq!(compiles(&log), 2);
+    let second = build(&[]);
+    assert_eq!(compiles(&log), 2, "an unchanged rebuild ran clang");
+    assert!(first == second);
+
+    // A header only bootstrap uses: exactly one compile.
+    let header = src.join("bootstrap.h");
+    let text = std::fs::read_to_string(&header).unwrap();
+    std::fs::write(&header, format!("{text}\n/* touched */\n")).unwrap();
+    build(&[]);
+    assert_eq!(
+        compiles(&log),
+        3,
+        "a header change was not seen, or rebuilt too much"
+    );
+
+    build(&["--no-cache"]);
+    assert_eq!(compiles(&log), 5, "--no-cache reused results");
+}
+
+#[test]
+fn warnings_are_replayed_from_the_cache() {
+    let dir = scratch();
+    let source = dir.path().join("warn.bpf.c");
+    let text = std::fs::read_to_string(example("minimal.bpf.c")).unwrap();
+    std::fs::write(
+        &source,
+        format!("{text}\nstatic int unused_helper(void) {{ return 0; }}\n"),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let build = || {
+        let out = run_ok(
+            bpfgen()
+                .env("BPFGEN_CACHE_DIR", &cache)
+                .arg("build")
+                .arg(&source)
+                .arg("-o")
+                .arg(dir.path().join("out"))
+                .args(["--", "-Wall"]),
+        );
+        stderr(&out)
+    };
+    let first = build();
+    assert!(first.contains("unused_helper"), "{first}");
+    assert_eq!(build(), first);
+}
+
+#[test]
+fn concurrent_builds_share_one_cache() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let sources: Vec<_> = ["helloworld", "minimal", "bootstrap"]
+        .iter()
+        .map(|name| example(&format!("{name}.bpf.c")))
+        .collect();
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            bpfgen()
+                .env("BPFGEN_CACHE_DIR", &cache)
+                .arg("build")
+                .args(&sources)
+                .arg("-o")
+                .arg(dir.path().join(format!("out{i}")))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    for name in ["helloworld", "minimal", "bootstrap"] {
+        let read =
+            |i: usize| std::fs::read(dir.path().join(format!("out{i}/{name}.bpf.o"))).unwrap();
+        assert!(
+            read(0) == read(1) && read(1) == read(2),
+            "{name} differs between builds"
+        );
+    }
+}
+
+#[test]
+fn the_cache_stays_within_its_size_limit() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    for limit in ["1", "lots"] {
+        let out = run(bpfgen()
+            .env("BPFGEN_CACHE_DIR", &cache)
+            .env("BPFGEN_CACHE_MAX_SIZE", limit)
+            .arg("build")
+            .arg(example("minimal.bpf.c"))
+            .arg("-o")
+            .arg(dir.path().join("out")));
+        if limit == "lots" {
+            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+            assert!(stderr(&out).contains("BPFGEN_CACHE_MAX_SIZE"));
+        } else {
+            assert!(out.status.success(), "{}", stderr(&out));
+            let results = std::fs::read_dir(cache.join("results")).unwrap().count();
+            assert_eq!(results, 0, "a 1-byte cache keeps no results");
+            assert!(dir.path().join("out/minimal.bpf.o").exists());
+        }
+    }
+}
