@@ -51,6 +51,9 @@ pub struct BuildRequest {
     /// Reuse and store compile results in the cache, keeping them under this many bytes;
     /// `None` compiles everything afresh (`--no-cache`).
     pub cache_limit: Option<u64>,
+    /// make's jobserver, when bpfgen runs under `make -jN`: every compile beyond the first
+    /// takes one of its tokens, so that make and bpfgen together run at most N jobs.
+    pub jobserver: Option<jobserver::Client>,
 }
 
 /// The files one source produced.
@@ -92,7 +95,12 @@ pub fn source_stem(source: &Path) -> String {
 }
 
 /// Builds every source, `request.jobs` at a time; outcomes come back in source order.
-pub fn build(clang: &Clang, request: &BuildRequest) -> Result<Vec<SourceOutcome>> {
+/// `on_done` hears about each source as it finishes (for progress reporting).
+pub fn build(
+    clang: &Clang,
+    request: &BuildRequest,
+    on_done: &(dyn Fn(&SourceOutcome) + Sync),
+) -> Result<Vec<SourceOutcome>> {
     std::fs::create_dir_all(&request.out_dir).map_err(|e| Error::io(&request.out_dir, &e))?;
     let generated = OnceLock::new();
     let next = AtomicUsize::new(0);
@@ -100,14 +108,21 @@ pub fn build(clang: &Clang, request: &BuildRequest) -> Result<Vec<SourceOutcome>
         request.sources.iter().map(|_| Mutex::new(None)).collect();
     let workers = request.jobs.clamp(1, request.sources.len().max(1));
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
+        for worker in 0..workers {
+            let (next, generated, outcomes) = (&next, &generated, &outcomes);
+            scope.spawn(move || {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(source) = request.sources.get(index) else {
                         break;
                     };
-                    let outcome = build_one(clang, request, &generated, source);
+                    // The first worker runs on the token make gave this process.
+                    let _token = match (&request.jobserver, worker) {
+                        (Some(client), 1..) => client.acquire().ok(),
+                        _ => None,
+                    };
+                    let outcome = build_one(clang, request, generated, source);
+                    on_done(&outcome);
                     *outcomes[index].lock().expect("no worker panics holding it") = Some(outcome);
                 }
             });

@@ -5,6 +5,7 @@ mod differential;
 mod errors;
 mod examples;
 mod inspect;
+mod makefile;
 mod reproducible;
 mod skeleton_shape;
 mod skeletons_compile;

@@ -55,6 +55,8 @@ pub struct Clang {
     path: PathBuf,
     version: ClangVersion,
     system_includes: Vec<PathBuf>,
+    /// Whether this run asked the binary itself rather than the cache.
+    newly_probed: bool,
 }
 
 impl Clang {
@@ -85,11 +87,19 @@ impl Clang {
                     )
                 })?,
         };
-        let report = match cache {
+        let (report, newly_probed) = match cache {
             Some(cache) => cached_probe(cache, &path)?,
-            None => probe(&path)?,
+            None => (probe(&path)?, true),
         };
-        Self::from_report(path, &report)
+        let mut clang = Self::from_report(path, &report)?;
+        clang.newly_probed = newly_probed;
+        Ok(clang)
+    }
+
+    /// Whether this is the first run to see this clang binary (not served from the cache):
+    /// advice about it is worth showing once, not on every build a Makefile starts.
+    pub fn newly_probed(&self) -> bool {
+        self.newly_probed
     }
 
     /// Reads the version and the system include directories out of `clang -v -E` output,
@@ -107,6 +117,7 @@ impl Clang {
             system_includes: parse_search_list(report),
             path,
             version,
+            newly_probed: true,
         })
     }
 
@@ -149,8 +160,8 @@ fn probe(clang: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-/// [`probe`], remembered in the cache for this exact binary.
-fn cached_probe(cache: &Cache, clang: &Path) -> Result<String> {
+/// [`probe`], remembered in the cache for this exact binary; and whether it ran now.
+fn cached_probe(cache: &Cache, clang: &Path) -> Result<(String, bool)> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(clang).map_err(|e| Error::io(clang, &e))?;
     let identity = format!(
@@ -165,11 +176,14 @@ fn cached_probe(cache: &Cache, clang: &Path) -> Result<String> {
         identity.as_bytes(),
         &meta.mtime().to_le_bytes(),
     ]);
+    let mut ran = false;
     let entry = cache.get_or_create("clang", &key, "probe.txt", |path| {
+        ran = true;
         let report = probe(clang)?;
         std::fs::write(path, report).map_err(|e| Error::io(path, &e))
     })?;
-    std::fs::read_to_string(&entry).map_err(|e| Error::io(&entry, &e))
+    let report = std::fs::read_to_string(&entry).map_err(|e| Error::io(&entry, &e))?;
+    Ok((report, ran))
 }
 
 /// Extracts the `#include <...>` search list from `clang -v` output.

@@ -76,7 +76,7 @@ impl Opts {
         let target = self.target.parse::<BpfTarget>()?;
         let cache = Cache::from_env();
         let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
-        if let Some(advice) = clang.advisory() {
+        if let Some(advice) = clang.advisory().filter(|_| clang.newly_probed()) {
             eprintln!("bpfgen: warning: {advice}");
         }
         let request = BuildRequest {
@@ -96,6 +96,9 @@ impl Opts {
             jobs: self
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            // SAFETY: the descriptors MAKEFLAGS names are make's jobserver pipe, inherited for
+            // this purpose (the recipe is marked `+`); nothing else in bpfgen uses them.
+            jobserver: unsafe { jobserver::Client::from_env() },
             cache_limit: if self.no_cache {
                 None
             } else {
@@ -107,7 +110,12 @@ impl Opts {
                 SkeletonLang::C
             },
         };
-        let outcomes = build::build(&clang, &request)?;
+        let progress = progress_bar(request.sources.len());
+        let outcomes = build::build(&clang, &request, &|outcome| {
+            progress.set_message(outcome.source.display().to_string());
+            progress.inc(1);
+        })?;
+        progress.finish_and_clear();
         let mut worst = 0;
         let mut stderr = std::io::stderr().lock();
         for outcome in &outcomes {
@@ -119,4 +127,16 @@ impl Opts {
         }
         Ok(ExitCode::from(worst))
     }
+}
+
+/// A progress bar for builds of several files, drawn only on a terminal (hidden in logs).
+fn progress_bar(sources: usize) -> indicatif::ProgressBar {
+    if sources < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(sources as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar
 }
