@@ -5,7 +5,8 @@
 # installed, so a prepared machine pays nothing.
 set -euo pipefail
 
-packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config gcc g++ make xz-utils bpftool)
+packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config gcc g++ make xz-utils
+          iproute2 systemtap-sdt-dev bpftool)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then

@@ -4,6 +4,7 @@ mod build_cache;
 mod differential;
 mod errors;
 mod examples;
+mod examples_more;
 mod inspect;
 mod makefile;
 mod reproducible;

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* fentry: loads fentry.bpf.c, attaches its fentry and fexit programs to
+ * do_unlinkat() and prints one line per event from the ring buffer. Try
+ * `touch /tmp/x && rm /tmp/x` in another shell. Needs a kernel where fentry
+ * programs load and attach (BPF trampolines).
+ *
+ * usage: fentry [-t SECONDS]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "unlink_event.h"
+#include "fentry.skel.h"
+
+static volatile sig_atomic_t exiting;
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+static int handle_event(void *ctx, void *data, size_t data_sz)
+{
+	const struct unlink_event *e = data;
+
+	(void)ctx;
+	if (data_sz < sizeof(*e))
+		return 0;
+	if (e->exit_event)
+		printf("FEXIT:  pid = %d (%s), ret = %d\n", e->pid, e->comm, e->ret);
+	else
+		printf("FENTRY: pid = %d (%s), filename = %s\n", e->pid, e->comm, e->filename);
+	fflush(stdout);
+	return 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	struct ring_buffer *rb = NULL;
+	struct fentry_bpf *skel;
+	long limit = 0;
+	double start;
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "t:")) != -1) {
+		char *end;
+
+		switch (opt) {
+		case 't':
+			limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || limit < 0) {
+				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+				return 1;
+			}
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
+			return 1;
+		}
+	}
+
+	libbpf_set_print(libbpf_print_fn);
+
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+
+	/* fentry/fexit programs are verified against the traced function's BTF
+	 * and fail to load where the kernel cannot attach them */
+	skel = fentry_bpf__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "Failed to open and load BPF skeleton (does the kernel support "
+				"fentry?)\n");
+		return 1;
+	}
+
+	err = fentry_bpf__attach(skel);
+	if (err) {
+		fprintf(stderr, "Failed to attach BPF skeleton: %d\n", err);
+		goto cleanup;
+	}
+
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), handle_event, NULL, NULL);
+	if (!rb) {
+		err = -1;
+		fprintf(stderr, "Failed to create ring buffer\n");
+		goto cleanup;
+	}
+
+	printf("Successfully started! Tracing do_unlinkat(); remove a file to see events.\n");
+	fflush(stdout);
+
+	start = now_seconds();
+	while (!exiting && (limit == 0 || now_seconds() - start < limit)) {
+		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
+		if (err < 0) {
+			fprintf(stderr, "Error polling ring buffer: %d\n", err);
+			break;
+		}
+		err = 0;
+	}
+
+cleanup:
+	ring_buffer__free(rb);
+	fentry_bpf__destroy(skel);
+	return err ? 1 : 0;
+}
