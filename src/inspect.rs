@@ -250,6 +250,7 @@ fn variable_reports(types: Option<&TypeTable>, vars: &[Variable]) -> Result<Vec<
         strip_mods: false,
         keep_typedef: &|_| true,
         bool_keyword: false,
+        avoid_keywords: false,
     };
     vars.iter()
         .map(|v| {

@@ -1,16 +1,29 @@
-//! Atomic outputs: every file is written to a temporary sibling and renamed into place, so a
-//! failed or interrupted run never leaves a half-written file and keeps the previous output.
+//! Atomic outputs: a failed, interrupted or killed run never leaves a half-written file, keeps
+//! the previous output, and leaves no temporary file behind.
+//!
+//! Each file is staged as an unnamed `O_TMPFILE` inode in its destination directory; only on
+//! commit does it get a name (linked under a temporary name and renamed over the destination
+//! at once), so a process killed while staging leaves nothing at all. Where the filesystem
+//! has no `O_TMPFILE`, a named temporary sibling is used instead.
 
 use crate::error::{Error, Result};
+use rustix::fs::{AtFlags, CWD, Mode, OFlags};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tempfile::NamedTempFile;
+
+/// One staged file.
+enum Staged {
+    /// An unnamed inode in the destination's directory.
+    Unnamed(std::fs::File),
+    /// A named temporary sibling (filesystems without `O_TMPFILE`).
+    Named(tempfile::NamedTempFile),
+}
 
 /// A set of files written together: each is staged beside its destination, and only when all
 /// are staged are they renamed into place.
 #[derive(Default)]
 pub struct OutputSet {
-    staged: Vec<(NamedTempFile, PathBuf)>,
+    staged: Vec<(Staged, PathBuf)>,
 }
 
 impl OutputSet {
@@ -21,31 +34,77 @@ impl OutputSet {
 
     /// Stages `bytes` for `path`. Nothing is visible at `path` until [`OutputSet::commit`].
     pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
+        let dir = parent_dir(path);
+        let staged = match rustix::fs::openat(
+            CWD,
+            dir,
+            OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        ) {
+            Ok(fd) => {
+                let mut file = std::fs::File::from(fd);
+                file.write_all(bytes).map_err(|e| Error::io(path, &e))?;
+                Staged::Unnamed(file)
+            }
+            Err(_) => Staged::Named(named_temporary(dir, path, bytes)?),
         };
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let mut file = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, &e))?;
-        // No fsync: atomicity (never a half-written file) comes from the rename; durability
-        // across power loss is not a build output's job (make does not fsync either).
-        file.write_all(bytes).map_err(|e| Error::io(path, &e))?;
-        set_readable(file.path()).map_err(|e| Error::io(path, &e))?;
-        self.staged.push((file, path.to_path_buf()));
+        self.staged.push((staged, path.to_path_buf()));
         Ok(())
     }
 
-    /// Renames every staged file into place.
+    /// Puts every staged file in place.
     pub fn commit(self) -> Result<()> {
-        for (file, path) in self.staged {
-            file.persist(&path)
-                .map_err(|e| Error::io(&path, &e.error))?;
+        for (staged, path) in self.staged {
+            match staged {
+                Staged::Unnamed(file) => publish(&file, &path)?,
+                Staged::Named(file) => {
+                    file.persist(&path)
+                        .map_err(|e| Error::io(&path, &e.error))?;
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// Names an unnamed inode `path`: linked under a temporary name, then renamed over `path`.
+fn publish(file: &std::fs::File, path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = parent_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(
+        CWD,
+        proc_path.as_str(),
+        CWD,
+        &temporary,
+        AtFlags::SYMLINK_FOLLOW,
+    )
+    .map_err(|e| Error::io(path, &e.into()))?;
+    std::fs::rename(&temporary, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        Error::io(path, &e)
+    })
+}
+
+fn named_temporary(dir: &Path, path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, &e))?;
+    // No fsync: atomicity comes from the rename; durability across power loss is not a build
+    // output's job (make does not fsync either).
+    file.write_all(bytes).map_err(|e| Error::io(path, &e))?;
+    Ok(file)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 
@@ -54,12 +113,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut set = OutputSet::new();
     set.stage(path, bytes)?;
     set.commit()
-}
-
-/// Temporary files are created 0600; outputs get the usual 0644.
-fn set_readable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
 }
 
 #[cfg(test)]
@@ -74,10 +127,18 @@ mod tests {
         let mut set = OutputSet::new();
         set.stage(&target, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "staging is unnamed"
+        );
         set.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o644, 0o644, "outputs are readable ({mode:o})");
     }
 
     #[test]
@@ -90,5 +151,14 @@ mod tests {
         drop(set);
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn named_staging_works_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("x.h");
+        let file = named_temporary(dir.path(), &target, b"data").unwrap();
+        file.persist(&target).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"data");
     }
 }

@@ -8,6 +8,7 @@ mod examples_more;
 mod inspect;
 mod makefile;
 mod reproducible;
+mod robustness;
 mod skeleton_shape;
 mod skeletons_compile;
 mod strip;

@@ -6,6 +6,8 @@
 
 use super::table::{Item, Kind, Name, Ty, TypeTable};
 use crate::error::{Error, Result};
+use crate::object::names;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -24,6 +26,8 @@ pub struct DeclStyle<'a> {
     pub keep_typedef: &'a dyn Fn(&str) -> bool,
     /// Print `_Bool` as `bool` (valid C with stdbool.h, and C++).
     pub bool_keyword: bool,
+    /// Keep names clear of C and C++ keywords (a member called `new` or `class`).
+    pub avoid_keywords: bool,
 }
 
 /// Headers keep every type as BTF names it.
@@ -31,6 +35,7 @@ const HEADER_STYLE: DeclStyle<'static> = DeclStyle {
     strip_mods: false,
     keep_typedef: &|_| true,
     bool_keyword: false,
+    avoid_keywords: false,
 };
 
 /// The declaration of `name` with type `id` (an abstract declarator when `name` is empty),
@@ -138,9 +143,37 @@ impl<'a> Dumper<'a> {
         }
     }
 
-    /// The text of a name of the table.
-    fn name(&self, name: Name) -> &'a str {
-        self.table.name(name)
+    /// The text of a name of the table, made a valid identifier if BTF says otherwise (a
+    /// crafted name must not inject `*/`, quotes or newlines into C). Real names pass as
+    /// they are.
+    fn name(&self, name: Name) -> Cow<'a, str> {
+        let text = self.table.name(name);
+        if text.is_empty() {
+            Cow::Borrowed(text)
+        } else if self.style.avoid_keywords {
+            match names::skeleton_identifier(text) {
+                ident if ident == text => Cow::Borrowed(text),
+                ident => Cow::Owned(ident),
+            }
+        } else if name.is_identifier() {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(names::sanitize_identifier(text))
+        }
+    }
+
+    /// An INT or FLOAT name (`unsigned int`, `long double`): words, not one identifier.
+    fn base_type_name(&self, name: Name) -> Cow<'a, str> {
+        let text = self.table.name(name);
+        if !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ')
+        {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(names::sanitize_identifier(text))
+        }
     }
 
     fn ty(&self, id: u32) -> &'a Ty {
@@ -265,7 +298,7 @@ impl<'a> Dumper<'a> {
                     self.fwd_emitted[i] = true;
                 }
                 Kind::Typedef => {
-                    if !is_blacklisted(self.name(ty.name)) {
+                    if !is_blacklisted(&self.name(ty.name)) {
                         self.emit_typedef_def(id, 0)?;
                         self.out.push_str(";\n\n");
                     }
@@ -296,7 +329,7 @@ impl<'a> Dumper<'a> {
             Kind::Typedef => {
                 self.emit[i] = Emit::Emitting;
                 self.emit_type(ty.target, id, depth + 1)?;
-                if !self.fwd_emitted[i] && !is_blacklisted(self.name(ty.name)) {
+                if !self.fwd_emitted[i] && !is_blacklisted(&self.name(ty.name)) {
                     self.emit_typedef_def(id, 0)?;
                     self.out.push_str(";\n\n");
                 }
@@ -369,7 +402,8 @@ impl<'a> Dumper<'a> {
             let in_bitfield = prev_bitfield && item.bitfield_size != 0;
             self.emit_bit_padding(off, item.bit_offset, m_align, in_bitfield, lvl + 1);
             self.newline(lvl + 1);
-            self.emit_type_decl(item.target, self.name(item.name), lvl + 1)?;
+            let field = self.name(item.name);
+            self.emit_type_decl(item.target, &field, lvl + 1)?;
             if item.bitfield_size != 0 {
                 let _ = write!(self.out, ": {}", item.bitfield_size);
                 off = item.bit_offset + item.bitfield_size;
@@ -486,9 +520,9 @@ impl<'a> Dumper<'a> {
         };
         for item in items {
             let name = self.name(item.name);
-            let dups = bump(&mut self.ident_names, name);
+            let dups = bump(&mut self.ident_names, &name);
             self.newline(lvl + 1);
-            self.out.push_str(name);
+            self.out.push_str(&name);
             if dups > 1 {
                 let _ = write!(self.out, "___{dups}");
             }
@@ -550,7 +584,7 @@ impl<'a> Dumper<'a> {
                 id = ty.target;
                 continue;
             }
-            if ty.kind == Kind::Typedef && !(self.style.keep_typedef)(self.name(ty.name)) {
+            if ty.kind == Kind::Typedef && !(self.style.keep_typedef)(self.table.name(ty.name)) {
                 id = ty.target;
                 continue;
             }
@@ -624,11 +658,11 @@ impl<'a> Dumper<'a> {
             match ty.kind {
                 Kind::Int | Kind::Float => {
                     self.emit_mods(start);
-                    let name = self.name(ty.name);
+                    let name = self.base_type_name(ty.name);
                     if self.style.bool_keyword && name == "_Bool" {
                         self.out.push_str("bool");
                     } else {
-                        self.out.push_str(name);
+                        self.out.push_str(&name);
                     }
                 }
                 Kind::Struct | Kind::Union => {
@@ -731,7 +765,8 @@ impl<'a> Dumper<'a> {
                 self.out.push_str("...");
                 break;
             }
-            self.emit_type_decl(param.target, self.name(param.name), lvl)?;
+            let param_name = self.name(param.name);
+            self.emit_type_decl(param.target, &param_name, lvl)?;
         }
         self.out.push(')');
         Ok(())
@@ -767,15 +802,15 @@ impl<'a> Dumper<'a> {
             return name.clone();
         }
         let name: Rc<str> = if plain {
-            Rc::from(original)
+            Rc::from(&*original)
         } else {
             let map = if ident {
                 &mut self.ident_names
             } else {
                 &mut self.type_names
             };
-            match bump(map, original) {
-                1 => Rc::from(original),
+            match bump(map, &original) {
+                1 => Rc::from(&*original),
                 dups => format!("{original}___{dups}").into(),
             }
         };

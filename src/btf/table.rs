@@ -72,6 +72,14 @@ pub enum Kind {
 pub struct Name {
     offset: u32,
     len: u32,
+    identifier: bool,
+}
+
+impl Name {
+    /// Whether the name is a valid C identifier (checked once, when the BTF was read).
+    pub fn is_identifier(self) -> bool {
+        self.identifier
+    }
 }
 
 /// One type.
@@ -112,6 +120,8 @@ pub struct TypeTable {
 }
 
 const HEADER_LEN: usize = 24;
+/// The kernel's own limit on BTF type ids (`BTF_MAX_TYPE`); BTF with more types is not BTF.
+pub const MAX_TYPES: usize = 0x000f_ffff;
 
 impl TypeTable {
     /// Indexes raw BTF bytes; `base` is the base BTF of split (module) BTF.
@@ -158,6 +168,11 @@ impl TypeTable {
         let mut at = types.start;
         while at < types.end {
             let id = self.types.len();
+            if id > MAX_TYPES {
+                return Err(Error::input(format!(
+                    "invalid BTF: more than {MAX_TYPES} types (the kernel's limit)"
+                )));
+            }
             let ty = self
                 .read_type(&r, &mut at, types.end)
                 .map_err(|e| Error::input(format!("{} (type [{id}])", e.message())))?;
@@ -286,15 +301,25 @@ impl TypeTable {
         Ok(ty)
     }
 
-    /// Checks a name offset (inside the strings, at a character boundary) and measures it.
+    /// Checks a name offset (inside the strings, at a character boundary), measures the
+    /// name, and notes whether it is a valid identifier.
     fn string(&self, offset: u32) -> Result<Name> {
         let tail = self.strings.get(offset as usize..).ok_or_else(|| {
             Error::input(format!("invalid BTF: string offset {offset} out of range"))
         })?;
-        let len = tail.bytes().position(|b| b == 0).unwrap_or(tail.len());
+        let bytes = tail.as_bytes();
+        let mut len = 0;
+        let mut identifier = bytes
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
+        while len < bytes.len() && bytes[len] != 0 {
+            identifier &= bytes[len].is_ascii_alphanumeric() || bytes[len] == b'_';
+            len += 1;
+        }
         Ok(Name {
             offset,
             len: len as u32,
+            identifier,
         })
     }
 

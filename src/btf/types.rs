@@ -38,7 +38,9 @@ impl Btf {
             .count()
             .map_err(|e| Error::input(format!("invalid BTF: {e}")))?;
         let type_count = u32::try_from(with_void.saturating_sub(1))
-            .map_err(|_| Error::input("invalid BTF: too many types"))?;
+            .ok()
+            .filter(|&n| n as usize <= super::table::MAX_TYPES)
+            .ok_or_else(|| Error::input("invalid BTF: more types than the kernel allows"))?;
         Ok(Btf { inner, type_count })
     }
 

@@ -5,6 +5,7 @@
 mod model;
 pub mod names;
 mod read;
+pub use read::{MAX_NAME_LEN, MAX_OBJECT_SIZE};
 pub mod sec_def;
 pub mod strip;
 

@@ -23,6 +23,125 @@ pub fn sanitize_identifier(name: &str) -> String {
     ident
 }
 
+/// Keywords of C (C23 included) and C++ that a BPF program, map or variable may still be
+/// called in C (`new`, `class`, ...), or that a crafted object may use: as skeleton
+/// identifiers they get a trailing `_`.
+const KEYWORDS: &[&str] = &[
+    "alignas",
+    "alignof",
+    "and",
+    "and_eq",
+    "asm",
+    "auto",
+    "bitand",
+    "bitor",
+    "bool",
+    "break",
+    "case",
+    "catch",
+    "char",
+    "char8_t",
+    "char16_t",
+    "char32_t",
+    "class",
+    "compl",
+    "concept",
+    "const",
+    "consteval",
+    "constexpr",
+    "constinit",
+    "const_cast",
+    "continue",
+    "co_await",
+    "co_return",
+    "co_yield",
+    "decltype",
+    "default",
+    "delete",
+    "do",
+    "double",
+    "dynamic_cast",
+    "else",
+    "enum",
+    "explicit",
+    "export",
+    "extern",
+    "false",
+    "float",
+    "for",
+    "friend",
+    "goto",
+    "if",
+    "inline",
+    "int",
+    "long",
+    "mutable",
+    "namespace",
+    "new",
+    "noexcept",
+    "not",
+    "not_eq",
+    "nullptr",
+    "operator",
+    "or",
+    "or_eq",
+    "private",
+    "protected",
+    "public",
+    "register",
+    "reinterpret_cast",
+    "requires",
+    "restrict",
+    "return",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "static_assert",
+    "static_cast",
+    "struct",
+    "switch",
+    "template",
+    "this",
+    "thread_local",
+    "throw",
+    "true",
+    "try",
+    "typedef",
+    "typeid",
+    "typename",
+    "typeof",
+    "union",
+    "unsigned",
+    "using",
+    "virtual",
+    "void",
+    "volatile",
+    "wchar_t",
+    "while",
+    "xor",
+    "xor_eq",
+    "_Alignas",
+    "_Alignof",
+    "_Atomic",
+    "_Bool",
+    "_Complex",
+    "_Generic",
+    "_Imaginary",
+    "_Noreturn",
+    "_Static_assert",
+    "_Thread_local",
+];
+
+/// A skeleton identifier for `name`: sanitized, and kept clear of C and C++ keywords.
+pub fn skeleton_identifier(name: &str) -> String {
+    let mut ident = sanitize_identifier(name);
+    if KEYWORDS.contains(&ident.as_str()) {
+        ident.push('_');
+    }
+    ident
+}
+
 /// The skeleton object name for an object file name: the base name truncated to 63 characters,
 /// a trailing `.o` removed, then sanitized (`minimal.bpf.o` -> `minimal_bpf`).
 pub fn object_name_from_file(file_name: &str) -> String {
@@ -103,6 +222,14 @@ fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skeleton_identifiers_avoid_keywords() {
+        assert_eq!(skeleton_identifier("counts"), "counts");
+        assert_eq!(skeleton_identifier("new"), "new_");
+        assert_eq!(skeleton_identifier("class"), "class_");
+        assert_eq!(skeleton_identifier("a\"b*/c"), "a_b__c");
+    }
 
     #[test]
     fn object_names_follow_bpftool_and_stay_valid() {

@@ -14,6 +14,11 @@ use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol};
 use std::collections::HashMap;
 
+/// The largest object bpfgen reads; real BPF objects are kilobytes to a few megabytes.
+pub const MAX_OBJECT_SIZE: usize = 256 << 20;
+/// The longest program, map or variable name bpfgen accepts (it becomes an identifier).
+pub const MAX_NAME_LEN: usize = 1024;
+
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_MAP_TYPE_STRUCT_OPS: u32 = 26;
 const BPF_F_RDONLY_PROG: u64 = 1 << 7;
@@ -36,6 +41,12 @@ impl BpfObject {
     /// Reads a BPF object from ELF bytes. `object_name` is the libbpf object name
     /// (`<stem>_bpf`), which internal map names are derived from.
     pub fn parse(data: &[u8], object_name: &str) -> Result<Self> {
+        if data.len() > MAX_OBJECT_SIZE {
+            return Err(Error::input(format!(
+                "object is {} bytes; bpfgen reads objects of up to {MAX_OBJECT_SIZE} bytes",
+                data.len()
+            )));
+        }
         check_elf_ident(data)?;
         let file = ElfFile64::<Endianness>::parse(data)
             .map_err(|e| Error::input(format!("malformed ELF: {e}")))?;
@@ -68,6 +79,7 @@ impl BpfObject {
             ));
         }
         let symbols = read_symbols(&file)?;
+        check_relocations(&file)?;
 
         let data_of = |kind: SectionKind| {
             sections
@@ -104,8 +116,31 @@ impl BpfObject {
         };
         object.externs = read_externs(&object, &symbols)?;
         object.maps = read_maps(&object, &symbols, object_name)?;
+        check_name_lengths(&object)?;
         Ok(object)
     }
+}
+
+/// Names become C and Rust identifiers: refuse absurd ones with a clear error.
+fn check_name_lengths(object: &BpfObject) -> Result<()> {
+    let programs = object.programs.iter().map(|p| ("program", &p.name));
+    let maps = object.maps.iter().map(|m| ("map", &m.name));
+    let vars = object.maps.iter().flat_map(|m| {
+        m.mmaped_vars()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| ("variable", &v.name))
+    });
+    for (what, name) in programs.chain(maps).chain(vars) {
+        if name.len() > MAX_NAME_LEN {
+            let start: String = name.chars().take(32).collect();
+            return Err(Error::input(format!(
+                "{what} name '{start}...' is {} bytes long; bpfgen accepts up to {MAX_NAME_LEN}",
+                name.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_elf_ident(data: &[u8]) -> Result<()> {
@@ -177,6 +212,32 @@ fn read_license(bytes: &[u8]) -> Result<String> {
         .ok_or_else(|| Error::input("invalid license section: the string is not NUL-terminated"))?;
     String::from_utf8(bytes[..end].to_vec())
         .map_err(|_| Error::input("invalid license section: not UTF-8"))
+}
+
+/// Every relocation must name an existing symbol and lie inside its section, as libbpf
+/// requires when it collects relocations.
+fn check_relocations(file: &ElfFile64<Endianness>) -> Result<()> {
+    for section in file.sections() {
+        let name = section.name().unwrap_or_default();
+        for (offset, relocation) in section.relocations() {
+            if let object::RelocationTarget::Symbol(index) = relocation.target()
+                && file.symbol_by_index(index).is_err()
+            {
+                return Err(Error::input(format!(
+                    "relocation at offset {offset} of section '{name}' refers to symbol #{}, \
+                     which does not exist",
+                    index.0
+                )));
+            }
+            if offset >= section.size() {
+                return Err(Error::input(format!(
+                    "relocation at offset {offset} lies outside section '{name}' ({} bytes)",
+                    section.size()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_symbols(file: &ElfFile64<Endianness>) -> Result<Vec<Symbol>> {

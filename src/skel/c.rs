@@ -90,6 +90,7 @@ fn style(strip_mods: bool) -> DeclStyle<'static> {
         strip_mods,
         keep_typedef: &is_userspace_typedef,
         bool_keyword: true,
+        avoid_keywords: true,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::btf::VarLinkage;
 use crate::error::{Error, Result};
-use crate::object::names::sanitize_identifier;
+use crate::object::names::skeleton_identifier;
 use crate::object::{BpfObject, MapKind, Variable};
 
 /// A map as the skeleton lists it.
@@ -95,14 +95,14 @@ impl Skeleton {
             let vars = map.mmaped_vars();
             skeleton.maps.push(SkelMap {
                 name: map.name.clone(),
-                ident: map.ident.clone(),
+                ident: skeleton_identifier(&map.ident),
                 mmaped: vars.is_some(),
                 struct_ops: matches!(map.kind, MapKind::StructOps { .. }),
                 min_libbpf: min_libbpf(&map.kind),
             });
             if let Some(vars) = vars {
                 skeleton.datasecs.push(SkelDatasec {
-                    ident: map.ident.clone(),
+                    ident: skeleton_identifier(&map.ident),
                     keep_mods: matches!(map.kind, MapKind::Kconfig { .. }),
                     vars: exposed(vars),
                 });
@@ -112,9 +112,9 @@ impl Skeleton {
                     Error::input(format!("struct_ops map '{}' has no BTF", map.name))
                 })?;
                 skeleton.struct_ops.push(SkelStructOps {
-                    ident: map.ident.clone(),
+                    ident: skeleton_identifier(&map.ident),
                     type_id,
-                    type_name: sanitize_identifier(&btf.type_name(type_id)?),
+                    type_name: skeleton_identifier(&btf.type_name(type_id)?),
                 });
             }
         }
@@ -123,7 +123,7 @@ impl Skeleton {
             .iter()
             .map(|p| SkelProg {
                 name: p.name.clone(),
-                ident: sanitize_identifier(&p.name),
+                ident: skeleton_identifier(&p.name),
             })
             .collect();
         check_unique("maps", skeleton.maps.iter().map(|m| m.ident.as_str()))?;
@@ -170,7 +170,7 @@ fn exposed(vars: &[Variable]) -> Vec<SkelVar> {
     vars.iter()
         .filter(|v| v.linkage != VarLinkage::Static)
         .map(|v| SkelVar {
-            ident: sanitize_identifier(&v.name),
+            ident: skeleton_identifier(&v.name),
             type_id: v.type_id,
             offset: v.offset,
             size: v.size,
