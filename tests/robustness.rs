@@ -367,3 +367,25 @@ fn hostile_names_give_valid_c_that_means_the_same() {
         "{names:?}"
     );
 }
+
+#[test]
+fn big_endian_objects_are_read_not_rejected() {
+    // A bpfeb object on this little-endian host is a cross-compilation output, not malformed
+    // input: libbpf (1.5+) opens either byte order, and its skeleton is for the target.
+    let dir = scratch();
+    run_ok(
+        bpfgen()
+            .args(["build", "--target", "bpfeb"])
+            .arg(fixture("datasecs.bpf.c"))
+            .arg("-o")
+            .arg(dir.path()),
+    );
+    let object = dir.path().join("datasecs.bpf.o");
+    assert_eq!(std::fs::read(&object).unwrap()[5], 2, "ELFDATA2MSB");
+    let out = run_ok(bpfgen().args(["inspect", "--json"]).arg(&object));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["byte_order"], "big");
+    assert_eq!(report["programs"].as_array().unwrap().len(), 2);
+    let header = std::fs::read_to_string(dir.path().join("datasecs.skel.h")).unwrap();
+    assert!(header.contains("struct datasecs_bpf__bss {"));
+}

@@ -5,6 +5,7 @@ mod differential;
 mod errors;
 mod examples;
 mod examples_more;
+mod fuzz_corpus;
 mod inspect;
 mod makefile;
 mod reproducible;

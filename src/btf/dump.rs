@@ -17,6 +17,9 @@ use std::rc::Rc;
 const MAX_DEPTH: usize = 512;
 /// Pointer size of the BPF target (and of the kernels vmlinux.h describes).
 const POINTER_BITS: u32 = 64;
+/// The largest gap between members written as padding bitfields (one line per 64 bits): no
+/// real type comes near it, and crafted BTF must not turn a few bytes into gigabytes of C.
+const MAX_PADDING_BITS: u32 = 64 * 1024 * 8;
 
 /// How single declarations are written.
 pub struct DeclStyle<'a> {
@@ -400,7 +403,7 @@ impl<'a> Dumper<'a> {
                 self.align_of(item.target, 0)?
             };
             let in_bitfield = prev_bitfield && item.bitfield_size != 0;
-            self.emit_bit_padding(off, item.bit_offset, m_align, in_bitfield, lvl + 1);
+            self.emit_bit_padding(off, item.bit_offset, m_align, in_bitfield, lvl + 1)?;
             self.newline(lvl + 1);
             let field = self.name(item.name);
             self.emit_type_decl(item.target, &field, lvl + 1)?;
@@ -416,7 +419,7 @@ impl<'a> Dumper<'a> {
             self.out.push(';');
         }
         if is_struct {
-            self.emit_bit_padding(off, ty.size.saturating_mul(8), align, false, lvl + 1);
+            self.emit_bit_padding(off, ty.size.saturating_mul(8), align, false, lvl + 1)?;
         }
         if !ty.items.is_empty() || ty.size != 0 {
             self.newline(lvl);
@@ -437,7 +440,7 @@ impl<'a> Dumper<'a> {
         next_align: u32,
         in_bitfield: bool,
         lvl: usize,
-    ) {
+    ) -> Result<()> {
         const PADS: [(&str, u32); 4] = [
             ("long", POINTER_BITS),
             ("int", 32),
@@ -445,7 +448,13 @@ impl<'a> Dumper<'a> {
             ("char", 8),
         ];
         if cur >= next {
-            return;
+            return Ok(());
+        }
+        if next - cur > MAX_PADDING_BITS {
+            return Err(Error::input(format!(
+                "invalid BTF: a {}-byte gap between members is larger than any real layout",
+                (next - cur) / 8
+            )));
         }
         let mut cur = cur;
         let (mut pad_type, mut pad_bits, mut new_off) = ("char", 8, cur);
@@ -486,6 +495,7 @@ impl<'a> Dumper<'a> {
             let _ = write!(self.out, "{name}: {bits};");
             cur += bits;
         }
+        Ok(())
     }
 
     fn is_packed(&mut self, ty: &Ty) -> Result<bool> {

@@ -1,0 +1,49 @@
+// What each fuzz target does with one input. Included (with `include!`) by the cargo-fuzz
+// targets in fuzz_targets/ and by tests/fuzz_corpus.rs, which replays the stored corpus and
+// every crash regression in plain `cargo test`. Errors are fine; panics, hangs and unbounded
+// allocation are the bugs.
+
+/// Reads an object, then everything bpfgen derives from it: skeleton model, C skeleton,
+/// inspect report.
+pub fn object_read(data: &[u8]) {
+    let Ok(object) = bpfgen::object::BpfObject::parse(data, "fuzz_bpf") else {
+        return;
+    };
+    if let Ok(model) = bpfgen::skel::Skeleton::new(&object, "fuzz_bpf") {
+        let _ = bpfgen::skel::c::render(&model, &object, data);
+    }
+    if let Ok(report) = bpfgen::inspect::Report::new(&object) {
+        let _ = report.to_json();
+        let _ = report.to_text();
+    }
+}
+
+/// Parses `.BTF.ext` against a BTF string table: the first two bytes give the length of the
+/// BTF part, the rest is the `.BTF.ext` section.
+pub fn btf_ext(data: &[u8]) {
+    let Some((len, rest)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let split = (u16::from_le_bytes(*len) as usize).min(rest.len());
+    let (btf, ext) = rest.split_at(split);
+    if let Ok(strings) = bpfgen::btf::ext::BtfStrings::new(btf) {
+        let _ = bpfgen::btf::ext::BtfExt::parse(ext, &strings);
+    }
+}
+
+/// Indexes raw BTF, then writes the whole C header and every type's skeleton declaration.
+pub fn btf_to_c(data: &[u8]) {
+    let Ok(table) = bpfgen::btf::table::TypeTable::from_bytes(data, None) else {
+        return;
+    };
+    let _ = bpfgen::btf::dump::vmlinux_header(&table);
+    let style = bpfgen::btf::dump::DeclStyle {
+        strip_mods: true,
+        keep_typedef: &|name: &str| name.starts_with("__u"),
+        bool_keyword: true,
+        avoid_keywords: true,
+    };
+    for id in 1..table.len().min(256) {
+        let _ = bpfgen::btf::dump::declaration(&table, id, "x", 1, &style);
+    }
+}

@@ -1,0 +1,37 @@
+//! The fuzz corpus and every crash regression, replayed as ordinary tests (no fuzzing engine):
+//! fuzz/corpus/<target>/* and fuzz/regressions/<target>/*.
+
+use crate::util::repo;
+
+mod harness {
+    #![allow(dead_code)]
+    include!("../fuzz/harness.rs");
+}
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let mut inputs = 0;
+    for kind in ["corpus", "regressions"] {
+        let dir = repo().join("fuzz").join(kind).join(target);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let data = std::fs::read(entry.path()).unwrap();
+            run(&data);
+            inputs += 1;
+        }
+    }
+    assert!(inputs > 0, "no stored inputs for {target}");
+}
+
+#[test]
+fn object_read_corpus_replays() {
+    replay("object_read", harness::object_read);
+}
+
+#[test]
+fn btf_ext_corpus_replays() {
+    replay("btf_ext", harness::btf_ext);
+}
+
+#[test]
+fn btf_to_c_corpus_replays() {
+    replay("btf_to_c", harness::btf_to_c);
+}
