@@ -15,6 +15,9 @@ use std::rc::Rc;
 
 /// How deep type chains may nest before the input is called cyclic.
 const MAX_DEPTH: usize = 512;
+/// How deeply declarations may nest inside each other (anonymous structs in anonymous
+/// structs, function pointers taking function pointers); real types nest a few levels.
+const MAX_NESTING: usize = 64;
 /// Pointer size of the BPF target (and of the kernels vmlinux.h describes).
 const POINTER_BITS: u32 = 64;
 /// The largest gap between members written as padding bitfields (one line per 64 bits): no
@@ -106,6 +109,8 @@ struct Dumper<'a> {
     queue: Vec<u32>,
     /// Declaration chains being printed; each nested declaration works on its own top part.
     stack: Vec<u32>,
+    /// How many declarations are being printed inside each other right now.
+    nesting: usize,
     out: String,
 }
 
@@ -142,6 +147,7 @@ impl<'a> Dumper<'a> {
             align_cache: vec![0; n],
             queue: Vec::new(),
             stack: Vec::new(),
+            nesting: 0,
             out: String::new(),
         }
     }
@@ -577,6 +583,18 @@ impl<'a> Dumper<'a> {
     /// A declaration of `fname` with type `id`: the chain of pointers, arrays, function
     /// prototypes and modifiers down to a named or anonymous base type.
     fn emit_type_decl(&mut self, id: u32, fname: &str, lvl: usize) -> Result<()> {
+        if self.nesting >= MAX_NESTING {
+            return Err(Error::input(format!(
+                "invalid BTF: declarations nest deeper than {MAX_NESTING} at type [{id}] (a cycle?)"
+            )));
+        }
+        self.nesting += 1;
+        let result = self.emit_nested_type_decl(id, fname, lvl);
+        self.nesting -= 1;
+        result
+    }
+
+    fn emit_nested_type_decl(&mut self, id: u32, fname: &str, lvl: usize) -> Result<()> {
         let start = self.stack.len();
         let mut id = id;
         for step in 0.. {
