@@ -62,13 +62,17 @@ reference_build() {
     done
 }
 examples_with_suffix=("${examples[@]/%/.bpf.c}")
-bpfgen_build() { "$bpfgen" build "${examples_with_suffix[@]/#/examples/c/}" -o "$scratch/ours"; }
-bpfgen_build_no_pch() { "$bpfgen" build --no-pch "${examples_with_suffix[@]/#/examples/c/}" -o "$scratch/ours"; }
+# --no-cache: every run compiles; the generated header and its PCH stay cached.
+bpfgen_build() { "$bpfgen" build --no-cache "${examples_with_suffix[@]/#/examples/c/}" -o "$scratch/ours"; }
+bpfgen_build_no_pch() { "$bpfgen" build --no-cache --no-pch "${examples_with_suffix[@]/#/examples/c/}" -o "$scratch/ours"; }
+bpfgen_rebuild() { "$bpfgen" build "${examples_with_suffix[@]/#/examples/c/}" -o "$scratch/ours"; }
 ref=$(median_ms reference_build)
 plain=$(median_ms bpfgen_build_no_pch)
 ours=$(median_ms bpfgen_build)
-echo "building examples/c (${examples[*]}), warm cache"
+cached=$(median_ms bpfgen_rebuild)
+echo "building examples/c (${examples[*]}), every source compiled"
 echo "  clang + bpftool gen object/skeleton, #include vmlinux.h   ${ref} ms"
 echo "  bpfgen build --no-pch (plain #include, generated header)   ${plain} ms"
 echo "  bpfgen build (precompiled vmlinux.h)                      ${ours} ms"
 echo "  speed-up over the reference pipeline                      $(ratio "$ref" "$ours")x   (goal: at least 3)"
+echo "  (unchanged rebuild from the build cache: ${cached} ms)"

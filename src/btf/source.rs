@@ -34,10 +34,16 @@ impl FileBytes {
     /// Maps or reads `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
-        // SAFETY: the mapping is private (copy-on-write; sysfs refuses shared maps) and read-only. Kernel and build BTF
-        // files do not change while bpfgen reads them; one that did would yield wrong bytes,
-        // never an out-of-bounds access, since every read of them is bounds-checked.
-        match unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) } {
+        // Populated up front: one bulk fault-in instead of one per page of a kernel's BTF.
+        // SAFETY: the mapping is private (copy-on-write; sysfs refuses shared maps) and
+        // read-only. Kernel and build BTF files do not change while bpfgen reads them; one
+        // that did would yield wrong bytes, never an out-of-bounds access, since every read of
+        // them is bounds-checked.
+        match unsafe {
+            memmap2::MmapOptions::new()
+                .populate()
+                .map_copy_read_only(&file)
+        } {
             Ok(map) => Ok(FileBytes::Mapped(map)),
             Err(_) => std::fs::read(path)
                 .map(FileBytes::Read)

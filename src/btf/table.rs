@@ -120,6 +120,24 @@ pub struct TypeTable {
 }
 
 const HEADER_LEN: usize = 24;
+
+/// For each byte: 1 if it may start a C identifier, 2 if it may only continue one, 0 if not.
+const IDENT_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() || c == b'_' {
+            1
+        } else if c.is_ascii_digit() {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 /// The kernel's own limit on BTF type ids (`BTF_MAX_TYPE`); BTF with more types is not BTF.
 pub const MAX_TYPES: usize = 0x000f_ffff;
 
@@ -308,12 +326,10 @@ impl TypeTable {
             Error::input(format!("invalid BTF: string offset {offset} out of range"))
         })?;
         let bytes = tail.as_bytes();
+        let mut identifier = bytes.first().is_some_and(|&b| IDENT_BYTES[b as usize] == 1);
         let mut len = 0;
-        let mut identifier = bytes
-            .first()
-            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
-        while len < bytes.len() && bytes[len] != 0 {
-            identifier &= bytes[len].is_ascii_alphanumeric() || bytes[len] == b'_';
+        while let Some(&b) = bytes.get(len).filter(|&&b| b != 0) {
+            identifier &= IDENT_BYTES[b as usize] != 0;
             len += 1;
         }
         Ok(Name {
