@@ -111,17 +111,16 @@ pub fn build(
         for worker in 0..workers {
             let (next, generated, outcomes) = (&next, &generated, &outcomes);
             scope.spawn(move || {
-                loop {
+                // The first worker runs on the token make gave this process and never
+                // waits; the others hold a jobserver token for each source they take, and
+                // stop waiting for one as soon as no source is left.
+                while let Some(token) = worker_token(request, worker, next) {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(source) = request.sources.get(index) else {
                         break;
                     };
-                    // The first worker runs on the token make gave this process.
-                    let _token = match (&request.jobserver, worker) {
-                        (Some(client), 1..) => client.acquire().ok(),
-                        _ => None,
-                    };
                     let outcome = build_one(clang, request, generated, source);
+                    drop(token);
                     on_done(&outcome);
                     *outcomes[index].lock().expect("no worker panics holding it") = Some(outcome);
                 }
@@ -136,6 +135,31 @@ pub fn build(
                 .expect("every source was built")
         })
         .collect())
+}
+
+/// What lets `worker` take another source: nothing for the first worker or without make's
+/// jobserver (`Some(None)`), a jobserver token otherwise (`Some(Some(token))`); `None` once
+/// every source has been taken. Tokens are polled, never waited for, so that a worker can
+/// give up when the others have finished the queue.
+fn worker_token(
+    request: &BuildRequest,
+    worker: usize,
+    next: &AtomicUsize,
+) -> Option<Option<jobserver::Acquired>> {
+    let Some(client) = request.jobserver.as_ref().filter(|_| worker > 0) else {
+        return (next.load(Ordering::Relaxed) < request.sources.len()).then_some(None);
+    };
+    loop {
+        if next.load(Ordering::Relaxed) >= request.sources.len() {
+            return None;
+        }
+        match client.try_acquire() {
+            Ok(Some(token)) => return Some(Some(token)),
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            // A broken jobserver pipe: build on this worker's own account.
+            Err(_) => return Some(None),
+        }
+    }
 }
 
 fn build_one(

@@ -76,3 +76,40 @@ fn makefile_builds_from_clean_and_incrementally() {
     assert!(!apps.join(".output").exists());
     assert!(!apps.join("bootstrap").exists());
 }
+
+#[test]
+fn builds_under_makes_jobserver_finish() {
+    // Two multi-source bpfgen rules sharing make -j2's two job slots: each bpfgen may only
+    // run compiles beyond its first with a token, and must never wait for one when its
+    // queue is empty (which deadlocked).
+    let dir = scratch();
+    for i in 1..=6 {
+        std::fs::copy(
+            example("minimal.bpf.c"),
+            dir.path().join(format!("s{i}.bpf.c")),
+        )
+        .unwrap();
+    }
+    let bpfgen = env!("CARGO_BIN_EXE_bpfgen");
+    std::fs::write(
+        dir.path().join("Makefile"),
+        format!(
+            "all: a b\na:\n\t+{bpfgen} build --no-cache -j4 s1.bpf.c s2.bpf.c s3.bpf.c -o outa\n\
+             b:\n\t+{bpfgen} build --no-cache -j4 s4.bpf.c s5.bpf.c s6.bpf.c -o outb\n"
+        ),
+    )
+    .unwrap();
+    let out = run(Command::new("timeout")
+        .args(["120", "make", "-j2", "-C"])
+        .arg(dir.path())
+        .env("BPFGEN_CACHE_DIR", dir.path().join("cache")));
+    assert!(
+        out.status.success(),
+        "make -j2 failed or hung: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for i in 1..=6 {
+        let out_dir = if i <= 3 { "outa" } else { "outb" };
+        assert!(dir.path().join(format!("{out_dir}/s{i}.bpf.o")).exists());
+    }
+}
