@@ -101,6 +101,7 @@ pub fn build(
     request: &BuildRequest,
     on_done: &(dyn Fn(&SourceOutcome) + Sync),
 ) -> Result<Vec<SourceOutcome>> {
+    check_distinct_stems(&request.sources)?;
     std::fs::create_dir_all(&request.out_dir).map_err(|e| Error::io(&request.out_dir, &e))?;
     let generated = OnceLock::new();
     let next = AtomicUsize::new(0);
@@ -135,6 +136,23 @@ pub fn build(
                 .expect("every source was built")
         })
         .collect())
+}
+
+/// Two sources with one stem (`a/p.bpf.c`, `b/p.bpf.c`) would write the same outputs.
+fn check_distinct_stems(sources: &[PathBuf]) -> Result<()> {
+    let mut seen = std::collections::BTreeMap::new();
+    for source in sources {
+        if let Some(first) = seen.insert(source_stem(source), source) {
+            return Err(Error::environment(format!(
+                "{} and {} would write the same outputs ({}.bpf.o, ...); build them into \
+                 different -o directories",
+                first.display(),
+                source.display(),
+                source_stem(source)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What lets `worker` take another source: nothing for the first worker or without make's
@@ -187,18 +205,26 @@ fn compile_cached(
     opts: &CompileOptions,
     source: &Path,
 ) -> (String, Result<CachedCompile>) {
-    let key = request
-        .cache_limit
-        .and_then(|_| build_cache::manifest_key(clang, opts, source).ok());
-    if let Some(hit) = key
+    let key = |opts: &CompileOptions| {
+        request
+            .cache_limit
+            .and_then(|_| build_cache::manifest_key(clang, opts, source, &request.out_dir).ok())
+    };
+    let before = key(opts);
+    if let Some(hit) = before
         .as_ref()
         .and_then(|k| build_cache::lookup(&request.cache, k))
     {
         return (hit.diagnostics.clone(), Ok(hit));
     }
+    let started = std::time::SystemTime::now();
     let mut run = compile::compile(clang, opts, source);
-    if run.outcome.is_err() && opts.pch.is_some() {
-        // An unusable precompiled header must never fail a build: compile plainly.
+    if run.outcome.is_err()
+        && let Some(pch) = &opts.pch
+    {
+        // An unusable precompiled header must never fail a build: compile plainly, and drop
+        // it so that the next build makes a fresh one.
+        let _ = std::fs::remove_file(pch);
         let plain = CompileOptions {
             pch: None,
             ..opts.clone()
@@ -212,9 +238,13 @@ fn compile_cached(
             diagnostics: run.diagnostics.clone(),
         })
     });
-    if let (Ok(result), Some(key), Some(limit)) = (&compiled, &key, request.cache_limit) {
+    // Stored only if nothing the key covers changed while clang ran (an edited source, a new
+    // header in a searched directory); store() also refuses headers modified since `started`.
+    if let (Ok(result), Some(before), Some(limit)) = (&compiled, &before, request.cache_limit)
+        && key(opts).as_ref() == Some(before)
+    {
         // The cache only saves time: failing to store (a full disk) must not fail the build.
-        let _ = build_cache::store(&request.cache, key, result, limit);
+        let _ = build_cache::store(&request.cache, before, result, started, limit);
     }
     (run.diagnostics, compiled)
 }
@@ -232,7 +262,7 @@ fn source_options(
         // compile() reports the unreadable source.
         return Ok(opts);
     };
-    if !vmlinux::includes_vmlinux(&text) || vmlinux::provided(source, &opts.include_dirs) {
+    if !vmlinux::includes_vmlinux(&text) || vmlinux::provided(source, &opts) {
         return Ok(opts);
     }
     let dir = generated
@@ -240,7 +270,7 @@ fn source_options(
         .clone()
         .map_err(|e| e.in_file(source))?;
     let header = dir.join("vmlinux.h");
-    opts.include_dirs.push(dir);
+    opts.fallback_include_dirs.push(dir);
     if request.pch && vmlinux::pch_compatible(&text) {
         opts.pch = vmlinux::precompiled(&request.cache, clang, &opts, &header).ok();
     }

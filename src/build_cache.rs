@@ -6,7 +6,8 @@
 //! with the hash of its bytes; a *result*, keyed by the manifest key and those hashes, holds
 //! the stripped object, the header list and clang's diagnostics (replayed on a hit). The
 //! skeleton and dependency file are derived again from the result: deterministic and cheaper
-//! than storing them. Results are evicted oldest first beyond a size limit.
+//! than storing them. Beyond a size limit, the least recently used entries of every kind
+//! (results, manifests, generated and precompiled headers) are evicted.
 
 use crate::cache::{self, Cache};
 use crate::compile::{self, CompileOptions};
@@ -15,6 +16,7 @@ use crate::output::write_atomic;
 use crate::toolchain::Clang;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// Default size limit of stored results: `BPFGEN_CACHE_MAX_SIZE` overrides it.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
@@ -48,19 +50,40 @@ struct ResultMeta {
 }
 
 /// The manifest key of compiling `source` with `opts`: clang, its version, the whole command
-/// line (with fixed placeholders for bpfgen's scratch files) and the source's bytes.
-pub fn manifest_key(clang: &Clang, opts: &CompileOptions, source: &Path) -> Result<String> {
+/// line (with fixed placeholders for bpfgen's scratch files), the source's bytes, and the
+/// modification times of the directories searched for headers (a header created in one,
+/// shadowing a listed one, changes it). `out_dir` is left out of those, since bpfgen's own
+/// outputs change it on every build, and so are generated-header directories.
+pub fn manifest_key(
+    clang: &Clang,
+    opts: &CompileOptions,
+    source: &Path,
+    out_dir: &Path,
+) -> Result<String> {
     let absolute = std::path::absolute(source).map_err(|e| Error::io(source, &e))?;
     let args = compile::command_line(clang, opts, &absolute, Path::new("OBJ"), Path::new("DEP"))?;
     let bytes = std::fs::read(source).map_err(|e| Error::io(source, &e))?;
+    let out_dir = std::path::absolute(out_dir).ok();
+    // Generated-header directories are content-addressed (their path is in the command
+    // line) and touched on every use: their times say nothing.
+    let dir_times: Vec<String> = compile::search_dirs(opts, source)
+        .iter()
+        .filter(|dir| !opts.fallback_include_dirs.contains(dir))
+        .filter(|dir| std::path::absolute(dir).ok() != out_dir)
+        .map(|dir| {
+            let modified = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
+            format!("{} {modified:?}", dir.display())
+        })
+        .collect();
     let mut parts: Vec<&[u8]> = vec![
-        b"bpfgen build cache v1",
+        b"bpfgen build cache v2",
         clang.path().as_os_str().as_encoded_bytes(),
     ];
     let version = clang.version().to_string();
     parts.push(version.as_bytes());
     parts.extend(args.iter().map(|a| a.as_encoded_bytes()));
     parts.push(&bytes);
+    parts.extend(dir_times.iter().map(|t| t.as_bytes()));
     Ok(cache::key(&parts))
 }
 
@@ -77,7 +100,7 @@ pub fn lookup(cache: &Cache, manifest_key: &str) -> Option<CachedCompile> {
     let object = std::fs::read(dir.join("object.bpf.o")).ok()?;
     let meta: ResultMeta =
         serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).ok()?).ok()?;
-    touch(&dir);
+    cache::touch(&dir);
     Some(CachedCompile {
         object,
         headers: meta.headers,
@@ -86,22 +109,26 @@ pub fn lookup(cache: &Cache, manifest_key: &str) -> Option<CachedCompile> {
 }
 
 /// Stores a compile result under `manifest_key`, then keeps the cache within `max_bytes`.
+/// Nothing is stored when a header was modified at or after `started` (when clang began):
+/// its bytes now may not be the bytes clang read, as ccache's "too new" rule says.
 pub fn store(
     cache: &Cache,
     manifest_key: &str,
     result: &CachedCompile,
+    started: SystemTime,
     max_bytes: u64,
 ) -> Result<()> {
-    let dependencies = result
-        .headers
-        .iter()
-        .map(|path| {
-            Ok(Dependency {
-                path: path.clone(),
-                hash: file_hash(Path::new(path))?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut dependencies = Vec::with_capacity(result.headers.len());
+    for path in &result.headers {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified());
+        if modified.is_ok_and(|t| t >= started) {
+            return Ok(());
+        }
+        dependencies.push(Dependency {
+            path: path.clone(),
+            hash: file_hash(Path::new(path))?,
+        });
+    }
     let result_key = result_key(manifest_key, &dependencies);
     let meta = ResultMeta {
         headers: result.headers.clone(),
@@ -121,13 +148,16 @@ pub fn store(
     evict(cache, max_bytes)
 }
 
-/// Deletes the least recently used results until the stored ones take at most `max_bytes`.
+/// What the size limit covers: every kind of entry a build leaves in the cache.
+const EVICTABLE: &[&str] = &["results", "manifests", "pch", "vmlinux", "clang"];
+
+/// Deletes the least recently used cache entries (results, manifests, precompiled and
+/// generated headers, clang probes) until they take at most `max_bytes`.
 pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
-    let results = cache.root().join("results");
-    let Ok(entries) = std::fs::read_dir(&results) else {
-        return Ok(());
-    };
-    let mut stored: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+    let mut stored: Vec<(SystemTime, u64, PathBuf)> = EVICTABLE
+        .iter()
+        .filter_map(|kind| std::fs::read_dir(cache.root().join(kind)).ok())
+        .flatten()
         .flatten()
         .filter_map(|entry| {
             let modified = entry.metadata().ok()?.modified().ok()?;
@@ -198,13 +228,6 @@ fn result_dir(cache: &Cache, manifest_key: &str, dependencies: &[Dependency]) ->
 fn file_hash(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
     Ok(cache::key(&[&bytes]))
-}
-
-/// Marks an entry as recently used (eviction goes by modification time).
-fn touch(dir: &Path) {
-    if let Ok(file) = std::fs::File::open(dir) {
-        let _ = file.set_modified(std::time::SystemTime::now());
-    }
 }
 
 fn dir_size(dir: &Path) -> u64 {

@@ -13,14 +13,20 @@ pub struct Cache {
 
 impl Cache {
     /// The user's cache: `$BPFGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/bpfgen`, else
-    /// `~/.cache/bpfgen`, else a `bpfgen-cache` directory in the temporary directory.
+    /// `~/.cache/bpfgen`. When that cannot be created (a read-only or absent home, as in
+    /// sandboxed package builds), a per-user directory in the temporary directory.
     pub fn from_env() -> Self {
         let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let fallback = std::env::temp_dir().join(format!(
+            "bpfgen-cache-{}",
+            rustix::process::getuid().as_raw()
+        ));
         let root = non_empty("BPFGEN_CACHE_DIR")
             .map(PathBuf::from)
             .or_else(|| non_empty("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("bpfgen")))
             .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".cache/bpfgen")))
-            .unwrap_or_else(|| std::env::temp_dir().join("bpfgen-cache"));
+            .filter(|root| std::fs::create_dir_all(root).is_ok())
+            .unwrap_or(fallback);
         Cache { root }
     }
 
@@ -46,11 +52,13 @@ impl Cache {
         let dir = self.root.join(kind).join(key);
         let path = dir.join(name);
         if path.exists() {
+            touch(&dir);
             return Ok(path);
         }
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .tempfile_in(&dir)
             .map_err(|e| Error::io(&dir, &e))?
             .into_temp_path();
@@ -62,10 +70,38 @@ impl Cache {
     }
 }
 
+/// Marks an entry as recently used: eviction goes by the entry directory's modification time.
+pub fn touch(dir: &Path) {
+    if let Ok(file) = std::fs::File::open(dir) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// What identifies this bpfgen binary (its size and modification time), part of every key:
+/// a new bpfgen may write different headers or objects from the same inputs.
+pub fn tool_fingerprint() -> &'static str {
+    static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FINGERPRINT.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::env::current_exe().and_then(std::fs::metadata);
+        match meta {
+            Ok(meta) => format!(
+                "{} {} {}.{}",
+                env!("CARGO_PKG_VERSION"),
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            ),
+            Err(_) => env!("CARGO_PKG_VERSION").to_string(),
+        }
+    })
+}
+
 /// A cache key: the BLAKE3 hash of `parts`, each length-prefixed so that no two different
 /// part lists hash alike, as 32 hex digits.
 pub fn key(parts: &[&[u8]]) -> String {
     let mut hasher = blake3::Hasher::new();
+    hasher.update(tool_fingerprint().as_bytes());
     for part in parts {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part);

@@ -23,6 +23,9 @@ pub struct CompileOptions {
     pub extra_args: Vec<OsString>,
     /// A precompiled header to load first (`-include-pch`), built with [`shared_flags`].
     pub pch: Option<PathBuf>,
+    /// Directories searched after everything else (`-idirafter`): a generated `vmlinux.h`
+    /// must never hide one the user provides.
+    pub fallback_include_dirs: Vec<PathBuf>,
 }
 
 /// A successful compilation.
@@ -40,6 +43,35 @@ pub struct ClangRun {
     pub diagnostics: String,
     /// The object and its dependencies, or why there are none.
     pub outcome: Result<Compiled>,
+}
+
+/// Every directory clang searches for quoted or angled includes of this build, in bpfgen's
+/// options or among the extra arguments (`-I`, `-iquote`, `-isystem`, `-idirafter`), and the
+/// source's own directory, for the build cache and for finding a provided `vmlinux.h`.
+pub fn search_dirs(opts: &CompileOptions, source: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![
+        source
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+    ];
+    dirs.extend(opts.include_dirs.iter().cloned());
+    let mut args = opts.extra_args.iter().map(|a| a.to_string_lossy());
+    while let Some(arg) = args.next() {
+        for flag in ["-I", "-iquote", "-isystem", "-idirafter"] {
+            if let Some(rest) = arg.strip_prefix(flag) {
+                let dir = if rest.is_empty() {
+                    args.next().map(|a| a.into_owned())
+                } else {
+                    Some(rest.to_string())
+                };
+                dirs.extend(dir.map(PathBuf::from));
+                break;
+            }
+        }
+    }
+    dirs.extend(opts.fallback_include_dirs.iter().cloned());
+    dirs
 }
 
 /// The flags every compilation of a build shares, and that a precompiled header must be
@@ -60,7 +92,11 @@ pub fn shared_flags(clang: &Clang, opts: &CompileOptions) -> Result<Vec<OsString
         args.push(format!("-D{define}").into());
     }
     args.extend(opts.extra_args.iter().cloned());
-    for dir in clang.system_includes() {
+    for dir in clang
+        .system_includes()
+        .iter()
+        .chain(&opts.fallback_include_dirs)
+    {
         args.push("-idirafter".into());
         args.push(dir.into());
     }
@@ -84,6 +120,8 @@ pub fn command_line(
         args.push(map);
     }
     if let Some(pch) = &opts.pch {
+        // A restored or touched header keeps a valid PCH usable: compare contents, not mtimes.
+        args.push("-fpch-validate-input-files-content".into());
         args.push("-include-pch".into());
         args.push(pch.into());
     }

@@ -35,18 +35,22 @@ impl OutputSet {
     /// Stages `bytes` for `path`. Nothing is visible at `path` until [`OutputSet::commit`].
     pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
         let dir = parent_dir(path);
-        let staged = match rustix::fs::openat(
-            CWD,
-            dir,
-            OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o644),
-        ) {
-            Ok(fd) => {
+        // Naming an unnamed inode goes through /proc/self/fd: without /proc, stage by name.
+        let unnamed = Path::new("/proc/self/fd").is_dir().then(|| {
+            rustix::fs::openat(
+                CWD,
+                dir,
+                OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o666),
+            )
+        });
+        let staged = match unnamed {
+            Some(Ok(fd)) => {
                 let mut file = std::fs::File::from(fd);
                 file.write_all(bytes).map_err(|e| Error::io(path, &e))?;
                 Staged::Unnamed(file)
             }
-            Err(_) => Staged::Named(named_temporary(dir, path, bytes)?),
+            _ => Staged::Named(named_temporary(dir, path, bytes)?),
         };
         self.staged.push((staged, path.to_path_buf()));
         Ok(())
@@ -67,24 +71,30 @@ impl OutputSet {
     }
 }
 
-/// Names an unnamed inode `path`: linked under a temporary name, then renamed over `path`.
+/// Names an unnamed inode `path`: linked under a random temporary name (retried on a
+/// clash), then renamed over `path`.
 fn publish(file: &std::fs::File, path: &Path) -> Result<()> {
     use std::os::fd::AsRawFd;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = parent_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
     let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    rustix::fs::linkat(
-        CWD,
-        proc_path.as_str(),
-        CWD,
-        &temporary,
-        AtFlags::SYMLINK_FOLLOW,
-    )
-    .map_err(|e| Error::io(path, &e.into()))?;
-    std::fs::rename(&temporary, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        Error::io(path, &e)
-    })
+    let linked = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .make_in(parent_dir(path), |temporary| {
+            rustix::fs::linkat(
+                CWD,
+                proc_path.as_str(),
+                CWD,
+                temporary,
+                AtFlags::SYMLINK_FOLLOW,
+            )
+            .map_err(std::io::Error::from)
+        })
+        .map_err(|e| Error::io(path, &e))?;
+    linked
+        .into_temp_path()
+        .persist(path)
+        .map_err(|e| Error::io(path, &e.error))
 }
 
 fn named_temporary(dir: &Path, path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
@@ -92,7 +102,7 @@ fn named_temporary(dir: &Path, path: &Path, bytes: &[u8]) -> Result<tempfile::Na
     let mut file = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, &e))?;
     // No fsync: atomicity comes from the rename; durability across power loss is not a build

@@ -31,52 +31,63 @@ fn is_vmlinux_include(directive: &str) -> bool {
         .is_some_and(|target| target == "\"vmlinux.h\"" || target == "<vmlinux.h>")
 }
 
-/// The preprocessor directives of `text` (without `#`), comments removed.
-fn directives(text: &str) -> impl Iterator<Item = String> + '_ {
-    let mut in_comment = false;
-    text.lines().filter_map(move |line| {
-        let mut code = String::new();
-        let mut rest = line;
-        loop {
-            if in_comment {
-                match rest.find("*/") {
-                    Some(end) => {
-                        rest = &rest[end + 2..];
-                        in_comment = false;
-                    }
-                    None => break,
+/// The preprocessor directives of `text` (without `#`), after joining continued lines and
+/// removing comments; string and character literals are kept whole (a `"/*"` inside one
+/// opens no comment).
+fn directives(text: &str) -> impl Iterator<Item = String> {
+    let joined = text.replace("\\\r\n", "").replace("\\\n", "");
+    let mut code = String::with_capacity(joined.len());
+    let mut chars = joined.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                while chars.peek().is_some_and(|&n| n != '\n') {
+                    chars.next();
                 }
-            } else {
-                let block = rest.find("/*");
-                let line_comment = rest.find("//");
-                match (block, line_comment) {
-                    (Some(b), l) if l.is_none_or(|l| b < l) => {
-                        code.push_str(&rest[..b]);
-                        rest = &rest[b + 2..];
-                        in_comment = true;
-                    }
-                    (_, Some(l)) => {
-                        code.push_str(&rest[..l]);
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for n in chars.by_ref() {
+                    if last == '*' && n == '/' {
                         break;
                     }
-                    _ => {
-                        code.push_str(rest);
+                    if n == '\n' {
+                        code.push('\n');
+                    }
+                    last = n;
+                }
+                code.push(' ');
+            }
+            '"' | '\'' => {
+                code.push(c);
+                while let Some(n) = chars.next() {
+                    code.push(n);
+                    if n == '\\' {
+                        code.extend(chars.next());
+                    } else if n == c || n == '\n' {
                         break;
                     }
                 }
             }
+            _ => code.push(c),
         }
-        code.trim()
-            .strip_prefix('#')
-            .map(|d| d.trim_start().to_string())
-    })
+    }
+    code.lines()
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix('#')
+                .map(|d| d.trim_start().to_string())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
-/// Whether `vmlinux.h` is found in the source's directory or one of `include_dirs`.
-pub fn provided(source: &Path, include_dirs: &[PathBuf]) -> bool {
-    let source_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
-    std::iter::once(&source_dir)
-        .chain(include_dirs)
+/// Whether a `vmlinux.h` is found where this compile searches (the source's directory, `-I`
+/// directories, include options among the extra clang arguments).
+pub fn provided(source: &Path, opts: &CompileOptions) -> bool {
+    compile::search_dirs(opts, source)
+        .iter()
         .any(|dir| dir.join("vmlinux.h").is_file())
 }
 

@@ -168,3 +168,154 @@ fn the_cache_stays_within_its_size_limit() {
         }
     }
 }
+
+/// A tiny program whose object depends on `cfg.h`'s VALUE.
+fn value_program(dir: &Path) -> std::path::PathBuf {
+    let source = dir.join("value.bpf.c");
+    std::fs::write(
+        &source,
+        "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include \"cfg.h\"\n\
+         int value = VALUE;\nSEC(\"socket\") int prog(void *ctx) { return value; }\n\
+         char LICENSE[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .unwrap();
+    source
+}
+
+fn build_value(source: &Path, out: &Path, cache: &Path, extra: &[&str]) -> Vec<u8> {
+    run_ok(
+        bpfgen()
+            .env("BPFGEN_CACHE_DIR", cache)
+            .arg("build")
+            .arg(source)
+            .arg("-o")
+            .arg(out)
+            .args(extra),
+    );
+    std::fs::read(out.join("value.bpf.o")).unwrap()
+}
+
+#[test]
+fn a_header_edited_while_clang_runs_is_not_cached_stale() {
+    let dir = scratch();
+    let source = value_program(dir.path());
+    let header = dir.path().join("cfg.h");
+    std::fs::write(&header, "#define VALUE 1\n").unwrap();
+    // A clang that takes a second to compile, so that the header changes under it.
+    let slow = dir.path().join("slow-clang");
+    std::fs::write(
+        &slow,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" -c \"*) sleep 1;; esac\nexec '{}' \"$@\"\n",
+            which_clang()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cache = dir.path().join("cache");
+    let mut first = bpfgen()
+        .env("BPFGEN_CACHE_DIR", &cache)
+        .arg("build")
+        .arg("--clang")
+        .arg(&slow)
+        .arg(&source)
+        .arg("-o")
+        .arg(dir.path().join("first"))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::fs::write(&header, "#define VALUE 2\n").unwrap();
+    assert!(first.wait().unwrap().success());
+    let cached = build_value(&source, &dir.path().join("second"), &cache, &[]);
+    let fresh = build_value(&source, &dir.path().join("fresh"), &cache, &["--no-cache"]);
+    assert!(
+        cached == fresh,
+        "a result compiled from the old header was cached"
+    );
+}
+
+#[test]
+fn a_new_header_earlier_in_the_search_path_is_seen() {
+    let dir = scratch();
+    let source = value_program(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(b.join("cfg.h"), "#define VALUE 111\n").unwrap();
+    let cache = dir.path().join("cache");
+    let flags = ["-I", a.to_str().unwrap(), "-I", b.to_str().unwrap()];
+    build_value(&source, &dir.path().join("one"), &cache, &flags);
+    std::fs::write(a.join("cfg.h"), "#define VALUE 222\n").unwrap();
+    let cached = build_value(&source, &dir.path().join("two"), &cache, &flags);
+    let mut fresh_flags = flags.to_vec();
+    fresh_flags.push("--no-cache");
+    let fresh = build_value(&source, &dir.path().join("fresh"), &cache, &fresh_flags);
+    assert!(cached == fresh, "the shadowing header was not seen");
+}
+
+#[test]
+fn sources_with_one_stem_are_refused() {
+    let dir = scratch();
+    for sub in ["d1", "d2"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        std::fs::copy(
+            example("minimal.bpf.c"),
+            dir.path().join(sub).join("p.bpf.c"),
+        )
+        .unwrap();
+    }
+    let out = run(bpfgen()
+        .arg("build")
+        .arg(dir.path().join("d1/p.bpf.c"))
+        .arg(dir.path().join("d2/p.bpf.c"))
+        .arg("-o")
+        .arg(dir.path().join("out")));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("would write the same outputs"));
+}
+
+#[test]
+fn a_vmlinux_h_given_after_the_double_dash_wins() {
+    let dir = scratch();
+    let include = dir.path().join("inc");
+    std::fs::create_dir_all(&include).unwrap();
+    // Only this header defines the marker; the generated one would not compile the source.
+    std::fs::write(
+        include.join("vmlinux.h"),
+        "#pragma once\n#include <linux/types.h>\nstruct only_in_my_header { int x; };\n",
+    )
+    .unwrap();
+    let source = dir.path().join("src/mine.bpf.c");
+    std::fs::create_dir_all(source.parent().unwrap()).unwrap();
+    std::fs::write(
+        &source,
+        "#include \"vmlinux.h\"\n#include <bpf/bpf_helpers.h>\nstruct only_in_my_header marker;\n\
+         SEC(\"socket\") int prog(void *ctx) { return marker.x; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .unwrap();
+    run_ok(
+        bpfgen()
+            .arg("build")
+            .arg(&source)
+            .arg("-o")
+            .arg(dir.path().join("out"))
+            .arg("--")
+            .arg("-I")
+            .arg(&include),
+    );
+}
+
+#[test]
+fn an_unwritable_home_still_builds() {
+    let dir = scratch();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_bpfgen"))
+        .env_remove("BPFGEN_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env("HOME", "/proc/nonexistent-home")
+        .arg("build")
+        .arg(example("minimal.bpf.c"))
+        .arg("-o")
+        .arg(dir.path()));
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -52,6 +52,7 @@ fn stripping_keeps_every_other_section_and_relocation() {
         defines: vec![],
         extra_args: vec![],
         pch: None,
+        fallback_include_dirs: vec![],
     };
     for source in [
         example("bootstrap.bpf.c"),

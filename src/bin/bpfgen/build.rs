@@ -89,6 +89,7 @@ impl Opts {
                 defines: self.define,
                 extra_args: self.clang_args,
                 pch: None,
+                fallback_include_dirs: Vec::new(),
             },
             btf: self.btf,
             pch: !self.no_pch,
