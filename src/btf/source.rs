@@ -36,9 +36,9 @@ impl FileBytes {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
         // Populated up front: one bulk fault-in instead of one per page of a kernel's BTF.
         // SAFETY: the mapping is private (copy-on-write; sysfs refuses shared maps) and
-        // read-only. Kernel and build BTF files do not change while bpfgen reads them; one
-        // that did would yield wrong bytes, never an out-of-bounds access, since every read of
-        // them is bounds-checked.
+        // read-only, and every read of it is bounds-checked. Kernel and build BTF files do not
+        // change while bpfgen reads them; one rewritten meanwhile gives wrong bytes, and one
+        // truncated meanwhile ends the process with SIGBUS, as for any mapped-file reader.
         match unsafe {
             memmap2::MmapOptions::new()
                 .populate()
