@@ -40,7 +40,9 @@ fn makefile_builds_from_clean_and_incrementally() {
             .unwrap();
         }
     }
-    std::fs::copy(example("bootstrap.h"), apps.join("bootstrap.h")).unwrap();
+    for header in ["bootstrap.h", "example.h"] {
+        std::fs::copy(example(header), apps.join(header)).unwrap();
+    }
     let cache = dir.path().join("cache");
 
     make(&apps, &cache, &[]);

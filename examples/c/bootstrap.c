@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "bootstrap.h"
 #include "bootstrap.skel.h"
 
@@ -22,14 +23,6 @@ static struct env {
 	long min_duration_ms;
 	long run_seconds;	/* 0 = run until interrupted */
 } env;
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
 
 static void usage(FILE *out, const char *prog)
 {
@@ -58,13 +51,6 @@ static int parse_long(const char *s, long *out)
 	return 0;
 }
 
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !env.verbose)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
-
 static int handle_event(void *ctx, void *data, size_t data_sz)
 {
 	const struct event *e = data;
@@ -91,14 +77,6 @@ static int handle_event(void *ctx, void *data, size_t data_sz)
 	}
 	fflush(stdout);
 	return 0;
-}
-
-static double now_seconds(void)
-{
-	struct timespec tsp;
-
-	clock_gettime(CLOCK_MONOTONIC, &tsp);
-	return tsp.tv_sec + tsp.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)
@@ -141,10 +119,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = bootstrap_bpf__open();
 	if (!skel) {
@@ -178,9 +153,9 @@ int main(int argc, char **argv)
 	       "FILENAME/EXIT CODE");
 	fflush(stdout);
 
-	start = now_seconds();
+	start = example_now();
 	while (!exiting) {
-		if (env.run_seconds && now_seconds() - start >= env.run_seconds)
+		if (env.run_seconds && example_now() - start >= env.run_seconds)
 			break;
 		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
 		/* Ctrl-C gives -EINTR */

@@ -13,23 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "unlink_event.h"
 #include "kprobe.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 static int handle_event(void *ctx, void *data, size_t data_sz)
 {
@@ -47,14 +33,6 @@ static int handle_event(void *ctx, void *data, size_t data_sz)
 	return 0;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
 	struct ring_buffer *rb = NULL;
@@ -64,15 +42,11 @@ int main(int argc, char **argv)
 	int opt, err;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 't':
-			limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || limit < 0) {
-				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+			limit = example_seconds(optarg);
+			if (limit < 0)
 				return 1;
-			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
@@ -80,10 +54,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = kprobe_bpf__open_and_load();
 	if (!skel) {
@@ -109,8 +80,8 @@ int main(int argc, char **argv)
 	printf("Successfully started! Tracing do_unlinkat(); remove a file to see events.\n");
 	fflush(stdout);
 
-	start = now_seconds();
-	while (!exiting && (limit == 0 || now_seconds() - start < limit)) {
+	start = example_now();
+	while (!exiting && (limit == 0 || example_now() - start < limit)) {
 		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
 		if (err == -EINTR) {
 			err = 0;

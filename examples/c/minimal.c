@@ -10,22 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "minimal.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 int main(int argc, char **argv)
 {
@@ -38,19 +24,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc == 2) {
-		char *end;
-
-		limit = strtol(argv[1], &end, 10);
-		if (*argv[1] == '\0' || *end != '\0' || limit < 0) {
-			fprintf(stderr, "invalid number of seconds: %s\n", argv[1]);
+		limit = example_seconds(argv[1]);
+		if (limit < 0)
 			return 1;
-		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = minimal_bpf__open();
 	if (!skel) {

@@ -19,23 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "sockfilter.h"
 #include "sockfilter.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 /* the name of an IPPROTO_* value, or NULL when this example does not know it */
 static const char *ip_proto_name(unsigned char proto)
@@ -123,14 +109,6 @@ static int open_raw_sock(const char *ifname)
 	return sock;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
 	struct ring_buffer *rb = NULL;
@@ -141,18 +119,14 @@ int main(int argc, char **argv)
 	double start;
 
 	while ((opt = getopt(argc, argv, "i:t:")) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 'i':
 			iface = optarg;
 			break;
 		case 't':
-			limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || limit < 0) {
-				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+			limit = example_seconds(optarg);
+			if (limit < 0)
 				return 1;
-			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-i IFACE] [-t SECONDS]\n", argv[0]);
@@ -160,10 +134,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = sockfilter_bpf__open_and_load();
 	if (!skel) {
@@ -195,8 +166,8 @@ int main(int argc, char **argv)
 	printf("Successfully started! Watching packets on %s.\n", iface);
 	fflush(stdout);
 
-	start = now_seconds();
-	while (!exiting && (limit == 0 || now_seconds() - start < limit)) {
+	start = example_now();
+	while (!exiting && (limit == 0 || example_now() - start < limit)) {
 		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
 		if (err == -EINTR) {
 			err = 0;

@@ -22,26 +22,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "struct_ops.skel.h"
 
 #define CA_NAME		"bpfgen_reno"
 #define AVAILABLE_CA	"/proc/sys/net/ipv4/tcp_available_congestion_control"
 #define TRANSFER_BYTES	(8 << 20)
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 /* prints the kernel's list of algorithms; true if it names ours */
 static bool show_available(void)
@@ -176,15 +162,11 @@ int main(int argc, char **argv)
 	int opt, err = 0;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 't':
-			limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || limit < 0) {
-				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+			limit = example_seconds(optarg);
+			if (limit < 0)
 				return 1;
-			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
@@ -192,10 +174,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = struct_ops_bpf__open_and_load();
 	if (!skel) {

@@ -15,22 +15,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "task_iter.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 /* runs the iterator once: each bpf_iter_create() starts a fresh walk */
 static int dump_tasks(struct bpf_link *link)
@@ -78,10 +64,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = task_iter_bpf__open_and_load();
 	if (!skel) {

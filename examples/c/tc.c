@@ -15,22 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "tc.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 static void print_counters(const char *iface, const struct tc_bpf *skel)
 {
@@ -55,18 +41,14 @@ int main(int argc, char **argv)
 	int opt, err = 0;
 
 	while ((opt = getopt(argc, argv, "i:t:")) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 'i':
 			iface = optarg;
 			break;
 		case 't':
-			limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || limit < 0) {
-				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+			limit = example_seconds(optarg);
+			if (limit < 0)
 				return 1;
-			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-i IFACE] [-t SECONDS]\n", argv[0]);
@@ -80,10 +62,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = tc_bpf__open_and_load();
 	if (!skel) {

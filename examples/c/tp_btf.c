@@ -14,22 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "tp_btf.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 /* forks a child that execs program, waits for it; returns its pid or -1 */
 static pid_t run_child(const char *program)
@@ -63,18 +49,14 @@ int main(int argc, char **argv)
 	int opt, err = 0, round;
 
 	while ((opt = getopt(argc, argv, "e:t:")) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 'e':
 			program = optarg;
 			break;
 		case 't':
-			limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || limit < 0) {
-				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+			limit = example_seconds(optarg);
+			if (limit < 0)
 				return 1;
-			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-e PROGRAM] [-t SECONDS]\n", argv[0]);
@@ -82,10 +64,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = tp_btf_bpf__open();
 	if (!skel) {

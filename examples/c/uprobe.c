@@ -12,22 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "uprobe.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 /* The probed function. It must stay a real, separately callable function with
  * a symbol: not inlined, not static, and not folded into its callers.
@@ -58,15 +44,11 @@ int main(int argc, char **argv)
 	int opt, err = 0, i;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 't':
-			limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || limit < 0) {
-				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+			limit = example_seconds(optarg);
+			if (limit < 0)
 				return 1;
-			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
@@ -74,10 +56,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = uprobe_bpf__open_and_load();
 	if (!skel) {

@@ -13,22 +13,8 @@
 #include <unistd.h>
 #include <sys/sdt.h>
 #include <bpf/libbpf.h>
+#include "example.h"
 #include "usdt.skel.h"
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 int main(int argc, char **argv)
 {
@@ -37,15 +23,11 @@ int main(int argc, char **argv)
 	int opt, err = 0, i, j;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 't':
-			limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || limit < 0) {
-				fprintf(stderr, "invalid number of seconds: %s\n", optarg);
+			limit = example_seconds(optarg);
+			if (limit < 0)
 				return 1;
-			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
@@ -53,10 +35,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	libbpf_set_print(libbpf_print_fn);
-
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	example_setup();
 
 	skel = usdt_bpf__open_and_load();
 	if (!skel) {

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* example.h: what every example loader does alike. libbpf's warnings go to stderr, SIGINT
+ * and SIGTERM set `exiting` for the main loop, example_seconds() reads a time limit and
+ * example_now() measures it.
+ */
+#ifndef BPFGEN_EXAMPLE_H
+#define BPFGEN_EXAMPLE_H
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+
+static volatile sig_atomic_t exiting;
+
+static void example_stop(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static int example_print(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+/* libbpf's warnings and errors to stderr; SIGINT and SIGTERM ask the loader to stop. */
+static inline void example_setup(void)
+{
+	libbpf_set_print(example_print);
+	signal(SIGINT, example_stop);
+	signal(SIGTERM, example_stop);
+}
+
+/* A non-negative number of seconds (a time limit; 0 means none), or -1 after saying why
+ * `arg` is not one.
+ */
+static inline long example_seconds(const char *arg)
+{
+	char *end;
+	long seconds = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || seconds < 0) {
+		fprintf(stderr, "invalid number of seconds: %s\n", arg);
+		return -1;
+	}
+	return seconds;
+}
+
+/* Seconds on a monotonic clock, for time limits. */
+static inline double example_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#endif /* BPFGEN_EXAMPLE_H */
