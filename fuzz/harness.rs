@@ -47,3 +47,12 @@ pub fn btf_to_c(data: &[u8]) {
         let _ = bpfgen::btf::dump::declaration(&table, id, "x", 1, &style);
     }
 }
+
+/// Indexes raw BTF, then writes Rust types for its first few hundred types.
+pub fn btf_to_rust(data: &[u8]) {
+    let Ok(table) = bpfgen::btf::table::TypeTable::from_bytes(data, None) else {
+        return;
+    };
+    let roots: Vec<u32> = (1..table.len().min(512)).collect();
+    let _ = bpfgen::btf::rust::rust_types(&table, &roots);
+}

@@ -35,3 +35,8 @@ fn btf_ext_corpus_replays() {
 fn btf_to_c_corpus_replays() {
     replay("btf_to_c", harness::btf_to_c);
 }
+
+#[test]
+fn btf_to_rust_corpus_replays() {
+    replay("btf_to_rust", harness::btf_to_rust);
+}

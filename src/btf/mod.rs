@@ -4,6 +4,7 @@
 
 pub mod dump;
 pub mod ext;
+pub mod rust;
 pub mod source;
 pub mod table;
 pub mod types;

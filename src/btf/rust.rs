@@ -1,0 +1,500 @@
+//! BTF to Rust types: the `types` module of a Rust skeleton. Only the types reachable from
+//! the given roots are written. Structs are `#[repr(C)]` (or packed when BTF says so) with
+//! explicit padding, bitfields keep their bytes and get getter/setter methods, enums are
+//! transparent newtypes with associated constants (as libbpf-cargo 0.27 writes them), and
+//! every struct carries compile-time size and field-offset assertions.
+
+use super::table::{Item, Kind, TypeTable};
+use crate::error::{Error, Result};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+
+/// How deep type chains and nesting may go before the input is called cyclic.
+const MAX_DEPTH: usize = 256;
+
+/// Rust definitions of the types reachable from `roots`, deterministic, in id order.
+pub fn rust_types(table: &TypeTable, roots: &[u32]) -> Result<String> {
+    let mut writer = RustGen {
+        table,
+        names: HashMap::new(),
+        used: HashSet::new(),
+        defs: BTreeMap::new(),
+        pending: roots.to_vec(),
+    };
+    while let Some(id) = writer.pending.pop() {
+        writer.define(id, 0)?;
+    }
+    Ok(writer.defs.into_values().collect::<Vec<_>>().join("\n"))
+}
+
+struct RustGen<'a> {
+    table: &'a TypeTable,
+    /// Names given to composite types, by id.
+    names: HashMap<u32, String>,
+    /// Names already taken.
+    used: HashSet<String>,
+    /// Definitions written, by id (deterministic order).
+    defs: BTreeMap<u32, String>,
+    /// Composite types still to define.
+    pending: Vec<u32>,
+}
+
+impl RustGen<'_> {
+    fn ty(&self, id: u32) -> Result<&super::table::Ty> {
+        self.table.get(id)
+    }
+
+    /// Follows modifiers and typedefs (Rust gets no aliases).
+    fn skip(&self, mut id: u32) -> Result<u32> {
+        for _ in 0..MAX_DEPTH {
+            let ty = self.ty(id)?;
+            match ty.kind {
+                Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::Typedef
+                | Kind::TypeTag { .. } => id = ty.target,
+                _ => return Ok(id),
+            }
+        }
+        Err(too_deep(id))
+    }
+
+    /// The Rust spelling of a reference to type `id`.
+    fn type_ref(&mut self, id: u32, depth: usize) -> Result<String> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let id = self.skip(id)?;
+        let ty = self.ty(id)?;
+        Ok(match ty.kind {
+            Kind::Void | Kind::Fwd { .. } | Kind::FuncProto => "std::ffi::c_void".into(),
+            Kind::Int => int_type(self.table.name(ty.name), ty.size)?.into(),
+            Kind::Float => match ty.size {
+                4 => "f32".into(),
+                8 => "f64".into(),
+                n => format!("[u8; {n}]"),
+            },
+            Kind::Ptr => {
+                let target = self.skip(ty.target)?;
+                let pointee = if matches!(self.ty(target)?.kind, Kind::FuncProto) {
+                    "std::ffi::c_void".to_string()
+                } else {
+                    self.type_ref(target, depth + 1)?
+                };
+                format!("*mut {pointee}")
+            }
+            Kind::Array { nelems } => {
+                format!("[{}; {nelems}]", self.type_ref(ty.target, depth + 1)?)
+            }
+            Kind::Struct | Kind::Union | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+                if !self.defs.contains_key(&id) && !self.pending.contains(&id) {
+                    self.pending.push(id);
+                }
+                self.name_of(id)?
+            }
+            _ => {
+                return Err(Error::input(format!(
+                    "invalid BTF: type [{id}] has no Rust representation"
+                )));
+            }
+        })
+    }
+
+    /// A unique Rust identifier for composite `id`: its BTF name made valid, or
+    /// `__anon_<id>`; a later type with a taken name gets `_2`, `_3`, ...
+    fn name_of(&mut self, id: u32) -> Result<String> {
+        if let Some(name) = self.names.get(&id) {
+            return Ok(name.clone());
+        }
+        let raw = self.table.name(self.ty(id)?.name);
+        let base = if raw.is_empty() {
+            format!("__anon_{id}")
+        } else {
+            rust_identifier(raw)
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while !self.used.insert(name.clone()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.names.insert(id, name.clone());
+        Ok(name)
+    }
+
+    fn define(&mut self, id: u32, depth: usize) -> Result<()> {
+        let id = self.skip(id)?;
+        if self.defs.contains_key(&id) {
+            return Ok(());
+        }
+        let ty = self.ty(id)?.clone();
+        let def = match ty.kind {
+            Kind::Struct | Kind::Union => self.composite(id, &ty, depth)?,
+            Kind::Enum { signed } | Kind::Enum64 { signed } => self.enumeration(id, &ty, signed)?,
+            _ => {
+                // Roots may be any type: define what they refer to.
+                self.type_ref(id, depth)?;
+                return Ok(());
+            }
+        };
+        self.defs.insert(id, def);
+        Ok(())
+    }
+
+    fn enumeration(&mut self, id: u32, ty: &super::table::Ty, signed: bool) -> Result<String> {
+        let name = self.name_of(id)?;
+        let repr = int_for(ty.size, signed);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "#[derive(Debug, Copy, Clone, Default, PartialEq, Eq, Hash)]"
+        );
+        let _ = writeln!(out, "#[repr(transparent)]");
+        let _ = writeln!(out, "pub struct {name}(pub {repr});");
+        let _ = writeln!(out, "impl {name} {{");
+        let mut seen = HashSet::new();
+        for item in self.table.items(ty) {
+            let mut constant = rust_identifier(self.table.name(item.name));
+            let mut n = 2;
+            while !seen.insert(constant.clone()) {
+                constant = format!("{}_{n}", rust_identifier(self.table.name(item.name)));
+                n += 1;
+            }
+            let value = enum_value(item.value, ty.size, signed);
+            let _ = writeln!(out, "    pub const {constant}: Self = Self({value});");
+        }
+        let _ = writeln!(out, "}}");
+        Ok(out)
+    }
+
+    fn composite(&mut self, id: u32, ty: &super::table::Ty, depth: usize) -> Result<String> {
+        let name = self.name_of(id)?;
+        let is_union = ty.kind == Kind::Union;
+        let items: Vec<Item> = self.table.items(ty).to_vec();
+        let mut fields: Vec<(String, String, Option<u32>)> = Vec::new();
+        let mut bitfields: Vec<(String, u32, u32)> = Vec::new();
+        let mut offset: u64 = 0;
+        let mut taken = HashSet::new();
+        for (index, item) in items.iter().enumerate() {
+            let bit_offset = u64::from(item.bit_offset);
+            if !is_union && bit_offset / 8 > offset {
+                let gap = bit_offset / 8 - offset;
+                fields.push((format!("__pad_{offset}"), format!("[u8; {gap}]"), None));
+                offset += gap;
+            }
+            let raw = self.table.name(item.name);
+            let mut field = if raw.is_empty() {
+                format!("__anon_{index}")
+            } else {
+                rust_identifier(raw)
+            };
+            while !taken.insert(field.clone()) {
+                field.push('_');
+            }
+            if item.bitfield_size > 0 {
+                // Bitfields: the bytes from here to the end of the run become storage,
+                // accessed through methods.
+                let storage_start = bit_offset / 8;
+                let end_bits = bit_offset + u64::from(item.bitfield_size);
+                let storage_end = end_bits.div_ceil(8);
+                if is_union || storage_start < offset {
+                    // Shares bytes already emitted (the same storage unit): accessor only.
+                } else {
+                    fields.push((
+                        format!("__bitfield_{storage_start}"),
+                        format!("[u8; {}]", storage_end - storage_start),
+                        None,
+                    ));
+                    offset = storage_end;
+                }
+                bitfields.push((field, item.bit_offset, item.bitfield_size));
+                continue;
+            }
+            let rust = self.type_ref(item.target, depth + 1)?;
+            let size = self.size_of(item.target)?;
+            fields.push((field, rust, (!is_union).then_some((bit_offset / 8) as u32)));
+            if !is_union {
+                offset = bit_offset / 8 + size;
+            }
+        }
+        if !is_union && u64::from(ty.size) > offset {
+            fields.push((
+                format!("__pad_{offset}"),
+                format!("[u8; {}]", u64::from(ty.size) - offset),
+                None,
+            ));
+        }
+        self.render_composite(&name, ty, is_union, &fields, &bitfields)
+    }
+
+    fn render_composite(
+        &mut self,
+        name: &str,
+        ty: &super::table::Ty,
+        is_union: bool,
+        fields: &[(String, String, Option<u32>)],
+        bitfields: &[(String, u32, u32)],
+    ) -> Result<String> {
+        let packed = self.is_packed(ty, 0)?;
+        let mut out = String::new();
+        let derive = if is_union {
+            "Copy, Clone"
+        } else {
+            "Debug, Copy, Clone"
+        };
+        let _ = writeln!(out, "#[derive({derive})]");
+        let _ = writeln!(out, "#[repr(C{})]", if packed { ", packed" } else { "" });
+        let _ = writeln!(
+            out,
+            "pub {} {name} {{",
+            if is_union { "union" } else { "struct" }
+        );
+        for (field, rust, _) in fields {
+            let _ = writeln!(out, "    pub {field}: {rust},");
+        }
+        let _ = writeln!(out, "}}");
+        // Zeroes are a valid value of every generated type: integers, floats, raw pointers,
+        // arrays and newtype enums.
+        let _ = writeln!(out, "impl Default for {name} {{");
+        let _ = writeln!(out, "    fn default() -> Self {{");
+        let _ = writeln!(
+            out,
+            "        // SAFETY: every field is an integer, float, raw pointer or array of them."
+        );
+        let _ = writeln!(out, "        unsafe {{ std::mem::zeroed() }}");
+        let _ = writeln!(out, "    }}");
+        let _ = writeln!(out, "}}");
+        if is_union {
+            let _ = writeln!(out, "impl std::fmt::Debug for {name} {{");
+            let _ = writeln!(
+                out,
+                "    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{"
+            );
+            let _ = writeln!(out, "        f.write_str(\"{name} {{ .. }}\")");
+            let _ = writeln!(out, "    }}");
+            let _ = writeln!(out, "}}");
+        }
+        if !bitfields.is_empty() {
+            let _ = writeln!(out, "impl {name} {{");
+            for (field, bit_offset, bits) in bitfields {
+                let _ = writeln!(
+                    out,
+                    "    /// Bitfield `{field}`: {bits} bits at bit {bit_offset}."
+                );
+                let _ = writeln!(out, "    pub fn {field}(&self) -> u64 {{");
+                let _ = writeln!(out, "        // SAFETY: reads bytes inside the struct.");
+                let _ = writeln!(
+                    out,
+                    "        unsafe {{ bitfield_get((self as *const Self).cast::<u8>(), {bit_offset}, {bits}) }}"
+                );
+                let _ = writeln!(out, "    }}");
+                let _ = writeln!(
+                    out,
+                    "    /// Sets bitfield `{field}` to the low {bits} bits of `value`."
+                );
+                let setter = format!("set_{}", field.trim_start_matches("r#"));
+                let _ = writeln!(out, "    pub fn {setter}(&mut self, value: u64) {{");
+                let _ = writeln!(out, "        // SAFETY: writes bytes inside the struct.");
+                let _ = writeln!(
+                    out,
+                    "        unsafe {{ bitfield_set((self as *mut Self).cast::<u8>(), {bit_offset}, {bits}, value) }}"
+                );
+                let _ = writeln!(out, "    }}");
+            }
+            let _ = writeln!(out, "}}");
+        }
+        let _ = writeln!(
+            out,
+            "const _: () = assert!(std::mem::size_of::<{name}>() == {});",
+            ty.size
+        );
+        for (field, _, offset) in fields {
+            if let Some(offset) = offset {
+                let _ = writeln!(
+                    out,
+                    "const _: () = assert!(std::mem::offset_of!({name}, {field}) == {offset});"
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn size_of(&self, id: u32) -> Result<u64> {
+        let mut id = id;
+        let mut count: u64 = 1;
+        for _ in 0..MAX_DEPTH {
+            let ty = self.ty(id)?;
+            match ty.kind {
+                Kind::Array { nelems } => {
+                    count = count.saturating_mul(u64::from(nelems));
+                    id = ty.target;
+                }
+                Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::Typedef
+                | Kind::TypeTag { .. } => id = ty.target,
+                Kind::Ptr => return Ok(8 * count),
+                _ => return Ok(u64::from(ty.size).saturating_mul(count)),
+            }
+        }
+        Err(too_deep(id))
+    }
+
+    fn align_of(&self, id: u32, depth: usize) -> Result<u64> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let id = self.skip(id)?;
+        let ty = self.ty(id)?;
+        Ok(match ty.kind {
+            Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+                u64::from(ty.size).clamp(1, 8)
+            }
+            Kind::Ptr => 8,
+            Kind::Array { .. } => self.align_of(ty.target, depth + 1)?,
+            Kind::Struct | Kind::Union => {
+                if self.is_packed(ty, depth + 1)? {
+                    1
+                } else {
+                    let mut align = 1;
+                    for item in self.table.items(ty) {
+                        if item.bitfield_size == 0 {
+                            align = align.max(self.align_of(item.target, depth + 1)?);
+                        }
+                    }
+                    align
+                }
+            }
+            _ => 1,
+        })
+    }
+
+    /// Packed when a member is not at its natural alignment or the size is not a multiple
+    /// of the largest alignment.
+    fn is_packed(&self, ty: &super::table::Ty, depth: usize) -> Result<bool> {
+        let mut max_align = 1;
+        for item in self.table.items(ty) {
+            if item.bitfield_size != 0 {
+                continue;
+            }
+            let align = self.align_of(item.target, depth + 1)?;
+            if u64::from(item.bit_offset) % (8 * align) != 0 {
+                return Ok(true);
+            }
+            max_align = max_align.max(align);
+        }
+        Ok(u64::from(ty.size) % max_align != 0)
+    }
+}
+
+/// The bitfield helpers the generated methods call; written once per `types` module.
+pub const BITFIELD_HELPERS: &str = r#"/// Reads `bits` bits at `bit_offset` of the little-endian bytes at `base`.
+///
+/// # Safety
+/// The bytes from `base + bit_offset / 8` to the bitfield's end must be readable.
+#[allow(dead_code)]
+unsafe fn bitfield_get(base: *const u8, bit_offset: u32, bits: u32) -> u64 {
+    let mut value: u128 = 0;
+    let first = bit_offset / 8;
+    let last = (bit_offset + bits).div_ceil(8);
+    for (i, byte) in (first..last).enumerate() {
+        value |= u128::from(unsafe { *base.add(byte as usize) }) << (8 * i);
+    }
+    ((value >> (bit_offset % 8)) & ((1u128 << bits) - 1)) as u64
+}
+
+/// Writes the low `bits` bits of `value` at `bit_offset` of the little-endian bytes at `base`.
+///
+/// # Safety
+/// The bytes from `base + bit_offset / 8` to the bitfield's end must be writable.
+#[allow(dead_code)]
+unsafe fn bitfield_set(base: *mut u8, bit_offset: u32, bits: u32, value: u64) {
+    let first = bit_offset / 8;
+    let last = (bit_offset + bits).div_ceil(8);
+    let mask = ((1u128 << bits) - 1) << (bit_offset % 8);
+    let mut current: u128 = 0;
+    for (i, byte) in (first..last).enumerate() {
+        current |= u128::from(unsafe { *base.add(byte as usize) }) << (8 * i);
+    }
+    let updated = (current & !mask) | ((u128::from(value) << (bit_offset % 8)) & mask);
+    for (i, byte) in (first..last).enumerate() {
+        unsafe { *base.add(byte as usize) = (updated >> (8 * i)) as u8 };
+    }
+}
+"#;
+
+fn int_type(name: &str, size: u32) -> Result<&'static str> {
+    let signed =
+        !name.contains("unsigned") && name != "_Bool" && !name.starts_with('u') && name != "char";
+    if name == "_Bool" {
+        return Ok("bool");
+    }
+    match (size, signed) {
+        (1, true) => Ok("i8"),
+        (1, false) => Ok("u8"),
+        (2, true) => Ok("i16"),
+        (2, false) => Ok("u16"),
+        (4, true) => Ok("i32"),
+        (4, false) => Ok("u32"),
+        (8, true) => Ok("i64"),
+        (8, false) => Ok("u64"),
+        (16, true) => Ok("i128"),
+        (16, false) => Ok("u128"),
+        _ => Err(Error::input(format!(
+            "invalid BTF: integer '{name}' of {size} bytes"
+        ))),
+    }
+}
+
+fn int_for(size: u32, signed: bool) -> &'static str {
+    match (size, signed) {
+        (1, true) => "i8",
+        (1, false) => "u8",
+        (2, true) => "i16",
+        (2, false) => "u16",
+        (8, true) => "i64",
+        (8, false) => "u64",
+        (_, true) => "i32",
+        (_, false) => "u32",
+    }
+}
+
+fn enum_value(value: u64, size: u32, signed: bool) -> String {
+    match (size, signed) {
+        (8, true) => (value as i64).to_string(),
+        (8, false) => value.to_string(),
+        (1, true) => (value as i8).to_string(),
+        (1, false) => (value as u8).to_string(),
+        (2, true) => (value as i16).to_string(),
+        (2, false) => (value as u16).to_string(),
+        (_, true) => (value as i32).to_string(),
+        (_, false) => (value as u32).to_string(),
+    }
+}
+
+/// A valid Rust identifier for a C name: other characters become `_`, a leading digit gets a
+/// `_` prefix, keywords are raw (`r#type`), and those that cannot be raw get a `_` suffix.
+pub fn rust_identifier(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern",
+        "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+        "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe",
+        "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
+        "priv", "try", "typeof", "unsized", "virtual", "yield",
+    ];
+    let mut ident = crate::object::names::sanitize_identifier(name);
+    if matches!(ident.as_str(), "self" | "Self" | "super" | "crate" | "_") {
+        ident.push('_');
+    } else if KEYWORDS.contains(&ident.as_str()) {
+        ident.insert_str(0, "r#");
+    }
+    ident
+}
+
+fn too_deep(id: u32) -> Error {
+    Error::input(format!(
+        "invalid BTF: type chain from [{id}] is deeper than {MAX_DEPTH} (a cycle?)"
+    ))
+}
