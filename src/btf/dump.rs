@@ -4,7 +4,7 @@
 //! inlined; duplicate names get `___N` suffixes in the order they are first printed; gaps
 //! become explicit padding bitfields; packed structs and odd-sized enums get attributes.
 
-use super::table::{Item, Kind, Name, Ty, TypeTable};
+use super::table::{Item, Kind, MAX_DEPTH, Name, Ty, TypeTable, too_deep};
 use crate::error::{Error, Result};
 use crate::object::names;
 use std::borrow::Cow;
@@ -13,8 +13,6 @@ use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
-/// How deep type chains may nest before the input is called cyclic.
-const MAX_DEPTH: usize = 512;
 /// How deeply declarations may nest inside each other (anonymous structs in anonymous
 /// structs, function pointers taking function pointers); real types nest a few levels.
 const MAX_NESTING: usize = 64;
@@ -105,7 +103,6 @@ struct Dumper<'a> {
     type_names: NameCounts,
     /// Occurrences of typedef names and enumerators (one namespace in C).
     ident_names: NameCounts,
-    align_cache: Vec<u32>,
     queue: Vec<u32>,
     /// Declaration chains being printed; each nested declaration works on its own top part.
     stack: Vec<u32>,
@@ -144,7 +141,6 @@ impl<'a> Dumper<'a> {
             names: vec![None; n],
             type_names: NameCounts::with_capacity_and_hasher(n / 4, Default::default()),
             ident_names: NameCounts::with_capacity_and_hasher(n / 2, Default::default()),
-            align_cache: vec![0; n],
             queue: Vec::new(),
             stack: Vec::new(),
             nesting: 0,
@@ -394,10 +390,10 @@ impl<'a> Dumper<'a> {
     fn emit_struct_def(&mut self, id: u32, lvl: usize) -> Result<()> {
         let ty = self.ty(id);
         let is_struct = ty.kind == Kind::Struct;
-        let align = self.align_of(id, 0)?;
+        let align = self.table.align_of(id)?;
         // libbpf checks only structs; a union whose size is not a multiple of its alignment
         // (BTF says 18 where C would round to 20) needs the attribute just as much.
-        let packed = self.is_packed(ty)?;
+        let packed = self.table.is_packed(ty)?;
         self.emit_struct_fwd(id);
         self.out.push_str(" {");
         let mut off: u32 = 0;
@@ -406,7 +402,7 @@ impl<'a> Dumper<'a> {
             let m_align = if packed {
                 1
             } else {
-                self.align_of(item.target, 0)?
+                self.table.align_of(item.target)?
             };
             let in_bitfield = prev_bitfield && item.bitfield_size != 0;
             self.emit_bit_padding(off, item.bit_offset, m_align, in_bitfield, lvl + 1)?;
@@ -418,7 +414,9 @@ impl<'a> Dumper<'a> {
                 off = item.bit_offset + item.bitfield_size;
                 prev_bitfield = true;
             } else {
-                let size = self.resolve_size(item.target).unwrap_or(0);
+                let size = (self.table.size_of(item.target).ok())
+                    .and_then(|size| u32::try_from(size).ok())
+                    .unwrap_or(0);
                 off = item.bit_offset.saturating_add(size.saturating_mul(8));
                 prev_bitfield = false;
             }
@@ -502,18 +500,6 @@ impl<'a> Dumper<'a> {
             cur += bits;
         }
         Ok(())
-    }
-
-    fn is_packed(&mut self, ty: &Ty) -> Result<bool> {
-        let mut max_align = 1;
-        for item in self.table.items(ty) {
-            let align = self.align_of(item.target, 0)?;
-            if align != 0 && item.bitfield_size == 0 && item.bit_offset % (8 * align) != 0 {
-                return Ok(true);
-            }
-            max_align = max_align.max(align);
-        }
-        Ok(!ty.size.is_multiple_of(max_align))
     }
 
     fn emit_enum_def(&mut self, id: u32, lvl: usize) {
@@ -845,79 +831,6 @@ impl<'a> Dumper<'a> {
         self.names[id as usize] = Some(name.clone());
         name
     }
-
-    fn resolve_size(&self, id: u32) -> Option<u32> {
-        let mut id = id;
-        let mut count: u64 = 1;
-        for _ in 0..MAX_DEPTH {
-            let ty = self.ty(id);
-            match ty.kind {
-                Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {}
-                Kind::Struct | Kind::Union | Kind::Datasec | Kind::Ptr => {}
-                Kind::Array { nelems } => {
-                    count = count.checked_mul(u64::from(nelems))?;
-                    id = ty.target;
-                    continue;
-                }
-                Kind::Typedef
-                | Kind::Const
-                | Kind::Volatile
-                | Kind::Restrict
-                | Kind::TypeTag { .. }
-                | Kind::Var => {
-                    id = ty.target;
-                    continue;
-                }
-                _ => return None,
-            }
-            return u32::try_from(u64::from(ty.size).checked_mul(count)?).ok();
-        }
-        None
-    }
-
-    /// `btf__align_of`, memoised per type.
-    fn align_of(&mut self, id: u32, depth: usize) -> Result<u32> {
-        if depth > MAX_DEPTH {
-            return Err(too_deep(id));
-        }
-        if let Some(&cached) = self.align_cache.get(id as usize).filter(|a| **a != 0) {
-            return Ok(cached);
-        }
-        let ty = self.ty(id);
-        let align = match ty.kind {
-            Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
-                ty.size.clamp(1, 8)
-            }
-            Kind::Ptr => 8,
-            Kind::Array { .. }
-            | Kind::Typedef
-            | Kind::Const
-            | Kind::Volatile
-            | Kind::Restrict
-            | Kind::TypeTag { .. } => self.align_of(ty.target, depth + 1)?,
-            Kind::Struct | Kind::Union => {
-                let mut max_align = 1;
-                let mut packed = false;
-                for item in self.table.items(ty) {
-                    let align = self.align_of(item.target, depth + 1)?;
-                    max_align = max_align.max(align);
-                    if item.bitfield_size == 0 && item.bit_offset % (8 * align) != 0 {
-                        packed = true;
-                    }
-                }
-                if packed || !ty.size.is_multiple_of(max_align) {
-                    1
-                } else {
-                    max_align
-                }
-            }
-            // Forward declarations and void have no layout; libbpf reports an error, and
-            // such a member cannot occur in valid BTF. Treat them as byte-aligned.
-            _ => 1,
-        };
-        self.align_cache[id as usize] = align;
-        Ok(align)
-    }
 }
 
 /// Name occurrence counts, hashed with FNV-1a: short keys, no untrusted-input DoS concern
@@ -962,10 +875,4 @@ fn bump(map: &mut NameCounts, name: &str) -> usize {
 /// `__builtin_va_list` is the compiler's own; redefining it breaks compilation.
 fn is_blacklisted(name: &str) -> bool {
     name == "__builtin_va_list"
-}
-
-fn too_deep(id: u32) -> Error {
-    Error::input(format!(
-        "invalid BTF: type chain from [{id}] is deeper than {MAX_DEPTH} (a cycle?)"
-    ))
 }

@@ -5,6 +5,7 @@
 //! against the input before anything is allocated or read.
 
 use crate::error::{Error, Result};
+use std::cell::Cell;
 use std::ops::Range;
 
 /// What a type is, with the fields that matter to C code generation.
@@ -117,7 +118,14 @@ pub struct TypeTable {
     types: Vec<Ty>,
     items: Vec<Item>,
     strings: String,
+    /// `align_of` results by id (0: not computed yet): header generation asks for the
+    /// alignment of the same kernel types over and over.
+    aligns: Vec<Cell<u8>>,
 }
+
+/// How long a chain of modifiers, typedefs, arrays and nested members may be before it is
+/// called a cycle.
+pub(crate) const MAX_DEPTH: usize = 512;
 
 const HEADER_LEN: usize = 24;
 
@@ -154,12 +162,14 @@ impl TypeTable {
             }],
             items: Vec::new(),
             strings: String::new(),
+            aligns: Vec::new(),
         };
         if let Some(base) = base {
             table.append(base)?;
         }
         table.append(bytes)?;
         table.check_references()?;
+        table.aligns = vec![Cell::new(0); table.types.len()];
         Ok(table)
     }
 
@@ -372,6 +382,123 @@ impl TypeTable {
         self.types.len() <= 1
     }
 
+    /// Follows `const`, `volatile`, `restrict`, type tags and typedefs to the type they name.
+    pub fn skip_mods_and_typedefs(&self, mut id: u32) -> Result<u32> {
+        for _ in 0..MAX_DEPTH {
+            let ty = self.get(id)?;
+            match ty.kind {
+                Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::Typedef
+                | Kind::TypeTag { .. } => id = ty.target,
+                _ => return Ok(id),
+            }
+        }
+        Err(too_deep(id))
+    }
+
+    /// The size in bytes of a value of type `id`, as `btf__resolve_size` computes it.
+    pub fn size_of(&self, mut id: u32) -> Result<u64> {
+        let mut count: u64 = 1;
+        for _ in 0..MAX_DEPTH {
+            let ty = self.get(id)?;
+            let size = match ty.kind {
+                Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => ty.size,
+                Kind::Struct | Kind::Union | Kind::Datasec | Kind::Ptr => ty.size,
+                Kind::Array { nelems } => {
+                    count = count
+                        .checked_mul(u64::from(nelems))
+                        .ok_or_else(|| Error::input("invalid BTF: array size overflows"))?;
+                    id = ty.target;
+                    continue;
+                }
+                Kind::Typedef
+                | Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::TypeTag { .. }
+                | Kind::Var => {
+                    id = ty.target;
+                    continue;
+                }
+                _ => {
+                    return Err(Error::input(format!(
+                        "invalid BTF: type [{id}] has no size"
+                    )));
+                }
+            };
+            return u64::from(size)
+                .checked_mul(count)
+                .ok_or_else(|| Error::input("invalid BTF: type size overflows"));
+        }
+        Err(too_deep(id))
+    }
+
+    /// The alignment of type `id`, as `btf__align_of` computes it (packed structs give 1).
+    pub fn align_of(&self, id: u32) -> Result<u32> {
+        self.align_of_depth(id, 0)
+    }
+
+    fn align_of_depth(&self, id: u32, depth: usize) -> Result<u32> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        if let Some(cached) = self
+            .aligns
+            .get(id as usize)
+            .map(Cell::get)
+            .filter(|&a| a != 0)
+        {
+            return Ok(u32::from(cached));
+        }
+        let ty = self.get(id)?;
+        let align = match ty.kind {
+            Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+                ty.size.clamp(1, 8)
+            }
+            Kind::Ptr => 8,
+            Kind::Array { .. }
+            | Kind::Typedef
+            | Kind::Const
+            | Kind::Volatile
+            | Kind::Restrict
+            | Kind::TypeTag { .. } => self.align_of_depth(ty.target, depth + 1)?,
+            Kind::Struct | Kind::Union => match self.layout(ty, depth)? {
+                (true, _) => 1,
+                (false, max_align) => max_align,
+            },
+            // Forward declarations and void have no layout; libbpf reports an error, and
+            // such a member cannot occur in valid BTF. Treat them as byte-aligned.
+            _ => 1,
+        };
+        if let Some(slot) = self.aligns.get(id as usize) {
+            slot.set(align.min(8) as u8);
+        }
+        Ok(align)
+    }
+
+    /// Whether a struct or union needs `__attribute__((packed))`: a non-bitfield member off
+    /// its natural alignment, or a size that is not a multiple of the largest alignment
+    /// (libbpf's `btf_is_struct_packed`, applied to unions too).
+    pub fn is_packed(&self, ty: &Ty) -> Result<bool> {
+        Ok(self.layout(ty, 0)?.0)
+    }
+
+    /// (packed, largest member alignment) of a struct or union.
+    fn layout(&self, ty: &Ty, depth: usize) -> Result<(bool, u32)> {
+        let mut max_align = 1;
+        let mut packed = false;
+        for item in self.items(ty) {
+            let align = self.align_of_depth(item.target, depth + 1)?;
+            max_align = max_align.max(align);
+            if item.bitfield_size == 0 && item.bit_offset % (8 * align) != 0 {
+                packed = true;
+            }
+        }
+        Ok((packed || !ty.size.is_multiple_of(max_align), max_align))
+    }
+
     /// Every referenced id must exist: later passes index without checking.
     fn check_references(&self) -> Result<()> {
         let max = self.types.len() as u32;
@@ -387,6 +514,13 @@ impl TypeTable {
         }
         Ok(())
     }
+}
+
+/// The error for a chain of types deeper than [`MAX_DEPTH`], which only a cycle produces.
+pub(crate) fn too_deep(id: u32) -> Error {
+    Error::input(format!(
+        "invalid BTF: type chain from [{id}] is deeper than {MAX_DEPTH} (a cycle?)"
+    ))
 }
 
 fn item(name: Name, target: u32, value: u64) -> Item {

@@ -2,12 +2,10 @@
 //! through `templates/c/skel.h.j2`.
 
 use super::model::{SkelDatasec, SkelStructOps, Skeleton};
-use crate::btf::Btf;
 use crate::btf::dump::{DeclStyle, declaration};
-use crate::btf::table::TypeTable;
+use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
-use btf_rs::Type;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, Value, context};
@@ -97,36 +95,31 @@ fn style(strip_mods: bool) -> DeclStyle<'static> {
 /// Renders the C skeleton header for `skeleton` of `object`, embedding `elf` (its bytes).
 pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<String> {
     let obj = &skeleton.obj_name;
-    let btf = object.btf.as_ref();
     let types = object.types.as_ref();
     let mut datasecs = Vec::new();
     let mut asserts = Vec::new();
     for sec in &skeleton.datasecs {
-        let (btf, types) = btf
-            .zip(types)
-            .ok_or_else(|| Error::input("memory-mapped data section without BTF"))?;
+        let types = types.ok_or_else(|| Error::input("memory-mapped data section without BTF"))?;
         datasecs.push(StructCtx {
             ident: sec.ident.clone(),
             type_name: String::new(),
-            lines: datasec_lines(btf, types, sec)?,
+            lines: datasec_lines(types, sec)?,
         });
         for var in &sec.vars {
             asserts.push(AssertCtx {
                 sec: sec.ident.clone(),
                 var: var.ident.clone(),
-                size: btf.resolve_size(var.type_id)?,
+                size: types.size_of(var.type_id)?,
             });
         }
     }
     let mut struct_ops = Vec::new();
     for ops in &skeleton.struct_ops {
-        let (btf, types) = btf
-            .zip(types)
-            .ok_or_else(|| Error::input("struct_ops map without BTF"))?;
+        let types = types.ok_or_else(|| Error::input("struct_ops map without BTF"))?;
         struct_ops.push(StructCtx {
             ident: ops.ident.clone(),
             type_name: ops.type_name.clone(),
-            lines: struct_ops_lines(btf, types, ops)?,
+            lines: struct_ops_lines(types, ops)?,
         });
     }
     let maps: Vec<_> = skeleton
@@ -178,7 +171,7 @@ pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<Str
 }
 
 /// The members of a data-section struct, with explicit padding where BTF offsets demand it.
-fn datasec_lines(btf: &Btf, types: &TypeTable, sec: &SkelDatasec) -> Result<Vec<String>> {
+fn datasec_lines(types: &TypeTable, sec: &SkelDatasec) -> Result<Vec<String>> {
     let style = style(!sec.keep_mods);
     let mut lines = Vec::new();
     let mut offset = 0;
@@ -190,13 +183,13 @@ fn datasec_lines(btf: &Btf, types: &TypeTable, sec: &SkelDatasec) -> Result<Vec<
                 var.ident, var.offset
             )));
         }
-        let align = btf.align_of(var.type_id)?.min(MAX_HOST_ALIGN);
+        let align = u64::from(types.align_of(var.type_id)?).min(MAX_HOST_ALIGN);
         if offset.div_ceil(align) * align != var.offset {
             lines.push(format!("char __pad{pads}[{}]", var.offset - offset));
             pads += 1;
         }
         lines.push(declaration(types, var.type_id, &var.ident, 2, &style)?);
-        offset = var.offset + btf.resolve_size(var.type_id)?;
+        offset = var.offset + types.size_of(var.type_id)?;
     }
     Ok(lines)
 }
@@ -204,29 +197,32 @@ fn datasec_lines(btf: &Btf, types: &TypeTable, sec: &SkelDatasec) -> Result<Vec<
 /// The shadow type of a struct_ops map: function pointers become `struct bpf_program *`,
 /// scalars keep their type, anything else is opaque bytes (bpftool's rules; enums are
 /// printed as integers of their size so that the header never needs the enum's definition).
-fn struct_ops_lines(btf: &Btf, types: &TypeTable, ops: &SkelStructOps) -> Result<Vec<String>> {
-    let Type::Struct(st) = btf.get(ops.type_id)? else {
+fn struct_ops_lines(types: &TypeTable, ops: &SkelStructOps) -> Result<Vec<String>> {
+    let st = types.get(ops.type_id)?;
+    if st.kind != Kind::Struct {
         return Err(Error::input(format!(
             "struct_ops map '{}' is not of a struct type",
             ops.ident
         )));
-    };
+    }
     let style = style(true);
     let mut lines = Vec::new();
     let mut next_offset = 0;
-    for (i, member) in st.members.iter().enumerate() {
-        let name = btf.name(member)?;
-        let offset = u64::from(member.bit_offset()) / 8;
+    for (i, member) in types.items(st).iter().enumerate() {
+        let name = types.name(member.name);
+        let offset = u64::from(member.bit_offset) / 8;
         if next_offset < offset {
             lines.push(format!("char __padding_{i}[{}]", offset - next_offset));
         }
-        let (type_id, ty) = btf.skip_mods_and_typedefs(Btf::target_id(member))?;
-        let size = btf.resolve_size(type_id)?;
-        let line = match ty {
-            Type::Int(_) | Type::Float(_) => declaration(types, type_id, &name, 3, &style)?,
-            Type::Enum(e) => format!("{} {name}", int_type(size, e.is_signed())),
-            Type::Enum64(e) => format!("{} {name}", int_type(size, e.is_signed())),
-            Type::Ptr(p) if is_func_ptr(btf, Btf::target_id(&p))? => {
+        let type_id = types.skip_mods_and_typedefs(member.target)?;
+        let ty = types.get(type_id)?;
+        let size = types.size_of(type_id)?;
+        let line = match ty.kind {
+            Kind::Int | Kind::Float => declaration(types, type_id, name, 3, &style)?,
+            Kind::Enum { signed } | Kind::Enum64 { signed } => {
+                format!("{} {name}", int_type(size, signed))
+            }
+            Kind::Ptr if is_func_proto(types, ty.target)? => {
                 format!("struct bpf_program *{name}")
             }
             _ => format!("char __unsupported_{i}[{size}]"),
@@ -234,18 +230,16 @@ fn struct_ops_lines(btf: &Btf, types: &TypeTable, ops: &SkelStructOps) -> Result
         lines.push(line);
         next_offset = offset + size;
     }
-    let total = st.size() as u64;
+    let total = u64::from(st.size);
     if next_offset < total {
         lines.push(format!("char __padding_end[{}]", total - next_offset));
     }
     Ok(lines)
 }
 
-fn is_func_ptr(btf: &Btf, pointee: u32) -> Result<bool> {
-    Ok(matches!(
-        btf.skip_mods_and_typedefs(pointee)?.1,
-        Type::FuncProto(_)
-    ))
+fn is_func_proto(types: &TypeTable, id: u32) -> Result<bool> {
+    let id = types.skip_mods_and_typedefs(id)?;
+    Ok(types.get(id)?.kind == Kind::FuncProto)
 }
 
 fn int_type(size: u64, signed: bool) -> &'static str {
