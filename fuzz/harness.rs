@@ -9,7 +9,11 @@ pub fn object_read(data: &[u8]) {
     let Ok(object) = bpfgen::object::BpfObject::parse(data, "fuzz_bpf") else {
         return;
     };
-    if let Ok(model) = bpfgen::skel::Skeleton::new(&object, "fuzz_bpf") {
+    if let Ok(model) = bpfgen::skel::Skeleton::new(
+        &object,
+        "fuzz_bpf",
+        bpfgen::object::names::skeleton_identifier,
+    ) {
         let _ = bpfgen::skel::c::render(&model, &object, data);
     }
     if let Ok(report) = bpfgen::inspect::Report::new(&object) {

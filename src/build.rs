@@ -5,6 +5,7 @@
 //! atomically, so a failure leaves the previous good outputs in place. A failing source does
 //! not stop the others: the build reports every failure at the end.
 
+use crate::btf::rust::rust_identifier;
 use crate::build_cache::{self, CachedCompile};
 use crate::cache::Cache;
 use crate::compile::{self, CompileOptions};
@@ -12,6 +13,7 @@ use crate::depfile;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, names, strip};
 use crate::output::OutputSet;
+use crate::skel::rust::Embed;
 use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
 use crate::vmlinux;
@@ -25,6 +27,8 @@ pub enum SkeletonLang {
     /// `<stem>.skel.h`, for libbpf in C and C++.
     #[default]
     C,
+    /// `<stem>.skel.rs`, for libbpf-rs (the object is `include_bytes!`d from beside it).
+    Rust,
     /// No skeleton, only the object.
     None,
 }
@@ -282,19 +286,36 @@ fn finish(request: &BuildRequest, source: &Path, compiled: CachedCompile) -> Res
     let stem = source_stem(source);
     let out = |suffix: &str| request.out_dir.join(format!("{stem}{suffix}"));
     let object_path = out(".bpf.o");
-    let skeleton_path = (request.skeleton == SkeletonLang::C).then(|| out(".skel.h"));
+    let skeleton_path = match request.skeleton {
+        SkeletonLang::C => Some(out(".skel.h")),
+        SkeletonLang::Rust => Some(out(".skel.rs")),
+        SkeletonLang::None => None,
+    };
     let depfile_path = out(".bpf.d");
 
-    let object_name = names::object_name_from_file(&format!("{stem}.bpf.o"));
+    let object_file = format!("{stem}.bpf.o");
+    let object_name = names::object_name_from_file(&object_file);
     let stripped = compiled.object;
     let object = BpfObject::parse(&stripped, &object_name).map_err(|e| e.in_file(source))?;
 
     let mut outputs = OutputSet::new();
     outputs.stage(&object_path, &stripped)?;
     if let Some(path) = &skeleton_path {
-        let model = Skeleton::new(&object, &object_name).map_err(|e| e.in_file(source))?;
-        let header = skel::c::render(&model, &object, &stripped).map_err(|e| e.in_file(source))?;
-        outputs.stage(path, header.as_bytes())?;
+        let text = match request.skeleton {
+            SkeletonLang::Rust => {
+                Skeleton::new(&object, &object_name, rust_identifier).and_then(|model| {
+                    let prefix = skel::rust::type_prefix(&object_file);
+                    // The object is written beside the skeleton.
+                    let embed = Embed::IncludeBytes(object_file.clone());
+                    skel::rust::render(&model, &object, &prefix, &stripped, &embed)
+                })
+            }
+            SkeletonLang::C | SkeletonLang::None => {
+                Skeleton::new(&object, &object_name, names::skeleton_identifier)
+                    .and_then(|model| skel::c::render(&model, &object, &stripped))
+            }
+        };
+        outputs.stage(path, text.map_err(|e| e.in_file(source))?.as_bytes())?;
     }
     let mut targets = vec![object_path.to_string_lossy().into_owned()];
     targets.extend(

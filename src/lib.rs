@@ -13,11 +13,13 @@
 //! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
 //!   written atomically ([`output`]), with Make dependency files ([`depfile`]), compile
 //!   results reused from the [`build_cache`].
+//! - [`Builder`]: the build.rs API over [`build`], for Rust skeletons.
 #![deny(missing_docs)]
 
 pub mod btf;
 pub mod build;
 pub mod build_cache;
+pub mod builder;
 pub mod cache;
 pub mod compile;
 pub mod depfile;
@@ -29,4 +31,5 @@ pub mod skel;
 pub mod toolchain;
 pub mod vmlinux;
 
+pub use builder::Builder;
 pub use error::{Error, ErrorKind, Result};

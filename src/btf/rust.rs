@@ -14,20 +14,27 @@ const MAX_DEPTH: usize = 256;
 
 /// Rust definitions of the types reachable from `roots`, deterministic, in id order.
 pub fn rust_types(table: &TypeTable, roots: &[u32]) -> Result<String> {
-    let mut writer = RustGen {
-        table,
-        names: HashMap::new(),
-        used: HashSet::new(),
-        defs: BTreeMap::new(),
-        pending: roots.to_vec(),
-    };
-    while let Some(id) = writer.pending.pop() {
-        writer.define(id, 0)?;
+    let mut types = RustTypes::new(table);
+    for &id in roots {
+        types.reference(id)?;
     }
-    Ok(writer.defs.into_values().collect::<Vec<_>>().join("\n"))
+    types.finish()
 }
 
-struct RustGen<'a> {
+/// One variable of a data-section struct (see [`RustTypes::datasec`]).
+#[derive(Debug, Clone)]
+pub struct DatasecField {
+    /// The Rust field name (already a valid identifier).
+    pub ident: String,
+    /// BTF id of the variable's type.
+    pub type_id: u32,
+    /// Byte offset within the section.
+    pub offset: u64,
+}
+
+/// A `types` module being written: the types that references, data sections and struct_ops
+/// values need, each defined once under a unique name.
+pub struct RustTypes<'a> {
     table: &'a TypeTable,
     /// Names given to composite types, by id.
     names: HashMap<u32, String>,
@@ -35,11 +42,109 @@ struct RustGen<'a> {
     used: HashSet<String>,
     /// Definitions written, by id (deterministic order).
     defs: BTreeMap<u32, String>,
+    /// Data-section structs, in the order they were added (written first).
+    datasecs: Vec<String>,
+    /// Struct types whose function-pointer members are `bpf_program` pointers (struct_ops
+    /// map values, where libbpf reads which program goes into each slot).
+    struct_ops: HashSet<u32>,
     /// Composite types still to define.
     pending: Vec<u32>,
 }
 
-impl RustGen<'_> {
+impl<'a> RustTypes<'a> {
+    /// An empty module over `table`.
+    pub fn new(table: &'a TypeTable) -> Self {
+        RustTypes {
+            table,
+            names: HashMap::new(),
+            used: HashSet::new(),
+            defs: BTreeMap::new(),
+            datasecs: Vec::new(),
+            struct_ops: HashSet::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Keeps `name` for a type the caller defines itself (data-section structs), so that a
+    /// BTF type of that name is renamed (`bss_2`) instead of clashing. False if it is taken.
+    pub fn reserve(&mut self, name: &str) -> bool {
+        self.used.insert(name.to_string())
+    }
+
+    /// The Rust spelling of type `id` (`u32`, `*mut event`, `[i8; 16]`); composite types it
+    /// names are defined in the module.
+    pub fn reference(&mut self, id: u32) -> Result<String> {
+        self.type_ref(id, 0)
+    }
+
+    /// Like [`Self::reference`] for the value type of a struct_ops map: its function-pointer
+    /// members become `*mut bpf_program`, as libbpf-rs expects of the shadow struct.
+    pub fn struct_ops_value(&mut self, id: u32) -> Result<String> {
+        let id = self.skip(id)?;
+        if self.ty(id)?.kind != Kind::Struct {
+            return Err(Error::input(format!(
+                "struct_ops value type [{id}] is not a struct"
+            )));
+        }
+        self.struct_ops.insert(id);
+        self.type_ref(id, 0)
+    }
+
+    /// Adds struct `name` for a data section of `size` bytes holding `fields` (by offset):
+    /// explicit padding between them, packed if one is not at its natural alignment.
+    pub fn datasec(&mut self, name: &str, fields: &[DatasecField], size: u64) -> Result<()> {
+        let mut members = Vec::new();
+        let mut offset = 0;
+        let mut packed = false;
+        let mut max_align = 1;
+        let mut taken = HashSet::new();
+        for field in fields {
+            if field.offset < offset {
+                return Err(Error::input(format!(
+                    "variable '{}' of '{name}' overlaps the previous one (offset {} < {offset})",
+                    field.ident, field.offset
+                )));
+            }
+            if field.offset > offset {
+                members.push(Member::padding(offset, field.offset - offset));
+            }
+            let align = self.align_of(field.type_id, 0)?;
+            packed |= field.offset % align != 0;
+            max_align = max_align.max(align);
+            members.push(Member {
+                name: unique(&mut taken, field.ident.clone()),
+                rust: self.type_ref(field.type_id, 0)?,
+                offset: Some(field.offset),
+            });
+            offset = field.offset + self.size_of(field.type_id)?;
+        }
+        if size > offset {
+            members.push(Member::padding(offset, size - offset));
+            offset = size;
+        }
+        let layout = Layout {
+            packed,
+            size: if packed {
+                offset
+            } else {
+                offset.div_ceil(max_align) * max_align
+            },
+        };
+        let def = render_struct(name, false, layout, &members, &[]);
+        self.datasecs.push(def);
+        Ok(())
+    }
+
+    /// The module's definitions: data-section structs first, then BTF types in id order.
+    pub fn finish(mut self) -> Result<String> {
+        while let Some(id) = self.pending.pop() {
+            self.define(id, 0)?;
+        }
+        let mut out = self.datasecs;
+        out.extend(self.defs.into_values());
+        Ok(out.join("\n"))
+    }
+
     fn ty(&self, id: u32) -> Result<&super::table::Ty> {
         self.table.get(id)
     }
@@ -172,152 +277,73 @@ impl RustGen<'_> {
         let name = self.name_of(id)?;
         let is_union = ty.kind == Kind::Union;
         let items: Vec<Item> = self.table.items(ty).to_vec();
-        let mut fields: Vec<(String, String, Option<u32>)> = Vec::new();
-        let mut bitfields: Vec<(String, u32, u32)> = Vec::new();
+        let mut members = Vec::new();
+        let mut bitfields = Vec::new();
         let mut offset: u64 = 0;
         let mut taken = HashSet::new();
         for (index, item) in items.iter().enumerate() {
             let bit_offset = u64::from(item.bit_offset);
             if !is_union && bit_offset / 8 > offset {
-                let gap = bit_offset / 8 - offset;
-                fields.push((format!("__pad_{offset}"), format!("[u8; {gap}]"), None));
-                offset += gap;
+                members.push(Member::padding(offset, bit_offset / 8 - offset));
+                offset = bit_offset / 8;
             }
             let raw = self.table.name(item.name);
-            let mut field = if raw.is_empty() {
-                format!("__anon_{index}")
-            } else {
-                rust_identifier(raw)
-            };
-            while !taken.insert(field.clone()) {
-                field.push('_');
-            }
+            let field = unique(
+                &mut taken,
+                if raw.is_empty() {
+                    format!("__anon_{index}")
+                } else {
+                    rust_identifier(raw)
+                },
+            );
             if item.bitfield_size > 0 {
                 // Bitfields: the bytes from here to the end of the run become storage,
                 // accessed through methods.
                 let storage_start = bit_offset / 8;
-                let end_bits = bit_offset + u64::from(item.bitfield_size);
-                let storage_end = end_bits.div_ceil(8);
-                if is_union || storage_start < offset {
-                    // Shares bytes already emitted (the same storage unit): accessor only.
-                } else {
-                    fields.push((
-                        format!("__bitfield_{storage_start}"),
-                        format!("[u8; {}]", storage_end - storage_start),
-                        None,
-                    ));
+                let storage_end = (bit_offset + u64::from(item.bitfield_size)).div_ceil(8);
+                // Storage shared with a previous bitfield (or any union member) is not repeated.
+                if !is_union && storage_start >= offset {
+                    members.push(Member {
+                        name: format!("__bitfield_{storage_start}"),
+                        rust: format!("[u8; {}]", storage_end - storage_start),
+                        offset: None,
+                    });
                     offset = storage_end;
                 }
-                bitfields.push((field, item.bit_offset, item.bitfield_size));
+                bitfields.push(Bitfield {
+                    name: field,
+                    bit_offset: item.bit_offset,
+                    bits: item.bitfield_size,
+                });
                 continue;
             }
-            let rust = self.type_ref(item.target, depth + 1)?;
-            let size = self.size_of(item.target)?;
-            fields.push((field, rust, (!is_union).then_some((bit_offset / 8) as u32)));
+            let rust = if self.struct_ops.contains(&id) && self.is_func_pointer(item.target)? {
+                "*mut libbpf_rs::libbpf_sys::bpf_program".to_string()
+            } else {
+                self.type_ref(item.target, depth + 1)?
+            };
+            members.push(Member {
+                name: field,
+                rust,
+                offset: (!is_union).then_some(bit_offset / 8),
+            });
             if !is_union {
-                offset = bit_offset / 8 + size;
+                offset = bit_offset / 8 + self.size_of(item.target)?;
             }
         }
         if !is_union && u64::from(ty.size) > offset {
-            fields.push((
-                format!("__pad_{offset}"),
-                format!("[u8; {}]", u64::from(ty.size) - offset),
-                None,
-            ));
+            members.push(Member::padding(offset, u64::from(ty.size) - offset));
         }
-        self.render_composite(&name, ty, is_union, &fields, &bitfields)
+        let layout = Layout {
+            packed: self.is_packed(ty, 0)?,
+            size: u64::from(ty.size),
+        };
+        Ok(render_struct(&name, is_union, layout, &members, &bitfields))
     }
 
-    fn render_composite(
-        &mut self,
-        name: &str,
-        ty: &super::table::Ty,
-        is_union: bool,
-        fields: &[(String, String, Option<u32>)],
-        bitfields: &[(String, u32, u32)],
-    ) -> Result<String> {
-        let packed = self.is_packed(ty, 0)?;
-        let mut out = String::new();
-        let derive = if is_union {
-            "Copy, Clone"
-        } else {
-            "Debug, Copy, Clone"
-        };
-        let _ = writeln!(out, "#[derive({derive})]");
-        let _ = writeln!(out, "#[repr(C{})]", if packed { ", packed" } else { "" });
-        let _ = writeln!(
-            out,
-            "pub {} {name} {{",
-            if is_union { "union" } else { "struct" }
-        );
-        for (field, rust, _) in fields {
-            let _ = writeln!(out, "    pub {field}: {rust},");
-        }
-        let _ = writeln!(out, "}}");
-        // Zeroes are a valid value of every generated type: integers, floats, raw pointers,
-        // arrays and newtype enums.
-        let _ = writeln!(out, "impl Default for {name} {{");
-        let _ = writeln!(out, "    fn default() -> Self {{");
-        let _ = writeln!(
-            out,
-            "        // SAFETY: every field is an integer, float, raw pointer or array of them."
-        );
-        let _ = writeln!(out, "        unsafe {{ std::mem::zeroed() }}");
-        let _ = writeln!(out, "    }}");
-        let _ = writeln!(out, "}}");
-        if is_union {
-            let _ = writeln!(out, "impl std::fmt::Debug for {name} {{");
-            let _ = writeln!(
-                out,
-                "    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{"
-            );
-            let _ = writeln!(out, "        f.write_str(\"{name} {{ .. }}\")");
-            let _ = writeln!(out, "    }}");
-            let _ = writeln!(out, "}}");
-        }
-        if !bitfields.is_empty() {
-            let _ = writeln!(out, "impl {name} {{");
-            for (field, bit_offset, bits) in bitfields {
-                let _ = writeln!(
-                    out,
-                    "    /// Bitfield `{field}`: {bits} bits at bit {bit_offset}."
-                );
-                let _ = writeln!(out, "    pub fn {field}(&self) -> u64 {{");
-                let _ = writeln!(out, "        // SAFETY: reads bytes inside the struct.");
-                let _ = writeln!(
-                    out,
-                    "        unsafe {{ bitfield_get((self as *const Self).cast::<u8>(), {bit_offset}, {bits}) }}"
-                );
-                let _ = writeln!(out, "    }}");
-                let _ = writeln!(
-                    out,
-                    "    /// Sets bitfield `{field}` to the low {bits} bits of `value`."
-                );
-                let setter = format!("set_{}", field.trim_start_matches("r#"));
-                let _ = writeln!(out, "    pub fn {setter}(&mut self, value: u64) {{");
-                let _ = writeln!(out, "        // SAFETY: writes bytes inside the struct.");
-                let _ = writeln!(
-                    out,
-                    "        unsafe {{ bitfield_set((self as *mut Self).cast::<u8>(), {bit_offset}, {bits}, value) }}"
-                );
-                let _ = writeln!(out, "    }}");
-            }
-            let _ = writeln!(out, "}}");
-        }
-        let _ = writeln!(
-            out,
-            "const _: () = assert!(std::mem::size_of::<{name}>() == {});",
-            ty.size
-        );
-        for (field, _, offset) in fields {
-            if let Some(offset) = offset {
-                let _ = writeln!(
-                    out,
-                    "const _: () = assert!(std::mem::offset_of!({name}, {field}) == {offset});"
-                );
-            }
-        }
-        Ok(out)
+    fn is_func_pointer(&self, id: u32) -> Result<bool> {
+        let ty = self.ty(self.skip(id)?)?;
+        Ok(ty.kind == Kind::Ptr && self.ty(self.skip(ty.target)?)?.kind == Kind::FuncProto)
     }
 
     fn size_of(&self, id: u32) -> Result<u64> {
@@ -389,6 +415,145 @@ impl RustGen<'_> {
     }
 }
 
+/// A field of a generated struct or union.
+struct Member {
+    name: String,
+    rust: String,
+    /// Byte offset to assert at compile time (none for padding, storage and union members).
+    offset: Option<u64>,
+}
+
+impl Member {
+    fn padding(offset: u64, len: u64) -> Self {
+        Member {
+            name: format!("__pad_{offset}"),
+            rust: format!("[u8; {len}]"),
+            offset: None,
+        }
+    }
+}
+
+/// A bitfield, reached through a getter and a setter.
+struct Bitfield {
+    name: String,
+    bit_offset: u32,
+    bits: u32,
+}
+
+/// The layout BTF gives a struct, which the generated one must have.
+#[derive(Clone, Copy)]
+struct Layout {
+    packed: bool,
+    size: u64,
+}
+
+/// `name` made unique among `taken` by appending `_`.
+fn unique(taken: &mut HashSet<String>, mut name: String) -> String {
+    while !taken.insert(name.clone()) {
+        name.push('_');
+    }
+    name
+}
+
+/// A struct or union definition with `Default` (all zeroes), `Debug`, bitfield accessors and
+/// compile-time checks of its size and field offsets.
+fn render_struct(
+    name: &str,
+    is_union: bool,
+    layout: Layout,
+    members: &[Member],
+    bitfields: &[Bitfield],
+) -> String {
+    let mut out = String::new();
+    let derive = if is_union {
+        "Copy, Clone"
+    } else {
+        "Debug, Copy, Clone"
+    };
+    let _ = writeln!(out, "#[derive({derive})]");
+    let _ = writeln!(
+        out,
+        "#[repr(C{})]",
+        if layout.packed { ", packed" } else { "" }
+    );
+    let keyword = if is_union { "union" } else { "struct" };
+    let _ = writeln!(out, "pub {keyword} {name} {{");
+    for member in members {
+        let _ = writeln!(out, "    pub {}: {},", member.name, member.rust);
+    }
+    let _ = writeln!(out, "}}");
+    // Zeroes are a valid value of every generated type: integers, floats, raw pointers,
+    // arrays and newtype enums.
+    let _ = writeln!(out, "impl Default for {name} {{");
+    let _ = writeln!(out, "    fn default() -> Self {{");
+    let _ = writeln!(
+        out,
+        "        // SAFETY: every field is an integer, float, raw pointer or array of them."
+    );
+    let _ = writeln!(out, "        unsafe {{ std::mem::zeroed() }}");
+    let _ = writeln!(out, "    }}");
+    let _ = writeln!(out, "}}");
+    if is_union {
+        let _ = writeln!(out, "impl std::fmt::Debug for {name} {{");
+        let _ = writeln!(
+            out,
+            "    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{"
+        );
+        let _ = writeln!(out, "        f.write_str(\"{name} {{ .. }}\")");
+        let _ = writeln!(out, "    }}");
+        let _ = writeln!(out, "}}");
+    }
+    if !bitfields.is_empty() {
+        let _ = writeln!(out, "impl {name} {{");
+        for Bitfield {
+            name: field,
+            bit_offset,
+            bits,
+        } in bitfields
+        {
+            let _ = writeln!(
+                out,
+                "    /// Bitfield `{field}`: {bits} bits at bit {bit_offset}."
+            );
+            let _ = writeln!(out, "    pub fn {field}(&self) -> u64 {{");
+            let _ = writeln!(out, "        // SAFETY: reads bytes inside the struct.");
+            let _ = writeln!(
+                out,
+                "        unsafe {{ bitfield_get((self as *const Self).cast::<u8>(), {bit_offset}, {bits}) }}"
+            );
+            let _ = writeln!(out, "    }}");
+            let _ = writeln!(
+                out,
+                "    /// Sets bitfield `{field}` to the low {bits} bits of `value`."
+            );
+            let setter = format!("set_{}", field.trim_start_matches("r#"));
+            let _ = writeln!(out, "    pub fn {setter}(&mut self, value: u64) {{");
+            let _ = writeln!(out, "        // SAFETY: writes bytes inside the struct.");
+            let _ = writeln!(
+                out,
+                "        unsafe {{ bitfield_set((self as *mut Self).cast::<u8>(), {bit_offset}, {bits}, value) }}"
+            );
+            let _ = writeln!(out, "    }}");
+        }
+        let _ = writeln!(out, "}}");
+    }
+    let _ = writeln!(
+        out,
+        "const _: () = assert!(std::mem::size_of::<{name}>() == {});",
+        layout.size
+    );
+    for member in members {
+        if let Some(offset) = member.offset {
+            let _ = writeln!(
+                out,
+                "const _: () = assert!(std::mem::offset_of!({name}, {}) == {offset});",
+                member.name
+            );
+        }
+    }
+    out
+}
+
 /// The bitfield helpers the generated methods call; written once per `types` module.
 pub const BITFIELD_HELPERS: &str = r#"/// Reads `bits` bits at `bit_offset` of the little-endian bytes at `base`.
 ///
@@ -425,9 +590,10 @@ unsafe fn bitfield_set(base: *mut u8, bit_offset: u32, bits: u32, value: u64) {
 }
 "#;
 
+/// The Rust integer for a BTF integer, by its C name: plain `char` is signed, as clang's BTF
+/// encodes it (and libbpf-cargo writes `[i8; 16]` for `char comm[16]`).
 fn int_type(name: &str, size: u32) -> Result<&'static str> {
-    let signed =
-        !name.contains("unsigned") && name != "_Bool" && !name.starts_with('u') && name != "char";
+    let signed = !name.contains("unsigned") && name != "_Bool" && !name.starts_with('u');
     if name == "_Bool" {
         return Ok("bool");
     }

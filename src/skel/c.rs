@@ -6,9 +6,8 @@ use crate::btf::dump::{DeclStyle, declaration};
 use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
-use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{Value, context};
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("../../templates/c/skel.h.j2");
@@ -143,20 +142,10 @@ pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<Str
         .collect();
     let links: Vec<_> = skeleton.link_idents().collect();
 
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let syntax = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .map_err(|e| Error::environment(format!("C skeleton template syntax: {e}")))?;
-    env.set_syntax(syntax);
-    env.add_template("skel.h.j2", TEMPLATE)
-        .map_err(|e| Error::environment(format!("C skeleton template: {e}")))?;
-    let template = env.get_template("skel.h.j2").expect("just added");
-    template
-        .render(context! {
+    super::template::render(
+        "skel.h.j2",
+        TEMPLATE,
+        context! {
             obj,
             guard => format!("__{}_SKEL_H__", obj.to_uppercase()),
             maps => Value::from(Serde(&maps)),
@@ -166,8 +155,8 @@ pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<Str
             struct_ops => Value::from(Serde(&struct_ops)),
             asserts => Value::from(Serde(&asserts)),
             elf_literal => elf_string_literal(elf),
-        })
-        .map_err(|e| Error::environment(format!("C skeleton template: {e}")))
+        },
+    )
 }
 
 /// The members of a data-section struct, with explicit padding where BTF offsets demand it.

@@ -3,7 +3,6 @@
 
 use crate::btf::VarLinkage;
 use crate::error::{Error, Result};
-use crate::object::names::skeleton_identifier;
 use crate::object::{BpfObject, MapKind, Variable};
 
 /// A map as the skeleton lists it.
@@ -17,6 +16,11 @@ pub struct SkelMap {
     pub mmaped: bool,
     /// Whether it is a struct_ops map (it gets a link and a shadow type).
     pub struct_ops: bool,
+    /// Whether BPF programs only read it (`.rodata*`, `.kconfig`: libbpf freezes it at load,
+    /// so user space must not write its memory-mapped data after that).
+    pub read_only: bool,
+    /// BTF ids of its key and value types, when it is a user's map whose definition names them.
+    pub key_value_types: Vec<u32>,
     /// The oldest libbpf (major, minor) that knows this kind of map; older ones skip its
     /// section, so the skeleton must not ask them for it.
     pub min_libbpf: Option<(u32, u32)>,
@@ -38,6 +42,8 @@ pub struct SkelDatasec {
     pub ident: String,
     /// Whether `const`/`volatile` stay on variable types (only `.kconfig` keeps them).
     pub keep_mods: bool,
+    /// Size of the section in bytes.
+    pub size: u64,
     /// Exposed (non-static) variables, by offset.
     pub vars: Vec<SkelVar>,
 }
@@ -82,8 +88,11 @@ pub struct Skeleton {
 }
 
 impl Skeleton {
-    /// Builds the model of `object` under the (already sanitized) object name `obj_name`.
-    pub fn new(object: &BpfObject, obj_name: &str) -> Result<Self> {
+    /// Builds the model of `object` under the (already sanitized) object name `obj_name`;
+    /// `identifier` turns names into the target language's identifiers
+    /// ([`crate::object::names::skeleton_identifier`] for C,
+    /// [`crate::btf::rust::rust_identifier`] for Rust).
+    pub fn new(object: &BpfObject, obj_name: &str, identifier: fn(&str) -> String) -> Result<Self> {
         let mut skeleton = Skeleton {
             obj_name: obj_name.to_string(),
             maps: Vec::new(),
@@ -95,16 +104,30 @@ impl Skeleton {
             let vars = map.mmaped_vars();
             skeleton.maps.push(SkelMap {
                 name: map.name.clone(),
-                ident: skeleton_identifier(&map.ident),
+                ident: identifier(&map.ident),
                 mmaped: vars.is_some(),
                 struct_ops: matches!(map.kind, MapKind::StructOps { .. }),
+                read_only: match &map.kind {
+                    MapKind::Data { section, .. } => section.starts_with(".rodata"),
+                    MapKind::Kconfig { .. } => true,
+                    MapKind::User | MapKind::StructOps { .. } => false,
+                },
+                key_value_types: match map.kind {
+                    MapKind::User => map
+                        .key_type_id
+                        .into_iter()
+                        .chain(map.value_type_id)
+                        .collect(),
+                    _ => Vec::new(),
+                },
                 min_libbpf: min_libbpf(&map.kind),
             });
             if let Some(vars) = vars {
                 skeleton.datasecs.push(SkelDatasec {
-                    ident: skeleton_identifier(&map.ident),
+                    ident: identifier(&map.ident),
                     keep_mods: matches!(map.kind, MapKind::Kconfig { .. }),
-                    vars: exposed(vars),
+                    size: map.def.value_size,
+                    vars: exposed(vars, identifier),
                 });
             }
             if let MapKind::StructOps { type_id, .. } = map.kind {
@@ -112,9 +135,9 @@ impl Skeleton {
                     Error::input(format!("struct_ops map '{}' has no BTF", map.name))
                 })?;
                 skeleton.struct_ops.push(SkelStructOps {
-                    ident: skeleton_identifier(&map.ident),
+                    ident: identifier(&map.ident),
                     type_id,
-                    type_name: skeleton_identifier(&btf.type_name(type_id)?),
+                    type_name: identifier(&btf.type_name(type_id)?),
                 });
             }
         }
@@ -123,7 +146,7 @@ impl Skeleton {
             .iter()
             .map(|p| SkelProg {
                 name: p.name.clone(),
-                ident: skeleton_identifier(&p.name),
+                ident: identifier(&p.name),
             })
             .collect();
         check_unique("maps", skeleton.maps.iter().map(|m| m.ident.as_str()))?;
@@ -166,11 +189,11 @@ fn check_unique<'a>(what: &str, idents: impl Iterator<Item = &'a str>) -> Result
 }
 
 /// The variables a skeleton shows: static ones are private to the BPF side.
-fn exposed(vars: &[Variable]) -> Vec<SkelVar> {
+fn exposed(vars: &[Variable], identifier: fn(&str) -> String) -> Vec<SkelVar> {
     vars.iter()
         .filter(|v| v.linkage != VarLinkage::Static)
         .map(|v| SkelVar {
-            ident: skeleton_identifier(&v.name),
+            ident: identifier(&v.name),
             type_id: v.type_id,
             offset: v.offset,
             size: v.size,

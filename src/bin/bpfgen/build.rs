@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 /// Compile BPF C sources into stripped CO-RE objects and skeletons.
 ///
-/// For each FILE.bpf.c writes <stem>.bpf.o (DWARF stripped), <stem>.skel.h and <stem>.bpf.d
+/// For each FILE.bpf.c writes <stem>.bpf.o (DWARF stripped), <stem>.skel.h (or .skel.rs) and <stem>.bpf.d
 /// (a Make dependency file) into the output directory. Outputs are replaced atomically.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  bpfgen build helloworld.bpf.c\n  \
@@ -59,8 +59,8 @@ pub struct Opts {
     /// Do not precompile the generated vmlinux.h.
     #[arg(long)]
     no_pch: bool,
-    /// Which skeleton to write: c or none.
-    #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "none"])]
+    /// Which skeleton to write: c (<stem>.skel.h), rust (<stem>.skel.rs, for libbpf-rs) or none.
+    #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "rust", "none"])]
     skel: String,
     /// Extra clang arguments, after `--`.
     #[arg(last = true, value_name = "CLANG_ARGS")]
@@ -105,10 +105,10 @@ impl Opts {
             } else {
                 Some(build_cache::max_bytes_from_env()?)
             },
-            skeleton: if self.skel == "none" {
-                SkeletonLang::None
-            } else {
-                SkeletonLang::C
+            skeleton: match self.skel.as_str() {
+                "none" => SkeletonLang::None,
+                "rust" => SkeletonLang::Rust,
+                _ => SkeletonLang::C,
             },
         };
         let progress = progress_bar(request.sources.len());

@@ -1,7 +1,10 @@
 //! `bpfgen gen`: generators that work on objects built elsewhere.
 
 use crate::objects;
+use bpfgen::btf::rust::rust_identifier;
+use bpfgen::object::names;
 use bpfgen::output::write_atomic;
+use bpfgen::skel::rust::Embed;
 use bpfgen::skel::{self, Skeleton};
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,11 +23,13 @@ enum What {
     Vmlinux(crate::btf::VmlinuxOpts),
 }
 
-/// Write the C skeleton header (what `bpftool gen skeleton` writes) for an object.
+/// Write the skeleton of an object: a C header (what `bpftool gen skeleton` writes) or a Rust
+/// module for libbpf-rs (what libbpf-cargo writes), with the object embedded.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  bpfgen gen skeleton prog.bpf.o -o prog.skel.h\n  \
-                        bpfgen gen skeleton my-prog.bpf.o --name my_prog > my_prog.skel.h"
+                        bpfgen gen skeleton my-prog.bpf.o --name my_prog > my_prog.skel.h\n  \
+                        bpfgen gen skeleton prog.bpf.o --lang rust -o src/bpf/prog.skel.rs"
 )]
 struct SkeletonOpts {
     /// The BPF object file (embedded in the skeleton as is).
@@ -35,6 +40,9 @@ struct SkeletonOpts {
     /// Write here (atomically) instead of to standard output.
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
+    /// The skeleton's language: c (a .skel.h) or rust (a .skel.rs for libbpf-rs).
+    #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "rust"])]
+    lang: String,
 }
 
 impl Opts {
@@ -50,8 +58,31 @@ impl SkeletonOpts {
     fn run(self) -> anyhow::Result<ExitCode> {
         let loaded = objects::load(&self.object, self.name.as_deref())?;
         let in_file = |e: bpfgen::Error| e.in_file(&self.object);
-        let model = Skeleton::new(&loaded.object, &loaded.name).map_err(in_file)?;
-        let header = skel::c::render(&model, &loaded.object, &loaded.bytes).map_err(in_file)?;
+        let text = if self.lang == "rust" {
+            let prefix = match &self.name {
+                Some(name) => skel::rust::type_prefix(name),
+                None => skel::rust::type_prefix(
+                    &self
+                        .object
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy(),
+                ),
+            };
+            Skeleton::new(&loaded.object, &loaded.name, rust_identifier).and_then(|model| {
+                skel::rust::render(
+                    &model,
+                    &loaded.object,
+                    &prefix,
+                    &loaded.bytes,
+                    &Embed::Bytes,
+                )
+            })
+        } else {
+            Skeleton::new(&loaded.object, &loaded.name, names::skeleton_identifier)
+                .and_then(|model| skel::c::render(&model, &loaded.object, &loaded.bytes))
+        };
+        let header = text.map_err(in_file)?;
         match &self.output {
             Some(path) => write_atomic(path, header.as_bytes())?,
             None => std::io::stdout().lock().write_all(header.as_bytes())?,

@@ -1,0 +1,131 @@
+//! The build.rs API: one `.bpf.c` to a stripped object and a Rust skeleton, with what cargo
+//! needs to hear: `cargo:rerun-if-changed=` for the source and every header clang read, and
+//! clang's messages as `cargo:warning=` lines.
+//!
+//! ```no_run
+//! // build.rs
+//! let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
+//! bpfgen::Builder::new()
+//!     .source("src/bpf/runqslower.bpf.c")
+//!     .clang_args(["-I", "src/bpf/include"])
+//!     .build_and_generate(out.join("runqslower.skel.rs"))
+//!     .unwrap();
+//! ```
+
+use crate::build::{self, BuildRequest, Built, SkeletonLang};
+use crate::build_cache;
+use crate::cache::Cache;
+use crate::compile::CompileOptions;
+use crate::error::{Error, Result};
+use crate::toolchain::{BpfTarget, Clang, TargetArch};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Builds one BPF C source and writes its Rust skeleton, for build scripts (what
+/// libbpf-cargo's `SkeletonBuilder` does, plus dependency tracking and clang's warnings).
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    source: Option<PathBuf>,
+    clang: Option<PathBuf>,
+    clang_args: Vec<OsString>,
+}
+
+impl Builder {
+    /// A builder with no source yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The `.bpf.c` file to build.
+    pub fn source(&mut self, source: impl AsRef<Path>) -> &mut Self {
+        self.source = Some(source.as_ref().to_path_buf());
+        self
+    }
+
+    /// The clang to use (default: `$BPFGEN_CLANG`, `$CLANG`, `clang`, the newest `clang-NN`).
+    pub fn clang(&mut self, clang: impl AsRef<Path>) -> &mut Self {
+        self.clang = Some(clang.as_ref().to_path_buf());
+        self
+    }
+
+    /// Extra clang arguments (`-I`, `-D`, ...), replacing earlier ones; they come after
+    /// bpfgen's own flags, so they may override them.
+    pub fn clang_args<A: Into<OsString>>(
+        &mut self,
+        args: impl IntoIterator<Item = A>,
+    ) -> &mut Self {
+        self.clang_args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Compiles the source and writes its skeleton to `skeleton` (a `.skel.rs` file); the
+    /// stripped object and the dependency file go beside it as `<stem>.bpf.o` and
+    /// `<stem>.bpf.d`, the object is `include_bytes!`d from there. Prints the cargo
+    /// directives; clang's errors end up in the returned error as well.
+    pub fn build_and_generate(&self, skeleton: impl AsRef<Path>) -> Result<Built> {
+        let skeleton = skeleton.as_ref();
+        let source = self
+            .source
+            .clone()
+            .ok_or_else(|| Error::environment("bpfgen::Builder: no source given"))?;
+        println!("cargo:rerun-if-changed={}", source.display());
+        for var in ["BPFGEN_CLANG", "CLANG", "BPFGEN_CACHE_DIR"] {
+            println!("cargo:rerun-if-env-changed={var}");
+        }
+        let out_dir = match skeleton.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let cache = Cache::from_env();
+        let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
+        let request = BuildRequest {
+            sources: vec![source.clone()],
+            out_dir,
+            compile: CompileOptions {
+                arch: target_arch()?,
+                target: BpfTarget::Bpf,
+                include_dirs: Vec::new(),
+                defines: Vec::new(),
+                extra_args: self.clang_args.clone(),
+                pch: None,
+                fallback_include_dirs: Vec::new(),
+            },
+            skeleton: SkeletonLang::Rust,
+            btf: PathBuf::from(crate::btf::source::KERNEL_BTF),
+            pch: true,
+            cache,
+            jobs: 1,
+            cache_limit: Some(build_cache::max_bytes_from_env()?),
+            jobserver: None,
+        };
+        let outcome = build::build(&clang, &request, &|_| {})?
+            .pop()
+            .expect("one outcome per source");
+        for line in outcome.diagnostics.lines().filter(|l| !l.trim().is_empty()) {
+            println!("cargo:warning={line}");
+        }
+        let built = outcome.result?;
+        for header in &built.headers {
+            println!("cargo:rerun-if-changed={header}");
+        }
+        let written = built
+            .skeleton
+            .clone()
+            .expect("a Rust skeleton was asked for");
+        if written != skeleton {
+            std::fs::rename(&written, skeleton).map_err(|e| Error::io(skeleton, &e))?;
+        }
+        Ok(Built {
+            skeleton: Some(skeleton.to_path_buf()),
+            ..built
+        })
+    }
+}
+
+/// The architecture cargo builds for (`CARGO_CFG_TARGET_ARCH` in build scripts), else the host's.
+fn target_arch() -> Result<TargetArch> {
+    match std::env::var("CARGO_CFG_TARGET_ARCH") {
+        Ok(arch) => TargetArch::from_machine(&arch),
+        Err(_) => TargetArch::host(),
+    }
+}

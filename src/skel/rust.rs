@@ -1,0 +1,228 @@
+//! The Rust skeleton (`.skel.rs`) for libbpf-rs 0.27: the [`Skeleton`] model, with a `types`
+//! module written from BTF ([`crate::btf::rust`]), fed through `templates/rust/skel.rs.j2`.
+//! Its public shape is libbpf-cargo's, so that programs written against libbpf-cargo's
+//! skeletons compile unchanged; it is written formatted, without rustfmt.
+
+use super::model::Skeleton;
+use crate::btf::rust::{BITFIELD_HELPERS, DatasecField, RustTypes};
+use crate::error::{Error, Result};
+use crate::object::BpfObject;
+use minijinja::context;
+use minijinja::value::{Serde, Value};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+const TEMPLATE: &str = include_str!("../../templates/rust/skel.rs.j2");
+
+/// How the skeleton carries the object's bytes.
+#[derive(Debug, Clone)]
+pub enum Embed {
+    /// As an array literal: the skeleton stands alone.
+    Bytes,
+    /// `include_bytes!` of this path (relative to the skeleton file, or absolute): small
+    /// skeletons that compile fast, as libbpf-cargo's `reference_obj`.
+    IncludeBytes(String),
+}
+
+#[derive(Serialize)]
+struct MapCtx {
+    literal: String,
+    ident: String,
+    index: usize,
+    mmaped: bool,
+    read_only: bool,
+    datasec: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ProgCtx {
+    literal: String,
+    ident: String,
+}
+
+#[derive(Serialize)]
+struct StructOpsCtx {
+    ident: String,
+    type_ref: String,
+}
+
+#[derive(Serialize)]
+struct StageCtx {
+    prefix: &'static str,
+    what: &'static str,
+    open: bool,
+}
+
+/// The prefix of the skeleton's type names for an object file name, as libbpf-cargo forms
+/// it (the name up to its first `.`, first letter capitalized: `runqslower.bpf.o` ->
+/// `Runqslower`), made a valid identifier (`my-prog.bpf.o` -> `My_prog`).
+pub fn type_prefix(file_name: &str) -> String {
+    let stem = file_name.split('.').next().unwrap_or_default();
+    let mut ident = crate::object::names::sanitize_identifier(stem);
+    if let Some(first) = ident.get(..1) {
+        let upper = first.to_ascii_uppercase();
+        ident.replace_range(..1, &upper);
+    }
+    ident
+}
+
+/// Renders the Rust skeleton of `skeleton` (built with
+/// [`crate::btf::rust::rust_identifier`] names) with type
+/// names starting with `prefix`, embedding `elf` as `embed` says.
+pub fn render(
+    skeleton: &Skeleton,
+    object: &BpfObject,
+    prefix: &str,
+    elf: &[u8],
+    embed: &Embed,
+) -> Result<String> {
+    let (types_text, struct_ops_types) = types_module(skeleton, object)?;
+    let maps: Vec<_> = skeleton
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(index, m)| MapCtx {
+            literal: rust_string(&m.name),
+            ident: m.ident.clone(),
+            index,
+            mmaped: m.mmaped,
+            read_only: m.read_only,
+            datasec: m.mmaped.then(|| m.ident.clone()),
+        })
+        .collect();
+    let progs: Vec<_> = skeleton
+        .progs
+        .iter()
+        .map(|p| ProgCtx {
+            literal: rust_string(&p.name),
+            ident: p.ident.clone(),
+        })
+        .collect();
+    let struct_ops: Vec<_> = skeleton
+        .struct_ops
+        .iter()
+        .zip(struct_ops_types)
+        .map(|(ops, type_ref)| StructOpsCtx {
+            ident: ops.ident.clone(),
+            type_ref,
+        })
+        .collect();
+    let links: Vec<_> = skeleton.link_idents().collect();
+    let stages = [
+        StageCtx {
+            prefix: "Open",
+            what: "opened",
+            open: true,
+        },
+        StageCtx {
+            prefix: "",
+            what: "loaded",
+            open: false,
+        },
+    ];
+    let data = match embed {
+        Embed::Bytes => byte_array(elf),
+        Embed::IncludeBytes(path) => format!("*include_bytes!({})", rust_string(path)),
+    };
+    super::template::render(
+        "skel.rs.j2",
+        TEMPLATE,
+        context! {
+            obj => &skeleton.obj_name,
+            obj_literal => rust_string(&skeleton.obj_name),
+            name => prefix,
+            maps => Value::from(Serde(&maps)),
+            progs => Value::from(Serde(&progs)),
+            struct_ops => Value::from(Serde(&struct_ops)),
+            links => Value::from(Serde(&links)),
+            stages => Value::from(Serde(&stages)),
+            types => indent(&types_text, 8),
+            data_len => elf.len(),
+            data,
+        },
+    )
+}
+
+/// The `types` module body: data-section structs (named after their maps), then every type
+/// they, the maps' keys and values and the struct_ops values need; the bitfield helpers
+/// when a type has bitfields. Also the names of the struct_ops value types, in order.
+fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<String>)> {
+    let Some(table) = object.types.as_ref() else {
+        if skeleton.datasecs.is_empty() && skeleton.struct_ops.is_empty() {
+            return Ok((String::new(), Vec::new()));
+        }
+        return Err(Error::input(
+            "memory-mapped data sections and struct_ops maps need BTF",
+        ));
+    };
+    let mut types = RustTypes::new(table);
+    for sec in &skeleton.datasecs {
+        if !types.reserve(&sec.ident) {
+            return Err(Error::input(format!(
+                "two data sections would both be called '{}' in the skeleton",
+                sec.ident
+            )));
+        }
+    }
+    let struct_ops = skeleton
+        .struct_ops
+        .iter()
+        .map(|ops| types.struct_ops_value(ops.type_id))
+        .collect::<Result<Vec<_>>>()?;
+    for sec in &skeleton.datasecs {
+        let fields: Vec<_> = sec
+            .vars
+            .iter()
+            .map(|v| DatasecField {
+                ident: v.ident.clone(),
+                type_id: v.type_id,
+                offset: v.offset,
+            })
+            .collect();
+        types.datasec(&sec.ident, &fields, sec.size)?;
+    }
+    for map in &skeleton.maps {
+        for &id in &map.key_value_types {
+            types.reference(id)?;
+        }
+    }
+    let text = types.finish()?;
+    if text.contains("bitfield_get(") {
+        Ok((format!("{BITFIELD_HELPERS}\n{text}"), struct_ops))
+    } else {
+        Ok((text, struct_ops))
+    }
+}
+
+/// A Rust string literal of `text`.
+fn rust_string(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// `text` with every non-empty line indented by `by` spaces.
+fn indent(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.lines() {
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+/// The object as an array literal, 16 bytes a line.
+fn byte_array(elf: &[u8]) -> String {
+    let mut out = String::from("[\n");
+    for chunk in elf.chunks(16) {
+        out.push_str("       ");
+        for byte in chunk {
+            let _ = write!(out, " {byte},");
+        }
+        out.push('\n');
+    }
+    out.push_str("    ]");
+    out
+}

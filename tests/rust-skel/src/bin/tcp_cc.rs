@@ -1,0 +1,37 @@
+//! Registers the `tcp_cc` congestion control through the skeleton's `attach()` and checks
+//! that the kernel lists it, and that dropping the link unregisters it.
+#![deny(warnings)]
+
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use std::mem::MaybeUninit;
+
+mod tcp_cc {
+    include!(concat!(env!("OUT_DIR"), "/tcp_cc.skel.rs"));
+}
+use tcp_cc::*;
+
+const AVAILABLE: &str = "/proc/sys/net/ipv4/tcp_available_congestion_control";
+
+fn listed() -> bool {
+    std::fs::read_to_string(AVAILABLE)
+        .expect("readable")
+        .split_whitespace()
+        .any(|name| name == "bpfgen_rs")
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut storage = MaybeUninit::uninit();
+    let open_skel = Tcp_ccSkelBuilder::default().open(&mut storage)?;
+    let name: Vec<u8> = open_skel.struct_ops.bpfgen_rs().name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    assert_eq!(name, b"bpfgen_rs");
+    assert!(!open_skel.struct_ops.bpfgen_rs().ssthresh.is_null());
+    let mut skel = open_skel.load()?;
+    assert!(!listed(), "registered before attach");
+    skel.attach()?;
+    assert!(skel.links.bpfgen_rs.is_some(), "attach() keeps the struct_ops link");
+    assert!(listed(), "bpfgen_rs not in {AVAILABLE}");
+    println!("bpfgen_rs is in {AVAILABLE}");
+    skel.links.bpfgen_rs = None;
+    assert!(!listed(), "still registered after its link was dropped");
+    Ok(())
+}
