@@ -10,6 +10,7 @@ mod inspect;
 mod makefile;
 mod reproducible;
 mod robustness;
+mod rust_skel;
 mod rust_types;
 mod skeleton_shape;
 mod skeletons_compile;

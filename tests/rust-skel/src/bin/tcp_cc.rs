@@ -2,13 +2,11 @@
 //! that the kernel lists it, and that dropping the link unregisters it.
 #![deny(warnings)]
 
+use bpfgen_rust_skel_test::c_string;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use std::mem::MaybeUninit;
 
-mod tcp_cc {
-    include!(concat!(env!("OUT_DIR"), "/tcp_cc.skel.rs"));
-}
-use tcp_cc::*;
+use bpfgen_rust_skel_test::tcp_cc::*;
 
 const AVAILABLE: &str = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 
@@ -22,8 +20,7 @@ fn listed() -> bool {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut storage = MaybeUninit::uninit();
     let open_skel = Tcp_ccSkelBuilder::default().open(&mut storage)?;
-    let name: Vec<u8> = open_skel.struct_ops.bpfgen_rs().name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
-    assert_eq!(name, b"bpfgen_rs");
+    assert_eq!(c_string(&open_skel.struct_ops.bpfgen_rs().name), "bpfgen_rs");
     assert!(!open_skel.struct_ops.bpfgen_rs().ssthresh.is_null());
     let mut skel = open_skel.load()?;
     assert!(!listed(), "registered before attach");

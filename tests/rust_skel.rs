@@ -1,0 +1,134 @@
+//! Rust skeletons: the test crate (tests/rust-skel) builds its BPF programs with
+//! `bpfgen::Builder`, compiles under `#![deny(warnings)]` and clippy, and its binaries load,
+//! attach and see kernel events through the skeletons; its library and `events` binary also
+//! build and run unchanged against libbpf-cargo's skeletons. Plus the skeleton's text:
+//! deterministic, only the types it needs, size and offset assertions from BTF.
+
+use crate::util::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn test_crate() -> PathBuf {
+    repo().join("tests/rust-skel")
+}
+
+/// `cargo <subcommand> <args>` on the test crate, with its own target directory under
+/// bpfgen's; `args` may end in `-- ...`.
+fn cargo(target: &str, subcommand: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.arg(subcommand)
+        .arg("--locked")
+        .arg("--manifest-path")
+        .arg(test_crate().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", repo().join("target").join(target))
+        // What bpfgen's own test run set must not leak into the test crate's build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(args);
+    cmd
+}
+
+fn binary(target: &str, name: &str) -> PathBuf {
+    repo().join("target").join(target).join("debug").join(name)
+}
+
+/// The generated skeletons of the last build in `target`.
+fn generated(target: &str, file: &str) -> String {
+    let build = repo().join("target").join(target).join("debug/build");
+    let found = std::fs::read_dir(&build)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("out").join(file))
+        .filter(|p| p.exists())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .unwrap_or_else(|| panic!("no {file} under {}", build.display()));
+    std::fs::read_to_string(found).unwrap()
+}
+
+#[test]
+fn rust_skeletons_compile_clean_and_run_in_the_kernel() {
+    const TARGET: &str = "rust-skel";
+    run_ok(&mut cargo(
+        TARGET,
+        "clippy",
+        &["--all-targets", "--", "-D", "warnings"],
+    ));
+    run_ok(&mut cargo(TARGET, "build", &["--bins"]));
+
+    // Only what the skeleton and the maps need: no kernel types from vmlinux.h (the
+    // program reads task_struct through CO-RE), but the data sections' and maps' types.
+    let events = generated(TARGET, "events.skel.rs");
+    for wanted in [
+        "struct event ",
+        "struct stats ",
+        "struct bss ",
+        "struct rodata ",
+    ] {
+        assert!(events.contains(&format!("pub {wanted}{{")), "no {wanted}");
+    }
+    assert!(
+        !events.contains("task_struct"),
+        "kernel types leaked into types"
+    );
+    assert!(events.contains("pub struct event_kind(pub u32);"));
+    // Compile-time layout checks from BTF, for every struct.
+    assert!(events.contains("const _: () = assert!(std::mem::size_of::<event>() == 40);"));
+    assert!(events.contains("const _: () = assert!(std::mem::offset_of!(event, comm) == 24);"));
+    // The object is referenced, not inlined, and sits in `.bpf.objs`.
+    assert!(events.contains("#[unsafe(link_section = \".bpf.objs\")]"));
+    assert!(events.contains("*include_bytes!(\"events.bpf.o\")"));
+    // A hyphenated file name gives valid names.
+    assert!(generated(TARGET, "hyphen-name.skel.rs").contains("pub struct Hyphen_nameSkelBuilder"));
+
+    if !kernel_available("rust_skeletons_compile_clean_and_run_in_the_kernel") {
+        return;
+    }
+    for bin in ["events", "bitfields", "tcp_cc"] {
+        let out = run_ok(&mut Command::new(binary(TARGET, bin)));
+        eprintln!("{bin}: {}", String::from_utf8_lossy(&out.stdout).trim());
+    }
+}
+
+#[test]
+fn code_written_for_libbpf_cargo_builds_and_runs_unchanged() {
+    const TARGET: &str = "rust-skel-libbpf-cargo";
+    let features = ["--no-default-features", "--features", "libbpf-cargo"];
+    run_ok(&mut cargo(
+        TARGET,
+        "build",
+        &[&["--bins"][..], &features].concat(),
+    ));
+    let theirs = generated(TARGET, "events.skel.rs");
+    assert!(
+        theirs.contains("CARGO-LIBBPF-GEN"),
+        "not libbpf-cargo's skeleton"
+    );
+    if !kernel_available("code_written_for_libbpf_cargo_builds_and_runs_unchanged") {
+        return;
+    }
+    run_ok(&mut Command::new(binary(TARGET, "events")));
+}
+
+#[test]
+fn rust_skeleton_is_deterministic_and_standalone_from_gen() {
+    let dir = build_fixture("datasecs");
+    let object = dir.path().join("datasecs.bpf.o");
+    let generate = || {
+        run_ok(
+            bpfgen()
+                .args(["gen", "skeleton", "--lang", "rust"])
+                .arg(&object),
+        )
+        .stdout
+    };
+    let first = generate();
+    assert_eq!(first, generate(), "two runs differ");
+    let text = String::from_utf8(first).unwrap();
+    // `gen skeleton` embeds the bytes: the skeleton stands alone.
+    let bytes = std::fs::read(&object).unwrap();
+    assert!(text.contains(&format!("static DATA: [u8; {}] = [", bytes.len())));
+    assert!(text.contains("pub struct DatasecsSkelBuilder"));
+    assert!(text.contains("pub kconfig_data: Option<&'obj types::kconfig>,"));
+    assert!(text.contains("pub rodata_cfg_data: Option<&'obj types::rodata_cfg>,"));
+    assert!(text.contains("pub data_custom_data: Option<&'obj mut types::data_custom>,"));
+}
