@@ -132,3 +132,30 @@ fn rust_skeleton_is_deterministic_and_standalone_from_gen() {
     assert!(text.contains("pub rodata_cfg_data: Option<&'obj types::rodata_cfg>,"));
     assert!(text.contains("pub data_custom_data: Option<&'obj mut types::data_custom>,"));
 }
+
+#[test]
+fn builder_writes_where_asked_and_reports_failures() {
+    let dir = scratch();
+    let skeleton = dir.path().join("renamed.rs");
+    let built = bpfgen::Builder::new()
+        .source(fixture("hyphen-name.bpf.c"))
+        .build_and_generate(&skeleton)
+        .unwrap();
+    assert_eq!(built.skeleton.as_deref(), Some(skeleton.as_path()));
+    let text = std::fs::read_to_string(&skeleton).unwrap();
+    assert!(text.contains("*include_bytes!(\"hyphen-name.bpf.o\")"));
+    assert!(dir.path().join("hyphen-name.bpf.o").exists());
+    assert!(!dir.path().join("hyphen-name.skel.rs").exists());
+    assert!(built.headers.iter().any(|h| h.ends_with("bpf_helpers.h")));
+
+    let err = bpfgen::Builder::new()
+        .source(fixture("broken.bpf.c"))
+        .build_and_generate(dir.path().join("broken.skel.rs"))
+        .unwrap_err();
+    assert!(err.to_string().contains("broken.bpf.c"), "{err}");
+    assert!(!dir.path().join("broken.skel.rs").exists());
+    let err = bpfgen::Builder::new()
+        .build_and_generate(dir.path().join("x.skel.rs"))
+        .unwrap_err();
+    assert!(err.to_string().contains("no source"), "{err}");
+}

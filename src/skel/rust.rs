@@ -226,3 +226,27 @@ fn byte_array(elf: &[u8]) -> String {
     out.push_str("    ]");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_prefixes_are_identifiers() {
+        assert_eq!(type_prefix("runqslower.bpf.o"), "Runqslower");
+        assert_eq!(type_prefix("tcp_cc.bpf.o"), "Tcp_cc");
+        assert_eq!(type_prefix("my-prog.bpf.o"), "My_prog");
+        assert_eq!(type_prefix("1st.bpf.o"), "_1st");
+        assert_eq!(type_prefix(""), "_");
+    }
+
+    #[test]
+    fn literals_and_layout() {
+        assert_eq!(rust_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(indent("a\n\nb", 2), "  a\n\n  b");
+        let bytes: Vec<u8> = (0..17).collect();
+        let array = byte_array(&bytes);
+        assert_eq!(array.lines().count(), 4);
+        assert!(array.ends_with("        16,\n    ]"));
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Times Rust skeleton generation: bpfgen gen skeleton --lang rust against libbpf-cargo 0.27's
+# `cargo libbpf gen --object` (which runs rustfmt), on the largest object among the test
+# fixtures, and prints the ratio (bpfgen time / libbpf-cargo time: below 1 is faster).
+# libbpf-cargo is installed for this benchmark only, under target/bench-tools.
+# Not a test: nothing here asserts.
+# Usage: bench/rust-skel.sh [RUNS]   (default 10; medians are reported)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-10}
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export BPFGEN_CACHE_DIR=$scratch/cache
+
+cargo build --release --quiet
+bpfgen=$PWD/target/release/bpfgen
+tools=$PWD/target/bench-tools
+if [ ! -x "$tools/bin/cargo-libbpf" ]; then
+    echo "installing libbpf-cargo 0.27.2 into $tools (once)" >&2
+    cargo install --quiet --locked libbpf-cargo@0.27.2 --root "$tools"
+fi
+
+# median_ms CMD...: runs CMD $runs times (after one warm-up), prints the median in ms.
+median_ms() {
+    "$@" >/dev/null 2>&1
+    local times=()
+    for _ in $(seq "$runs"); do
+        local start end
+        start=$(date +%s%N)
+        "$@" >/dev/null 2>&1
+        end=$(date +%s%N)
+        times+=($(( (end - start) / 1000 )))
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+fixtures=()
+for source in tests/fixtures/*.bpf.c; do
+    case "$source" in */broken.bpf.c) continue ;; esac
+    fixtures+=("$source")
+done
+"$bpfgen" build --skel none -o "$scratch/objects" "${fixtures[@]}" >/dev/null 2>&1
+largest=$(ls -S "$scratch"/objects/*.bpf.o | head -1)
+
+ours() { "$bpfgen" gen skeleton --lang rust "$largest" -o "$scratch/ours.skel.rs"; }
+theirs() { "$tools/bin/cargo-libbpf" libbpf gen --object "$largest" > "$scratch/theirs.skel.rs"; }
+ref=$(median_ms theirs)
+mine=$(median_ms ours)
+echo "Rust skeleton of $(basename "$largest") ($(stat -c %s "$largest") bytes), $runs runs each, medians"
+echo "  cargo libbpf gen --object         ${ref} ms  ($(wc -l < "$scratch/theirs.skel.rs") lines)"
+echo "  bpfgen gen skeleton --lang rust ${mine} ms  ($(wc -l < "$scratch/ours.skel.rs") lines)"
+echo "  ratio bpfgen/libbpf-cargo         $(ratio "$mine" "$ref")   (goal: at most 1)"
