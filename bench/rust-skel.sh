@@ -20,21 +20,8 @@ if [ ! -x "$tools/bin/cargo-libbpf" ]; then
     cargo install --quiet --locked libbpf-cargo@0.27.2 --root "$tools"
 fi
 
-# median_ms CMD...: runs CMD $runs times (after one warm-up), prints the median in ms.
-median_ms() {
-    "$@" >/dev/null 2>&1
-    local times=()
-    for _ in $(seq "$runs"); do
-        local start end
-        start=$(date +%s%N)
-        "$@" >/dev/null 2>&1
-        end=$(date +%s%N)
-        times+=($(( (end - start) / 1000 )))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
-}
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 fixtures=()
 for source in tests/fixtures/*.bpf.c; do
