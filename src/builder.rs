@@ -83,7 +83,7 @@ impl Builder {
             out_dir,
             compile: CompileOptions {
                 arch: target_arch()?,
-                target: BpfTarget::Bpf,
+                target: target_byte_order(),
                 include_dirs: Vec::new(),
                 defines: Vec::new(),
                 extra_args: self.clang_args.clone(),
@@ -119,6 +119,15 @@ impl Builder {
             skeleton: Some(skeleton.to_path_buf()),
             ..built
         })
+    }
+}
+
+/// The byte order cargo builds for (`CARGO_CFG_TARGET_ENDIAN`), else the build host's.
+fn target_byte_order() -> BpfTarget {
+    match std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() {
+        Ok("little") => BpfTarget::Bpfel,
+        Ok("big") => BpfTarget::Bpfeb,
+        _ => BpfTarget::Bpf,
     }
 }
 

@@ -78,7 +78,7 @@ fn rust_skeletons_compile_clean_and_run_in_the_kernel() {
     assert!(events.contains("#[unsafe(link_section = \".bpf.objs\")]"));
     assert!(events.contains("*include_bytes!(\"events.bpf.o\")"));
     // A hyphenated file name gives valid names.
-    assert!(generated(TARGET, "hyphen-name.skel.rs").contains("pub struct Hyphen_nameSkelBuilder"));
+    assert!(generated(TARGET, "hyphen-name.skel.rs").contains("pub struct HyphenNameSkelBuilder"));
 
     if !kernel_available("rust_skeletons_compile_clean_and_run_in_the_kernel") {
         return;

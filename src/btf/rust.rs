@@ -118,6 +118,11 @@ impl<'a> RustTypes<'a> {
             });
             offset = field.offset + self.size_of(field.type_id)?;
         }
+        if offset > size {
+            return Err(Error::input(format!(
+                "the variables of '{name}' end at byte {offset}, past the section's {size} bytes"
+            )));
+        }
         if size > offset {
             members.push(Member::padding(offset, size - offset));
             offset = size;
@@ -376,7 +381,7 @@ impl<'a> RustTypes<'a> {
         let ty = self.ty(id)?;
         Ok(match ty.kind {
             Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
-                u64::from(ty.size).clamp(1, 8)
+                u64::from(ty.size).clamp(1, 16)
             }
             Kind::Ptr => 8,
             Kind::Array { .. } => self.align_of(ty.target, depth + 1)?,

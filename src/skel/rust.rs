@@ -54,14 +54,22 @@ struct StageCtx {
 }
 
 /// The prefix of the skeleton's type names for an object file name, as libbpf-cargo forms
-/// it (the name up to its first `.`, first letter capitalized: `runqslower.bpf.o` ->
-/// `Runqslower`), made a valid identifier (`my-prog.bpf.o` -> `My_prog`).
+/// it (the name up to its first `.`, each `_`-separated part capitalized: `tcp_cc.bpf.o` ->
+/// `TcpCc`), from a valid identifier (`my-prog.bpf.o` -> `MyProg`, `1st.bpf.o` -> `_1st`).
 pub fn type_prefix(file_name: &str) -> String {
     let stem = file_name.split('.').next().unwrap_or_default();
-    let mut ident = crate::object::names::sanitize_identifier(stem);
-    if let Some(first) = ident.get(..1) {
-        let upper = first.to_ascii_uppercase();
-        ident.replace_range(..1, &upper);
+    let sanitized = crate::object::names::sanitize_identifier(stem);
+    let mut ident: String = sanitized
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert(0, '_');
     }
     ident
 }
@@ -234,8 +242,9 @@ mod tests {
     #[test]
     fn type_prefixes_are_identifiers() {
         assert_eq!(type_prefix("runqslower.bpf.o"), "Runqslower");
-        assert_eq!(type_prefix("tcp_cc.bpf.o"), "Tcp_cc");
-        assert_eq!(type_prefix("my-prog.bpf.o"), "My_prog");
+        assert_eq!(type_prefix("tcp_cc.bpf.o"), "TcpCc");
+        assert_eq!(type_prefix("my-prog.bpf.o"), "MyProg");
+        assert_eq!(type_prefix("a__b.bpf.o"), "AB");
         assert_eq!(type_prefix("1st.bpf.o"), "_1st");
         assert_eq!(type_prefix(""), "_");
     }

@@ -19,7 +19,7 @@ fn listed() -> bool {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut storage = MaybeUninit::uninit();
-    let open_skel = Tcp_ccSkelBuilder::default().open(&mut storage)?;
+    let open_skel = TcpCcSkelBuilder::default().open(&mut storage)?;
     assert_eq!(c_string(&open_skel.struct_ops.bpfgen_rs().name), "bpfgen_rs");
     assert!(!open_skel.struct_ops.bpfgen_rs().ssthresh.is_null());
     let mut skel = open_skel.load()?;
