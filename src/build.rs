@@ -8,8 +8,10 @@
 use crate::btf::rust::rust_identifier;
 use crate::build_cache::{self, CachedCompile};
 use crate::cache::Cache;
+use crate::check;
 use crate::compile::{self, CompileOptions};
 use crate::depfile;
+use crate::diag;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, names, strip};
 use crate::output::OutputSet;
@@ -19,7 +21,7 @@ use crate::toolchain::Clang;
 use crate::vmlinux;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which skeleton a build writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,6 +60,10 @@ pub struct BuildRequest {
     /// make's jobserver, when bpfgen runs under `make -jN`: every compile beyond the first
     /// takes one of its tokens, so that make and bpfgen together run at most N jobs.
     pub jobserver: Option<jobserver::Client>,
+    /// Run `bpfgen check` on each object before writing it (`None`: `--no-check`); errors
+    /// fail the source and leave its previous outputs in place. Behind a mutex because the
+    /// target kernels' BTF is loaded once and shared by every worker.
+    pub check: Option<Arc<Mutex<check::Options>>>,
 }
 
 /// The files one source produced.
@@ -190,14 +196,15 @@ fn build_one(
     generated: &OnceLock<Result<PathBuf>>,
     source: &Path,
 ) -> SourceOutcome {
-    let (diagnostics, compiled) = match source_options(clang, request, generated, source) {
+    let (mut diagnostics, compiled) = match source_options(clang, request, generated, source) {
         Ok(opts) => compile_cached(clang, request, &opts, source),
         Err(err) => (String::new(), Err(err)),
     };
+    let result = compiled.and_then(|compiled| finish(request, source, compiled, &mut diagnostics));
     SourceOutcome {
         source: source.to_path_buf(),
         diagnostics,
-        result: compiled.and_then(|compiled| finish(request, source, compiled)),
+        result,
     }
 }
 
@@ -281,8 +288,45 @@ fn source_options(
     Ok(opts)
 }
 
-/// Models, renders and writes one compiled source.
-fn finish(request: &BuildRequest, source: &Path, compiled: CachedCompile) -> Result<Built> {
+/// Runs `bpfgen check` on a freshly built object: findings go to `diagnostics`, and any error
+/// fails the source.
+fn run_checks(
+    object: &BpfObject,
+    source: &Path,
+    options: &Mutex<check::Options>,
+    diagnostics: &mut String,
+) -> Result<()> {
+    let options = options
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let name = source.display().to_string();
+    let mut findings =
+        check::check_object(object, &name, &options).map_err(|e| e.in_file(source))?;
+    check::attach_sources(&mut findings, &[source.parent().unwrap_or(Path::new(""))]);
+    for finding in &findings {
+        diagnostics.push_str(&finding.render_human());
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == diag::Severity::Error)
+        .count();
+    if errors > 0 {
+        return Err(Error::input(format!(
+            "bpfgen check found {errors} error(s); outputs not written (--no-check skips the checks)"
+        ))
+        .in_file(source));
+    }
+    Ok(())
+}
+
+/// Checks, models, renders and writes one compiled source; check findings are appended to
+/// `diagnostics`.
+fn finish(
+    request: &BuildRequest,
+    source: &Path,
+    compiled: CachedCompile,
+    diagnostics: &mut String,
+) -> Result<Built> {
     let stem = source_stem(source);
     let out = |suffix: &str| request.out_dir.join(format!("{stem}{suffix}"));
     let object_path = out(".bpf.o");
@@ -297,6 +341,9 @@ fn finish(request: &BuildRequest, source: &Path, compiled: CachedCompile) -> Res
     let object_name = names::object_name_from_file(&object_file);
     let stripped = compiled.object;
     let object = BpfObject::parse(&stripped, &object_name).map_err(|e| e.in_file(source))?;
+    if let Some(options) = &request.check {
+        run_checks(&object, source, options, diagnostics)?;
+    }
 
     let mut outputs = OutputSet::new();
     outputs.stage(&object_path, &stripped)?;

@@ -15,11 +15,13 @@
 use crate::build::{self, BuildRequest, Built, SkeletonLang};
 use crate::build_cache;
 use crate::cache::Cache;
+use crate::check;
 use crate::compile::CompileOptions;
 use crate::error::{Error, Result};
 use crate::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Builds one BPF C source and writes its Rust skeleton, for build scripts (what
 /// libbpf-cargo's `SkeletonBuilder` does, plus dependency tracking and clang's warnings).
@@ -97,6 +99,9 @@ impl Builder {
             jobs: 1,
             cache_limit: Some(build_cache::max_bytes_from_env()?),
             jobserver: None,
+            check: Some(Arc::new(Mutex::new(check::Options::for_build(Path::new(
+                crate::btf::source::KERNEL_BTF,
+            ))))),
         };
         let outcome = build::build(&clang, &request, &|_| {})?
             .pop()

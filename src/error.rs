@@ -3,6 +3,7 @@
 //! Every error renders as a single line, `<subject>: <message>`, so the binary can print it as is.
 //! The [`ErrorKind`] decides the exit code: 1 when the input is wrong, 2 for usage or environment.
 
+use crate::diag::Code;
 use std::path::Path;
 
 /// Whose fault an error is; the binary maps it to the exit code.
@@ -21,6 +22,8 @@ pub struct Error {
     kind: ErrorKind,
     subject: Option<String>,
     message: String,
+    /// The `bpfgen check` code of the rule this error breaks, when one does.
+    code: Option<Code>,
 }
 
 /// The library's result type.
@@ -33,6 +36,7 @@ impl Error {
             kind: ErrorKind::Input,
             subject: None,
             message: message.into(),
+            code: None,
         }
     }
 
@@ -42,6 +46,7 @@ impl Error {
             kind: ErrorKind::Environment,
             subject: None,
             message: message.into(),
+            code: None,
         }
     }
 
@@ -56,6 +61,18 @@ impl Error {
             self.subject = Some(path.display().to_string());
         }
         self
+    }
+
+    /// Tags the error with the `bpfgen check` rule it breaks, so `check` reports it under that
+    /// rule's code rather than as an unreadable object.
+    pub fn with_code(mut self, code: Code) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// The `bpfgen check` rule this error breaks, if it was tagged with one.
+    pub fn code(&self) -> Option<Code> {
+        self.code
     }
 
     /// Whose fault the error is.

@@ -220,7 +220,7 @@ impl<'a> Dumper<'a> {
             )));
         }
         match ty.kind {
-            Kind::Int | Kind::Float => {
+            Kind::Int { .. } | Kind::Float => {
                 self.order[id as usize] = Order::Ordered;
                 Ok(false)
             }
@@ -314,7 +314,7 @@ impl<'a> Dumper<'a> {
             return Ok(());
         }
         match ty.kind {
-            Kind::Int => self.emit[i] = Emit::Emitted,
+            Kind::Int { .. } => self.emit[i] = Emit::Emitted,
             Kind::Enum { .. } | Kind::Enum64 { .. } => {
                 if top_level {
                     self.emit_enum_def(id, 0);
@@ -670,7 +670,7 @@ impl<'a> Dumper<'a> {
             }
             let ty = self.ty(id);
             match ty.kind {
-                Kind::Int | Kind::Float => {
+                Kind::Int { .. } | Kind::Float => {
                     self.emit_mods(start);
                     let name = self.base_type_name(ty.name);
                     if self.style.bool_keyword && name == "_Bool" {

@@ -2,6 +2,7 @@
 //! file or object ([`source`]), the `.BTF.ext` parser ([`ext`]), and C code from BTF
 //! ([`dump`]: whole headers and single declarations).
 
+pub mod core;
 pub mod dump;
 pub mod ext;
 pub mod rust;

@@ -179,7 +179,7 @@ impl<'a> RustTypes<'a> {
         let ty = self.ty(id)?;
         Ok(match ty.kind {
             Kind::Void | Kind::Fwd { .. } | Kind::FuncProto => "std::ffi::c_void".into(),
-            Kind::Int => int_type(self.table.name(ty.name), ty.size)?.into(),
+            Kind::Int { .. } => int_type(self.table.name(ty.name), ty.size)?.into(),
             Kind::Float => match ty.size {
                 4 => "f32".into(),
                 8 => "f64".into(),
@@ -380,7 +380,7 @@ impl<'a> RustTypes<'a> {
         let id = self.skip(id)?;
         let ty = self.ty(id)?;
         Ok(match ty.kind {
-            Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+            Kind::Int { .. } | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
                 u64::from(ty.size).clamp(1, 16)
             }
             Kind::Ptr => 8,

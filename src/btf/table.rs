@@ -14,7 +14,10 @@ pub enum Kind {
     /// `void` (id 0 only).
     Void,
     /// An integer; the name says which.
-    Int,
+    Int {
+        /// Whether the encoding has `BTF_INT_SIGNED`.
+        signed: bool,
+    },
     /// A floating point type.
     Float,
     /// A pointer to `target`.
@@ -244,7 +247,9 @@ impl TypeTable {
         };
         let base = *at;
         ty.kind = match kind_id {
-            1 => Kind::Int,
+            1 => Kind::Int {
+                signed: r.u32(base)? & (1 << 24) != 0,
+            },
             2 => Kind::Ptr,
             3 => Kind::Array {
                 nelems: r.u32(base + 8)?,
@@ -404,7 +409,7 @@ impl TypeTable {
         for _ in 0..MAX_DEPTH {
             let ty = self.get(id)?;
             let size = match ty.kind {
-                Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => ty.size,
+                Kind::Int { .. } | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => ty.size,
                 Kind::Struct | Kind::Union | Kind::Datasec | Kind::Ptr => ty.size,
                 Kind::Array { nelems } => {
                     count = count
@@ -454,7 +459,7 @@ impl TypeTable {
         }
         let ty = self.get(id)?;
         let align = match ty.kind {
-            Kind::Int | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+            Kind::Int { .. } | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
                 ty.size.clamp(1, 8)
             }
             Kind::Ptr => 8,

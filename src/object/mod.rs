@@ -10,6 +10,6 @@ pub mod sec_def;
 pub mod strip;
 
 pub use model::{
-    BpfObject, ByteOrder, Extern, ExternKind, Map, MapDef, MapKind, Program, Section, SectionKind,
-    Variable, map_type_name,
+    BpfObject, ByteOrder, CodeRelocation, CodeSection, Extern, ExternKind, Function, Map, MapDef,
+    MapKind, Program, Section, SectionKind, Variable, map_type_name,
 };

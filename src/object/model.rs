@@ -81,6 +81,41 @@ pub struct Program {
     pub sec_def: Option<SecDef>,
 }
 
+/// A function in an executable section: a program, or a sub-program in `.text`.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// Symbol name.
+    pub name: String,
+    /// ELF section index.
+    pub section_index: usize,
+    /// Byte offset of the first instruction within the section.
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A relocation in an executable section: which instruction refers to which symbol.
+#[derive(Debug, Clone)]
+pub struct CodeRelocation {
+    /// Byte offset of the instruction within its section.
+    pub offset: u64,
+    /// Name of the symbol it refers to (a map, a global, a sub-program or an extern).
+    pub symbol: String,
+}
+
+/// The instructions of one executable section, with their relocations.
+#[derive(Debug, Clone)]
+pub struct CodeSection {
+    /// ELF section index.
+    pub section_index: usize,
+    /// Section name.
+    pub section: String,
+    /// The raw instructions (8 bytes each, in the object's byte order).
+    pub bytes: Vec<u8>,
+    /// Relocations against these instructions, by offset.
+    pub relocations: Vec<CodeRelocation>,
+}
+
 /// The definition libbpf would create a map from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MapDef {
@@ -206,6 +241,11 @@ pub struct BpfObject {
     pub sections: Vec<Section>,
     /// Programs, in libbpf's order (section index, then offset).
     pub programs: Vec<Program>,
+    /// Every function of every executable section (programs and sub-programs), by section
+    /// and offset.
+    pub functions: Vec<Function>,
+    /// The code of every executable section.
+    pub code: Vec<CodeSection>,
     /// Maps, in libbpf's order (`.maps`, data sections, `.kconfig`, struct_ops).
     pub maps: Vec<Map>,
     /// Externs, in symbol table order.
@@ -221,6 +261,13 @@ pub struct BpfObject {
 }
 
 impl BpfObject {
+    /// The function containing byte `offset` of section `section_index`.
+    pub fn function_at(&self, section_index: usize, offset: u64) -> Option<&Function> {
+        self.functions.iter().find(|f| {
+            f.section_index == section_index && f.offset <= offset && offset < f.offset + f.size
+        })
+    }
+
     /// The section with ELF index `index`.
     pub fn section(&self, index: usize) -> Option<&Section> {
         self.sections.iter().find(|s| s.index == index)

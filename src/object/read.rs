@@ -7,6 +7,7 @@ use super::sec_def;
 use crate::btf::ext::{BtfExt, BtfStrings};
 use crate::btf::table::TypeTable;
 use crate::btf::{Btf, VarLinkage};
+use crate::diag::Code;
 use crate::error::{Error, Result};
 use btf_rs::Type;
 use object::elf;
@@ -76,7 +77,8 @@ impl BpfObject {
             return Err(Error::input(
                 "legacy map definitions in 'maps' section are not supported by libbpf 1.x; \
                  define maps in SEC(\".maps\") with BTF",
-            ));
+            )
+            .with_code(Code::LegacyMaps));
         }
         let symbols = read_symbols(&file)?;
         check_relocations(&file)?;
@@ -91,12 +93,16 @@ impl BpfObject {
             .map(read_license)
             .transpose()?;
         let btf_bytes = data_of(SectionKind::Btf);
-        let btf = btf_bytes.map(Btf::parse).transpose()?;
+        let invalid_btf = |e: Error| e.with_code(Code::InvalidBtf);
+        let btf = btf_bytes.map(Btf::parse).transpose().map_err(invalid_btf)?;
         let types = btf_bytes
             .map(|bytes| TypeTable::from_bytes(bytes, None))
-            .transpose()?;
+            .transpose()
+            .map_err(invalid_btf)?;
         let btf_ext = match (btf_bytes, data_of(SectionKind::BtfExt)) {
-            (Some(btf), Some(ext)) => Some(BtfExt::parse(ext, &BtfStrings::new(btf)?)?),
+            (Some(btf), Some(ext)) => {
+                Some(BtfExt::parse(ext, &BtfStrings::new(btf)?).map_err(invalid_btf)?)
+            }
             _ => None,
         };
 
@@ -106,6 +112,8 @@ impl BpfObject {
                 Endianness::Big => ByteOrder::Big,
             },
             programs: read_programs(&sections, &symbols)?,
+            functions: read_functions(&sections, &symbols),
+            code: read_code(&file, &sections, &section_data)?,
             externs: Vec::new(),
             maps: Vec::new(),
             sections,
@@ -277,7 +285,8 @@ fn read_programs(sections: &[Section], symbols: &[Symbol]) -> Result<Vec<Program
                 "program '{}' in section '{}' is static; libbpf only loads global programs \
                  (drop `static`, or move it to .text as a sub-program)",
                 sym.name, section.name
-            )));
+            ))
+            .with_code(Code::StaticProgram));
         }
         let end = sym.value.checked_add(sym.size);
         if end.is_none_or(|end| end > section.size) || sym.size % 8 != 0 {
@@ -297,6 +306,66 @@ fn read_programs(sections: &[Section], symbols: &[Symbol]) -> Result<Vec<Program
     }
     programs.sort_by_key(|p| (p.section_index, p.offset));
     Ok(programs)
+}
+
+fn read_functions(sections: &[Section], symbols: &[Symbol]) -> Vec<Function> {
+    let mut functions: Vec<Function> = symbols
+        .iter()
+        .filter(|s| s.kind == elf::STT_FUNC)
+        .filter_map(|sym| {
+            let index = sym.section?;
+            let section = sections.iter().find(|s| s.index == index)?;
+            matches!(section.kind, SectionKind::Program | SectionKind::Text).then(|| Function {
+                name: sym.name.clone(),
+                section_index: index,
+                offset: sym.value,
+                size: sym.size,
+            })
+        })
+        .collect();
+    functions.sort_by_key(|f| (f.section_index, f.offset));
+    functions
+}
+
+/// The instructions of every executable section and the symbols their relocations name.
+fn read_code(
+    file: &ElfFile64<Endianness>,
+    sections: &[Section],
+    section_data: &HashMap<usize, &[u8]>,
+) -> Result<Vec<CodeSection>> {
+    let mut code = Vec::new();
+    for section in sections
+        .iter()
+        .filter(|s| matches!(s.kind, SectionKind::Program | SectionKind::Text))
+    {
+        let elf_section = file
+            .section_by_index(object::SectionIndex(section.index))
+            .map_err(|e| Error::input(format!("malformed ELF: {e}")))?;
+        let mut relocations = Vec::new();
+        for (offset, relocation) in elf_section.relocations() {
+            if let object::RelocationTarget::Symbol(index) = relocation.target() {
+                let symbol = file
+                    .symbol_by_index(index)
+                    .and_then(|s| s.name())
+                    .map_err(|e| Error::input(format!("malformed ELF: symbol: {e}")))?;
+                relocations.push(CodeRelocation {
+                    offset,
+                    symbol: symbol.to_string(),
+                });
+            }
+        }
+        relocations.sort_by_key(|r| r.offset);
+        code.push(CodeSection {
+            section_index: section.index,
+            section: section.name.clone(),
+            bytes: section_data
+                .get(&section.index)
+                .map(|b| b.to_vec())
+                .unwrap_or_default(),
+            relocations,
+        });
+    }
+    Ok(code)
 }
 
 fn read_externs(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Extern>> {
@@ -601,13 +670,14 @@ fn read_user_maps(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Map>> {
     }
     let btf = object.btf.as_ref().ok_or_else(|| {
         Error::input("has a .maps section but no BTF: BTF-defined maps need it (compile with -g)")
+            .with_code(Code::MapWithoutBtf)
     })?;
-    let (_, sec) = btf
-        .find_datasec(".maps")?
-        .ok_or_else(|| Error::input("DATASEC '.maps' not found in BTF"))?;
+    let (_, sec) = btf.find_datasec(".maps")?.ok_or_else(|| {
+        Error::input("DATASEC '.maps' not found in BTF").with_code(Code::MapWithoutBtf)
+    })?;
     datasec_vars(btf, &sec, symbols)?
         .into_iter()
-        .map(|var| user_map(btf, var))
+        .map(|var| user_map(btf, var).map_err(|e| e.with_code(Code::MapField)))
         .collect()
 }
 

@@ -161,6 +161,11 @@ pub fn find(section: &str) -> Option<SecDef> {
         })
 }
 
+/// Every section name pattern libbpf knows, for suggestions.
+pub fn patterns() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|&(pattern, ..)| pattern)
+}
+
 fn matches(name: &str, pattern: &str, how: Match) -> bool {
     match how {
         Match::Exact => name == pattern,

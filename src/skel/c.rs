@@ -207,7 +207,7 @@ fn struct_ops_lines(types: &TypeTable, ops: &SkelStructOps) -> Result<Vec<String
         let ty = types.get(type_id)?;
         let size = types.size_of(type_id)?;
         let line = match ty.kind {
-            Kind::Int | Kind::Float => declaration(types, type_id, name, 3, &style)?,
+            Kind::Int { .. } | Kind::Float => declaration(types, type_id, name, 3, &style)?,
             Kind::Enum { signed } | Kind::Enum64 { signed } => {
                 format!("{} {name}", int_type(size, signed))
             }

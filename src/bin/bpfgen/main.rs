@@ -3,6 +3,8 @@
 
 mod btf;
 mod build;
+mod check;
+mod compile_args;
 mod doctor;
 mod generate;
 mod inspect;
@@ -27,6 +29,7 @@ struct Cli {
 enum Command {
     Build(build::Opts),
     Btf(btf::BtfOpts),
+    Check(check::Opts),
     Doctor(doctor::Opts),
     Gen(generate::Opts),
     Inspect(inspect::Opts),
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(opts) => opts.run(),
         Command::Btf(opts) => opts.run(),
+        Command::Check(opts) => opts.run(),
         Command::Doctor(opts) => opts.run(),
         Command::Gen(opts) => opts.run(),
         Command::Inspect(opts) => opts.run(),

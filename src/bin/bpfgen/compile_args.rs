@@ -1,0 +1,102 @@
+//! The compiler options `build` and `check` share, and the build request they make.
+
+use bpfgen::build::{BuildRequest, SkeletonLang};
+use bpfgen::build_cache;
+use bpfgen::cache::Cache;
+use bpfgen::check;
+use bpfgen::compile::CompileOptions;
+use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// How `.bpf.c` sources are compiled.
+#[derive(clap::Args)]
+pub struct CompileArgs {
+    /// Add an include directory.
+    #[arg(short = 'I', value_name = "DIR")]
+    include: Vec<PathBuf>,
+    /// Define a macro.
+    #[arg(short = 'D', value_name = "NAME[=VALUE]")]
+    define: Vec<String>,
+    /// The clang to use (default: $BPFGEN_CLANG, $CLANG, clang, the newest clang-NN).
+    #[arg(long, value_name = "PATH")]
+    clang: Option<PathBuf>,
+    /// Target architecture for __TARGET_ARCH_* (default: the host's).
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// BPF target: bpf (host byte order), bpfel or bpfeb.
+    #[arg(long, value_name = "TARGET", default_value = "bpf")]
+    target: String,
+    /// How many sources to compile at once (default: the number of CPUs).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
+    /// Compile everything afresh: neither reuse nor store compile results.
+    #[arg(long)]
+    no_cache: bool,
+    /// Do not precompile the generated vmlinux.h.
+    #[arg(long)]
+    no_pch: bool,
+}
+
+/// What a build writes and checks, beyond how it compiles.
+pub struct Outputs {
+    /// The sources.
+    pub sources: Vec<PathBuf>,
+    /// Where outputs go.
+    pub out_dir: PathBuf,
+    /// The kernel BTF a generated vmlinux.h describes.
+    pub btf: PathBuf,
+    /// Which skeleton to write.
+    pub skeleton: SkeletonLang,
+    /// Checks to run on each object before writing it.
+    pub check: Option<check::Options>,
+    /// Extra clang arguments.
+    pub clang_args: Vec<OsString>,
+}
+
+impl CompileArgs {
+    /// The clang to use and the build request for `outputs`.
+    pub fn request(self, outputs: Outputs) -> anyhow::Result<(Clang, BuildRequest)> {
+        let arch = match &self.arch {
+            Some(name) => name.parse::<TargetArch>()?,
+            None => TargetArch::host()?,
+        };
+        let target = self.target.parse::<BpfTarget>()?;
+        let cache = Cache::from_env();
+        let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
+        if let Some(advice) = clang.advisory().filter(|_| clang.newly_probed()) {
+            eprintln!("bpfgen: warning: {advice}");
+        }
+        let request = BuildRequest {
+            sources: outputs.sources,
+            out_dir: outputs.out_dir,
+            compile: CompileOptions {
+                arch,
+                target,
+                include_dirs: self.include,
+                defines: self.define,
+                extra_args: outputs.clang_args,
+                pch: None,
+                fallback_include_dirs: Vec::new(),
+            },
+            btf: outputs.btf,
+            pch: !self.no_pch,
+            cache,
+            jobs: self
+                .jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            // SAFETY: the descriptors MAKEFLAGS names are make's jobserver pipe, inherited for
+            // this purpose (the recipe is marked `+`); nothing else in bpfgen uses them.
+            jobserver: unsafe { jobserver::Client::from_env() },
+            cache_limit: if self.no_cache {
+                None
+            } else {
+                Some(build_cache::max_bytes_from_env()?)
+            },
+            skeleton: outputs.skeleton,
+            check: outputs.check.map(|c| Arc::new(Mutex::new(c))),
+        };
+        Ok((clang, request))
+    }
+}

@@ -1,0 +1,174 @@
+//! CO-RE: every `.BTF.ext` relocation resolved against each target kernel as libbpf would,
+//! in libbpf's order. A relocation no target type satisfies is an error (libbpf poisons the
+//! instruction and the verifier rejects it), or a warning when the function tests the same
+//! field or type with an existence check first (the poisoned code is then dead).
+
+use super::Context;
+use crate::btf::core::{ReloKind, Resolution, Resolver, Target, access_path};
+use crate::btf::ext::CoreRelo;
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::error::Result;
+use crate::object::{BpfObject, ByteOrder};
+
+/// libbpf's verdict on one relocation against one target.
+#[derive(Debug, Clone)]
+pub struct CoreVerdict {
+    /// ELF section of the relocated instruction.
+    pub section: String,
+    /// Index of the record among its section's CO-RE records (libbpf's `relo #N`).
+    pub index: usize,
+    /// The program or sub-program the instruction belongs to (libbpf's `prog '...'`).
+    pub function: String,
+    /// The record.
+    pub relo: CoreRelo,
+    /// What it asks for.
+    pub kind: Option<ReloKind>,
+    /// The access in C terms (`task_struct->__state`).
+    pub path: String,
+    /// What libbpf makes of it.
+    pub resolution: Resolution,
+}
+
+/// The verdict on every relocation libbpf would process (not those of `SEC("?...")`
+/// programs, which are not loaded, nor of code outside any function), in libbpf's order.
+pub fn verdicts(object: &BpfObject, target: &Target) -> Vec<CoreVerdict> {
+    let (Some(types), Some(ext)) = (&object.types, &object.btf_ext) else {
+        return Vec::new();
+    };
+    let little_endian = object.byte_order == ByteOrder::Little;
+    let mut resolver = Resolver::new(types, target);
+    let mut out = Vec::new();
+    for records in &ext.sections {
+        let Some(section) = object.sections.iter().find(|s| s.name == records.section) else {
+            continue;
+        };
+        for (index, relo) in records.core_relos.iter().enumerate() {
+            let Some(function) = object.function_at(section.index, u64::from(relo.insn_off)) else {
+                continue;
+            };
+            let autoload = object
+                .programs
+                .iter()
+                .find(|p| p.name == function.name)
+                .is_none_or(|p| !p.section.starts_with('?'));
+            if !autoload {
+                continue;
+            }
+            out.push(CoreVerdict {
+                section: records.section.clone(),
+                index,
+                function: function.name.clone(),
+                relo: relo.clone(),
+                kind: ReloKind::from_raw(relo.kind),
+                path: access_path(types, relo),
+                resolution: resolver.resolve(relo, little_endian),
+            });
+        }
+    }
+    out
+}
+
+pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
+    let has_relos = cx
+        .object
+        .btf_ext
+        .as_ref()
+        .is_some_and(|ext| ext.core_relo_count() > 0);
+    if !has_relos {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for target in cx.options.targets()? {
+        let all = verdicts(cx.object, target);
+        // One finding per access and place: a bitfield read is five relocations.
+        let mut groups: Vec<(Code, &CoreVerdict, Vec<&'static str>)> = Vec::new();
+        for verdict in &all {
+            let code = match &verdict.resolution {
+                Resolution::Resolved { .. } | Resolution::Missing { value: Some(_) } => continue,
+                Resolution::Missing { value: None } if guarded(verdict, &all) => Code::CoreGuarded,
+                Resolution::Missing { value: None } => Code::CoreUnresolved,
+                Resolution::Invalid(_) => Code::CoreInvalid,
+            };
+            let kind = verdict.kind.map_or("unknown", ReloKind::name);
+            let same = groups.iter_mut().find(|(c, v, _)| {
+                *c == code
+                    && code != Code::CoreInvalid
+                    && v.function == verdict.function
+                    && v.path == verdict.path
+                    && cx.location(&v.section, u64::from(v.relo.insn_off))
+                        == cx.location(&verdict.section, u64::from(verdict.relo.insn_off))
+            });
+            match same {
+                Some((_, _, kinds)) if kinds.contains(&kind) => {}
+                Some((_, _, kinds)) => kinds.push(kind),
+                None => groups.push((code, verdict, vec![kind])),
+            }
+        }
+        for (code, verdict, kinds) in groups {
+            let location = cx.location(&verdict.section, u64::from(verdict.relo.insn_off));
+            found.push(
+                finding(cx, code, verdict, &kinds)
+                    .at(location)
+                    .on_target(&target.name),
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// The finding for a group of relocations of one access at one place.
+fn finding(cx: &Context, code: Code, verdict: &CoreVerdict, kinds: &[&str]) -> Diagnostic {
+    let what = match verdict.kind {
+        Some(k) if k.is_field() => "field",
+        Some(ReloKind::EnumvalExists | ReloKind::EnumvalValue) => "enumerator",
+        _ => "type",
+    };
+    let missing = format!(
+        "{what} {} is not in the target kernel ({})",
+        verdict.path,
+        kinds.join(", ")
+    );
+    let relo = format!("prog '{}': relo #{}", verdict.function, verdict.index);
+    match (&verdict.resolution, code) {
+        (Resolution::Invalid(why), _) => cx
+            .diagnostic(
+                code,
+                Severity::Error,
+                format!("{} ({}): {why}", verdict.path, kinds.join(", ")),
+            )
+            .note(format!("libbpf fails the whole load at {relo}")),
+        (_, Code::CoreGuarded) => cx.diagnostic(code, Severity::Warning, missing).note(
+            "the same function tests it with an existence check first, so this access is \
+             dead code on this kernel",
+        ),
+        _ => cx
+            .diagnostic(code, Severity::Error, missing)
+            .note(format!(
+                "libbpf: {relo}: no matching targets found; the verifier then rejects the \
+                 poisoned instruction"
+            ))
+            .note(
+                "guard it with bpf_core_field_exists()/bpf_core_type_exists(), or read a \
+                 flavour (struct name___suffix) that matches this kernel",
+            ),
+    }
+}
+
+/// Whether the same function tests what `verdict` accesses with an existence check that
+/// also fails on this target: `bpf_core_field_exists` on the same access, or
+/// `bpf_core_type_exists`/`bpf_core_type_matches` on the same type.
+fn guarded(verdict: &CoreVerdict, all: &[CoreVerdict]) -> bool {
+    all.iter().any(|other| {
+        let Some(kind) = other.kind.filter(|k| k.is_existence_check()) else {
+            return false;
+        };
+        let same_access = match kind {
+            ReloKind::TypeExists | ReloKind::TypeMatches => true,
+            _ => other.relo.access == verdict.relo.access,
+        };
+        other.function == verdict.function
+            && other.relo.type_id == verdict.relo.type_id
+            && same_access
+            && other.resolution == (Resolution::Missing { value: Some(0) })
+    })
+}

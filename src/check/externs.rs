@@ -1,0 +1,124 @@
+//! Externs libbpf resolves at load time: `__kconfig` values must have a type libbpf can fill
+//! from the kernel configuration, and `__ksym` variables and kfuncs must exist in the target
+//! kernel's BTF.
+
+use super::Context;
+use crate::btf::table::{Kind, TypeTable};
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::error::Result;
+use crate::object::{Extern, ExternKind};
+
+pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
+    let mut found = Vec::new();
+    let Some(types) = &cx.object.types else {
+        return Ok(found);
+    };
+    for ext in cx
+        .object
+        .externs
+        .iter()
+        .filter(|e| e.kind == ExternKind::Kconfig)
+    {
+        if let Some(why) = kconfig_problem(types, ext.type_id) {
+            found.push(
+                cx.diagnostic(
+                    Code::KconfigType,
+                    Severity::Error,
+                    format!("extern '{}' (__kconfig): {why}", ext.name),
+                )
+                .at(cx.first_use(&ext.name))
+                .note(
+                    "libbpf fills __kconfig externs of type bool, char, tristate (enum \
+                     libbpf_tristate), 1/2/4/8-byte integers and char arrays",
+                ),
+            );
+        }
+    }
+    let ksyms: Vec<&Extern> = cx
+        .object
+        .externs
+        .iter()
+        .filter(|e| e.kind == ExternKind::Ksym)
+        .collect();
+    if ksyms.is_empty() {
+        return Ok(found);
+    }
+    for target in cx.options.targets()? {
+        for ext in &ksyms {
+            let Ok(ty) = types.get(ext.type_id) else {
+                continue;
+            };
+            let (what, present) = match ty.kind {
+                Kind::Func => ("kfunc", target.has_func(&ext.name)),
+                // Typeless ksyms (`extern const void x __ksym`) come from /proc/kallsyms,
+                // which no BTF file describes.
+                Kind::Var if types.get(ty.target).is_ok_and(|t| t.kind == Kind::Void) => {
+                    continue;
+                }
+                _ => ("variable", target.has_var(&ext.name)),
+            };
+            if present {
+                continue;
+            }
+            let severity = if ext.weak {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            let mut finding = cx
+                .diagnostic(
+                    Code::KsymMissing,
+                    severity,
+                    format!(
+                        "__ksym {what} '{}' is not in the target kernel's BTF",
+                        ext.name
+                    ),
+                )
+                .at(cx.first_use(&ext.name))
+                .on_target(&target.name);
+            finding = if ext.weak {
+                finding.note("it is __weak: libbpf resolves it to 0; test it before use")
+            } else {
+                finding.note(
+                    "libbpf will fail the load (declare it __weak and test it, if it is \
+                     optional); kernel modules' BTF is not searched offline",
+                )
+            };
+            found.push(finding);
+        }
+    }
+    Ok(found)
+}
+
+/// Why libbpf cannot fill a `__kconfig` extern of VAR `var_id` (`bpf_object__collect_externs`).
+fn kconfig_problem(types: &TypeTable, var_id: u32) -> Option<String> {
+    let var = types.get(var_id).ok()?;
+    if var.kind != Kind::Var {
+        return Some("kconfig externs must be variables, not functions".into());
+    }
+    let id = types.skip_mods_and_typedefs(var.target).ok()?;
+    let ty = types.get(id).ok()?;
+    let name = types.name(ty.name);
+    let ok = match ty.kind {
+        Kind::Int { .. } => matches!(ty.size, 1 | 2 | 4 | 8),
+        Kind::Enum { .. } => name == "libbpf_tristate",
+        Kind::Array { .. } => types
+            .skip_mods_and_typedefs(ty.target)
+            .and_then(|e| types.get(e))
+            .is_ok_and(|e| matches!(e.kind, Kind::Int { .. }) && e.size == 1),
+        _ => false,
+    };
+    (!ok).then(|| {
+        let shown = match ty.kind {
+            Kind::Int { .. } => format!("{}-byte integer '{name}'", ty.size),
+            Kind::Array { .. } => "array of something other than char".to_string(),
+            Kind::Ptr => "pointer".to_string(),
+            Kind::Struct => format!("struct {name}"),
+            Kind::Union => format!("union {name}"),
+            Kind::Enum { .. } | Kind::Enum64 { .. } => format!("enum {name}"),
+            Kind::Float => format!("floating-point '{name}'"),
+            _ => format!("'{name}'"),
+        };
+        format!("type {shown} is unsupported")
+    })
+}

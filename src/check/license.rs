@@ -1,0 +1,121 @@
+//! The license and what it allows: the kernel lets only GPL-compatible programs call
+//! GPL-only helpers ("cannot call GPL-restricted function from non-GPL compatible program")
+//! and kfuncs ("cannot call kernel function from non-GPL compatible program").
+
+use super::Context;
+use super::helpers::HELPERS;
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::object::{ByteOrder, ExternKind};
+
+/// The license strings the kernel's `license_is_gpl_compatible()` accepts, exactly.
+const GPL_COMPATIBLE: &[&str] = &[
+    "GPL",
+    "GPL v2",
+    "GPL and additional rights",
+    "Dual BSD/GPL",
+    "Dual MIT/GPL",
+    "Dual MPL/GPL",
+];
+
+/// `BPF_JMP | BPF_CALL`.
+const CALL: u8 = 0x85;
+
+/// A `call` instruction: its byte offset in the section, `src_reg` and `imm`.
+struct Call {
+    offset: u64,
+    src_reg: u8,
+    imm: i32,
+}
+
+pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    let license = cx.object.license.as_deref();
+    if license.is_none() {
+        found.push(
+            cx.diagnostic(
+                Code::MissingLicense,
+                Severity::Warning,
+                "no license section: the kernel treats the programs as proprietary",
+            )
+            .note("add `char LICENSE[] SEC(\"license\") = \"Dual BSD/GPL\";`"),
+        );
+    }
+    if license.is_some_and(|l| GPL_COMPATIBLE.contains(&l)) {
+        return found;
+    }
+    let shown = license.map_or("no license".to_string(), |l| format!("license \"{l}\""));
+    let fix = format!(
+        "GPL-compatible licenses are exactly: {}",
+        GPL_COMPATIBLE
+            .iter()
+            .map(|l| format!("\"{l}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for code in &cx.object.code {
+        for call in calls(&code.bytes, cx.object.byte_order) {
+            let location = cx.location(&code.section, call.offset);
+            let relocated = code.relocations.iter().find(|r| r.offset == call.offset);
+            let kfunc = relocated.and_then(|r| {
+                cx.object
+                    .externs
+                    .iter()
+                    .find(|e| e.kind == ExternKind::Ksym && e.name == r.symbol)
+            });
+            if let Some(kfunc) = kfunc {
+                found.push(
+                    cx.diagnostic(
+                        Code::KfuncLicense,
+                        Severity::Error,
+                        format!("kfunc {}() called under {shown}", kfunc.name),
+                    )
+                    .at(location)
+                    .note("the verifier refuses: cannot call kernel function from non-GPL compatible program")
+                    .note(fix.clone()),
+                );
+                continue;
+            }
+            if relocated.is_some() || call.src_reg != 0 {
+                continue;
+            }
+            let Some(helper) = usize::try_from(call.imm)
+                .ok()
+                .and_then(|id| HELPERS.get(id))
+                .filter(|h| h.gpl_only)
+            else {
+                continue;
+            };
+            found.push(
+                cx.diagnostic(
+                    Code::GplOnlyHelper,
+                    Severity::Error,
+                    format!("GPL-only helper {}() called under {shown}", helper.name),
+                )
+                .at(location)
+                .note("the verifier refuses: cannot call GPL-restricted function from non-GPL compatible program")
+                .note(fix.clone()),
+            );
+        }
+    }
+    found
+}
+
+/// Every `call` instruction of a section's code.
+fn calls(bytes: &[u8], order: ByteOrder) -> impl Iterator<Item = Call> + '_ {
+    bytes
+        .chunks_exact(8)
+        .enumerate()
+        .filter(|(_, insn)| insn[0] == CALL)
+        .map(move |(i, insn)| {
+            let imm: [u8; 4] = insn[4..8].try_into().expect("chunk of 8");
+            let (src_reg, imm) = match order {
+                ByteOrder::Little => (insn[1] >> 4, i32::from_le_bytes(imm)),
+                ByteOrder::Big => (insn[1] & 0xf, i32::from_be_bytes(imm)),
+            };
+            Call {
+                offset: i as u64 * 8,
+                src_reg,
+                imm,
+            }
+        })
+}

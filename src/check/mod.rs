@@ -1,0 +1,212 @@
+//! `bpfgen check`: what libbpf and the verifier would reject, found offline with the source
+//! line. Each rule family lives in its own file and reads the [`BpfObject`] (and, for CO-RE
+//! and `__ksym` externs, the target kernels' BTF); findings are [`Diagnostic`]s.
+//!
+//! Rules that libbpf's open path enforces (a static program, a legacy `maps` section, a
+//! malformed map definition) already fail [`BpfObject::parse`]; [`check_bytes`] reports such a
+//! failure under the code the parser tagged it with.
+
+mod btf;
+pub mod core;
+mod externs;
+mod helpers;
+mod license;
+mod maps;
+mod sections;
+
+use crate::btf::core::Target;
+use crate::diag::{Code, Diagnostic, Severity, SourceLocation};
+use crate::error::{Error, Result};
+use crate::object::BpfObject;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Which kernels to check against; their BTF is read the first time a rule needs it.
+pub struct Options {
+    target_paths: Vec<PathBuf>,
+    targets: OnceLock<std::result::Result<Vec<Target>, Error>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("target_paths", &self.target_paths)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options {
+    /// Checks against the BTF files in `target_paths` (raw BTF or ELF with `.BTF`).
+    pub fn new(target_paths: Vec<PathBuf>) -> Self {
+        Options {
+            target_paths,
+            targets: OnceLock::new(),
+        }
+    }
+
+    /// What `bpfgen build` checks against: the kernel BTF the build uses, when it exists
+    /// (without it, the CO-RE and `__ksym` rules have no target and are skipped).
+    pub fn for_build(kernel_btf: &std::path::Path) -> Self {
+        Options::new(
+            std::iter::once(kernel_btf.to_path_buf())
+                .filter(|p| p.exists())
+                .collect(),
+        )
+    }
+
+    /// Checks against already loaded targets.
+    pub fn with_targets(targets: Vec<Target>) -> Self {
+        let options = Options::new(Vec::new());
+        let _ = options.targets.set(Ok(targets));
+        options
+    }
+
+    /// The target kernels, loaded on first use (an unreadable BTF file is an environment error).
+    pub fn targets(&self) -> Result<&[Target]> {
+        self.targets
+            .get_or_init(|| {
+                self.target_paths
+                    .iter()
+                    .map(|path| {
+                        let types = crate::btf::source::load(path, None)?;
+                        Ok(Target::new(path.display().to_string(), types))
+                    })
+                    .collect()
+            })
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// What every rule gets: the object, the name to report it under, the options, and where its
+/// instructions come from in the source.
+pub(crate) struct Context<'a> {
+    pub(crate) object: &'a BpfObject,
+    pub(crate) name: &'a str,
+    pub(crate) options: &'a Options,
+}
+
+impl Context<'_> {
+    /// A finding about this object.
+    pub(crate) fn diagnostic(
+        &self,
+        code: Code,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::new(code, severity, self.name, message)
+    }
+
+    /// The source line of the instruction at byte `offset` of section `section`: the last
+    /// `.BTF.ext` line record at or before it.
+    pub(crate) fn location(&self, section: &str, offset: u64) -> Option<SourceLocation> {
+        let records = self
+            .object
+            .btf_ext
+            .as_ref()?
+            .sections
+            .iter()
+            .find(|s| s.section == section)?;
+        let line = records
+            .lines
+            .iter()
+            .filter(|l| u64::from(l.insn_off) <= offset)
+            .max_by_key(|l| l.insn_off)?;
+        Some(SourceLocation {
+            file: line.file.clone(),
+            line: line.line,
+            column: line.column,
+            text: line.line_text.clone(),
+        })
+    }
+
+    /// The source line of the first instruction that refers to symbol `name`.
+    pub(crate) fn first_use(&self, name: &str) -> Option<SourceLocation> {
+        self.object.code.iter().find_map(|code| {
+            let reloc = code.relocations.iter().find(|r| r.symbol == name)?;
+            self.location(&code.section, reloc.offset)
+        })
+    }
+}
+
+/// Runs every rule on a parsed object; findings come back errors first, then by place.
+pub fn check_object(object: &BpfObject, name: &str, options: &Options) -> Result<Vec<Diagnostic>> {
+    let cx = Context {
+        object,
+        name,
+        options,
+    };
+    let mut found = Vec::new();
+    found.extend(sections::check(&cx));
+    found.extend(maps::check(&cx));
+    found.extend(license::check(&cx));
+    found.extend(btf::check(&cx));
+    found.extend(externs::check(&cx)?);
+    found.extend(core::check(&cx)?);
+    found.sort_by(|a, b| {
+        let place = |d: &Diagnostic| {
+            d.location
+                .as_ref()
+                .map(|l| (l.file.clone(), l.line, l.column))
+        };
+        (a.severity, place(a)).cmp(&(b.severity, place(b)))
+    });
+    Ok(found)
+}
+
+/// Points findings at the source files on disk: a location's file (as the compiler recorded
+/// it, e.g. `./prog.bpf.c` under bpfgen's reproducible path mapping) is looked up in each of
+/// `dirs` in turn; when found, the location names that path and, if the object did not record
+/// the line's text, gets it from the file.
+pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
+    let mut files: HashMap<PathBuf, Option<Vec<String>>> = HashMap::new();
+    for location in findings.iter_mut().filter_map(|f| f.location.as_mut()) {
+        let mut recorded = location.file.as_str();
+        while let Some(rest) = recorded.strip_prefix("./") {
+            recorded = rest;
+        }
+        let recorded = Path::new(recorded);
+        let found = dirs.iter().map(|dir| dir.join(recorded)).find(|path| {
+            files
+                .entry(path.clone())
+                .or_insert_with(|| {
+                    std::fs::read_to_string(path)
+                        .ok()
+                        .map(|text| text.lines().map(str::to_string).collect())
+                })
+                .is_some()
+        });
+        let Some((path, Some(lines))) = found.and_then(|p| files.get(&p).map(|l| (p, l))) else {
+            continue;
+        };
+        if location.text.is_empty()
+            && let Some(text) = location
+                .line
+                .checked_sub(1)
+                .and_then(|i| lines.get(i as usize))
+        {
+            location.text = text.clone();
+        }
+        location.file = path.display().to_string();
+    }
+}
+
+/// Parses and checks an object file's bytes: an object libbpf could not open is one finding,
+/// under the code of the rule it breaks.
+pub fn check_bytes(
+    data: &[u8],
+    name: &str,
+    object_name: &str,
+    options: &Options,
+) -> Result<Vec<Diagnostic>> {
+    match BpfObject::parse(data, object_name) {
+        Ok(object) => check_object(&object, name, options),
+        Err(err) => Ok(vec![Diagnostic::new(
+            err.code().unwrap_or(Code::InvalidObject),
+            Severity::Error,
+            name,
+            err.message(),
+        )]),
+    }
+}
