@@ -148,6 +148,22 @@ pub fn build(
         .collect())
 }
 
+/// Compiles one source to its stripped object bytes, through the build cache, without
+/// parsing, checking or writing anything (what `bpfgen check` needs for a `.bpf.c`); returns
+/// clang's diagnostics with the result.
+pub fn compile_object(
+    clang: &Clang,
+    request: &BuildRequest,
+    source: &Path,
+) -> (String, Result<Vec<u8>>) {
+    let generated = OnceLock::new();
+    let (diagnostics, compiled) = match source_options(clang, request, &generated, source) {
+        Ok(opts) => compile_cached(clang, request, &opts, source),
+        Err(err) => (String::new(), Err(err)),
+    };
+    (diagnostics, compiled.map(|c| c.object))
+}
+
 /// Two sources with one stem (`a/p.bpf.c`, `b/p.bpf.c`) would write the same outputs.
 fn check_distinct_stems(sources: &[PathBuf]) -> Result<()> {
     let mut seen = std::collections::BTreeMap::new();

@@ -1,6 +1,7 @@
 //! bpfgen's integration tests: one binary, one module per area.
 
 mod build_cache;
+mod check;
 mod differential;
 mod errors;
 mod examples;

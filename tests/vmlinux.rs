@@ -9,27 +9,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The kernel BTFs shipped in ../shared/btf, decompressed once per test process.
-fn kernel_btf(name: &str) -> PathBuf {
-    static DECOMPRESSING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = DECOMPRESSING.lock().unwrap();
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.btf"));
-    if !out.exists() {
-        let xz = repo().join("../shared/btf").join(format!("{name}.btf.xz"));
-        let raw = run_ok(Command::new("xz").arg("-dc").arg(&xz)).stdout;
-        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, raw).unwrap();
-        std::fs::rename(&tmp, &out).unwrap();
-    }
-    out
-}
-
-const KERNELS: &[&str] = &[
-    "debian-12-6.1.0-56-amd64",
-    "debian-12-6.12.117-amd64",
-    "running-6.18.44-fc-v669-x86_64",
-];
-
 /// Whether a value of type `id` embeds a `va_list`, whose size is the compiler's: x86 says 24
 /// bytes where the BPF target says 8, so no header can reproduce the kernel's layout there.
 fn embeds_va_list(table: &TypeTable, id: u32, depth: usize) -> bool {

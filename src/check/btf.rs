@@ -21,7 +21,7 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
         ];
     };
     let mut found = Vec::new();
-    if object.btf_ext.is_none() {
+    if object.btf_ext.is_none() && !object.code.is_empty() {
         found.push(
             cx.diagnostic(
                 Code::NoBtfExt,

@@ -30,7 +30,7 @@ struct Call {
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     let license = cx.object.license.as_deref();
-    if license.is_none() {
+    if license.is_none() && !cx.object.programs.is_empty() {
         found.push(
             cx.diagnostic(
                 Code::MissingLicense,

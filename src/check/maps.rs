@@ -107,7 +107,8 @@ fn problems(ty: u32, def: &MapDef) -> Vec<String> {
                 out.push("ring buffers take neither key nor value".into());
             }
             if def.max_entries != 0
-                && (!def.max_entries.is_power_of_two() || def.max_entries % PAGE_SIZE != 0)
+                && (!def.max_entries.is_power_of_two()
+                    || !def.max_entries.is_multiple_of(PAGE_SIZE))
             {
                 out.push(format!(
                     "ring buffer size {} is not a power of 2 and a multiple of the page size \
@@ -151,7 +152,7 @@ fn problems(ty: u32, def: &MapDef) -> Vec<String> {
                 map_type_name(ty).replace('_', " ")
             ));
         }
-        STACK_TRACE if def.value_size == 0 || def.value_size % 8 != 0 => {
+        STACK_TRACE if def.value_size == 0 || !def.value_size.is_multiple_of(8) => {
             out.push(format!(
                 "stack trace values are arrays of 8-byte addresses; {} bytes is not",
                 def.value_size

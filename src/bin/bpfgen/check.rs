@@ -2,7 +2,7 @@
 //! before the object ever reaches a kernel.
 
 use crate::compile_args::{CompileArgs, Outputs};
-use bpfgen::build::{self, SkeletonLang, source_stem};
+use bpfgen::build::{self, SkeletonLang};
 use bpfgen::check;
 use bpfgen::diag::{Diagnostic, Severity};
 use bpfgen::object::names;
@@ -51,39 +51,52 @@ impl Opts {
             self.btf.clone()
         };
         let options = check::Options::new(targets);
-        let (sources, objects): (Vec<PathBuf>, Vec<PathBuf>) = self
-            .inputs
-            .iter()
-            .cloned()
-            .partition(|p| p.extension().is_some_and(|e| e == "c"));
-        let scratch = tempfile::tempdir()?;
-        let mut inputs: Vec<(PathBuf, PathBuf)> =
-            objects.iter().map(|o| (o.clone(), o.clone())).collect();
-        if !sources.is_empty() {
-            let compiled = compile(
-                self.compile,
-                &sources,
-                scratch.path(),
-                kernel,
-                self.clang_args,
-            )?;
-            match compiled {
-                Ok(built) => inputs.extend(built),
-                Err(code) => return Ok(code),
-            }
-        }
-        inputs.sort_by_key(|(shown, _)| self.inputs.iter().position(|i| i == shown));
+        let has_sources = self.inputs.iter().any(|p| is_source(p));
+        let compiler = if has_sources {
+            Some(self.compile.request(Outputs {
+                sources: Vec::new(),
+                out_dir: PathBuf::from("."),
+                btf: kernel,
+                skeleton: SkeletonLang::None,
+                check: None,
+                clang_args: self.clang_args,
+            })?)
+        } else {
+            None
+        };
         let mut errors = false;
         let mut stdout = std::io::stdout().lock();
         let mut stderr = std::io::stderr().lock();
-        for (shown, object) in &inputs {
-            let data = std::fs::read(object).map_err(|e| bpfgen::Error::io(object, &e))?;
-            let object_name = names::object_name_from_file(
-                &object.file_name().unwrap_or_default().to_string_lossy(),
-            );
-            let name = shown.display().to_string();
+        for input in &self.inputs {
+            let data = match &compiler {
+                Some((clang, request)) if is_source(input) => {
+                    let (diagnostics, object) = build::compile_object(clang, request, input);
+                    stderr.write_all(diagnostics.as_bytes())?;
+                    match object {
+                        Ok(bytes) => bytes,
+                        Err(err) if err.exit_code() == 1 => {
+                            writeln!(stderr, "bpfgen: error: {err}")?;
+                            errors = true;
+                            continue;
+                        }
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                _ => std::fs::read(input).map_err(|e| bpfgen::Error::io(input, &e))?,
+            };
+            let object_file = if is_source(input) {
+                format!("{}.bpf.o", build::source_stem(input))
+            } else {
+                input
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let object_name = names::object_name_from_file(&object_file);
+            let name = input.display().to_string();
             let mut findings = check::check_bytes(&data, &name, &object_name, &options)?;
-            let near = shown.parent().unwrap_or(Path::new(""));
+            let near = input.parent().unwrap_or(Path::new(""));
             check::attach_sources(&mut findings, &[near, Path::new("")]);
             errors |= bpfgen::diag::has_errors(&findings);
             for finding in &findings {
@@ -101,40 +114,9 @@ impl Opts {
     }
 }
 
-/// Compiles `sources` into `dir` without checks or skeletons: (source, object) pairs, or the
-/// exit code when one does not compile (its diagnostics already printed).
-fn compile(
-    args: CompileArgs,
-    sources: &[PathBuf],
-    dir: &Path,
-    btf: PathBuf,
-    clang_args: Vec<OsString>,
-) -> anyhow::Result<Result<Vec<(PathBuf, PathBuf)>, ExitCode>> {
-    let (clang, request) = args.request(Outputs {
-        sources: sources.to_vec(),
-        out_dir: dir.to_path_buf(),
-        btf,
-        skeleton: SkeletonLang::None,
-        check: None,
-        clang_args,
-    })?;
-    let outcomes = build::build(&clang, &request, &|_| {})?;
-    let mut stderr = std::io::stderr().lock();
-    let mut worst = 0;
-    for outcome in &outcomes {
-        stderr.write_all(outcome.diagnostics.as_bytes())?;
-        if let Err(err) = &outcome.result {
-            writeln!(stderr, "bpfgen: error: {err}")?;
-            worst = worst.max(err.exit_code());
-        }
-    }
-    if worst > 0 {
-        return Ok(Err(ExitCode::from(worst)));
-    }
-    Ok(Ok(sources
-        .iter()
-        .map(|s| (s.clone(), dir.join(format!("{}.bpf.o", source_stem(s)))))
-        .collect()))
+/// Whether an input is a C source (compiled first) rather than an object.
+fn is_source(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "c")
 }
 
 /// "2 errors, 1 warning", or "clean".

@@ -1,0 +1,437 @@
+//! `bpfgen check`: every rule fires on its fixture and stays quiet on clean objects, JSON
+//! output matches its snapshots, exit codes, `build` running the checks, and CO-RE verdicts
+//! equal to libbpf's own on three kernels.
+
+use crate::util::*;
+use bpfgen::btf::core::{Resolution, Target};
+use bpfgen::check::core::verdicts;
+use bpfgen::object::BpfObject;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A file under `tests/fixtures/check/`.
+fn check_fixture(name: &str) -> PathBuf {
+    fixture(&format!("check/{name}"))
+}
+
+/// Runs `bpfgen check --message-format json` with `args`: the exit code and the findings.
+fn check_json(args: &[&std::ffi::OsStr]) -> (i32, Vec<Value>) {
+    let out = run(bpfgen()
+        .args(["check", "--message-format", "json"])
+        .args(args));
+    let findings = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+/// The codes of `findings`, sorted, with their counts.
+fn codes(findings: &[Value]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for f in findings {
+        *counts
+            .entry(f["code"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    counts
+}
+
+fn expect(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|&(c, n)| (c.to_string(), n)).collect()
+}
+
+/// A fixture compiled by clang directly, with `flags`, into `dir`.
+fn clang_object(dir: &Path, source: &Path, flags: &[&str]) -> PathBuf {
+    let out = dir.join(format!(
+        "{}.o",
+        source.file_stem().unwrap().to_string_lossy()
+    ));
+    run_ok(
+        Command::new("clang")
+            .args(["-O2", "-target", "bpf", "-c"])
+            .args(flags)
+            .arg("-I/usr/include/x86_64-linux-gnu")
+            .arg(source)
+            .arg("-o")
+            .arg(&out),
+    );
+    out
+}
+
+#[test]
+fn each_rule_fires_on_its_fixture() {
+    let running = kernel_btf(KERNELS[2]);
+    // (fixture, expected codes with their counts, exit code)
+    type Case<'a> = (&'a str, &'a [(&'a str, usize)], i32);
+    let cases: &[Case] = &[
+        ("unknown_section.bpf.c", &[("B0101", 1)], 1),
+        ("static_program.bpf.c", &[("B0102", 1)], 1),
+        ("legacy_maps.bpf.c", &[("B0103", 1)], 1),
+        ("map_field.bpf.c", &[("B0202", 1)], 1),
+        ("map_definition.bpf.c", &[("B0203", 4)], 1),
+        ("no_license.bpf.c", &[("B0301", 1), ("B0302", 1)], 1),
+        ("license.bpf.c", &[("B0302", 3), ("B0303", 2)], 1),
+        ("externs.bpf.c", &[("B0501", 1), ("B0502", 3)], 1),
+    ];
+    for &(name, expected, exit) in cases {
+        let (code, findings) = check_json(&[
+            check_fixture(name).as_os_str(),
+            "--btf".as_ref(),
+            running.as_os_str(),
+        ]);
+        assert_eq!(codes(&findings), expect(expected), "{name}: {findings:#?}");
+        assert_eq!(code, exit, "{name}");
+    }
+}
+
+#[test]
+fn findings_name_the_cause_and_the_line() {
+    let running = kernel_btf(KERNELS[2]);
+    let (_, findings) = check_json(&[
+        check_fixture("unknown_section.bpf.c").as_os_str(),
+        "--btf".as_ref(),
+        running.as_os_str(),
+    ]);
+    let notes = findings[0]["notes"].to_string();
+    assert!(
+        notes.contains("did you mean SEC(\\\"tracepoint/syscalls/sys_enter_getpid\\\")?"),
+        "{notes}"
+    );
+    let (_, findings) = check_json(&[
+        check_fixture("license.bpf.c").as_os_str(),
+        "--btf".as_ref(),
+        running.as_os_str(),
+    ]);
+    let printk = findings
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("bpf_trace_printk"))
+        .expect("bpf_printk is reported");
+    assert_eq!(printk["location"]["line"], 19);
+    assert!(
+        printk["location"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("bpf_printk(\"exec %d\", pid);")
+    );
+    let (_, findings) = check_json(&[
+        check_fixture("externs.bpf.c").as_os_str(),
+        "--btf".as_ref(),
+        running.as_os_str(),
+    ]);
+    let weak = findings
+        .iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("bpfgen_maybe_kfunc")
+        })
+        .expect("the weak kfunc is reported");
+    assert_eq!(weak["severity"], "warning");
+}
+
+#[test]
+fn objects_without_btf_or_btf_ext_are_reported() {
+    let dir = scratch();
+    // BTF-defined maps without BTF: libbpf cannot open the object.
+    let maps = clang_object(dir.path(), &fixture("nobtf_maps.bpf.c"), &[]);
+    let (code, findings) = check_json(&[maps.as_os_str()]);
+    assert_eq!(codes(&findings), expect(&[("B0201", 1)]));
+    assert_eq!(code, 1);
+    // No BTF at all: loadable, so a warning.
+    let plain = clang_object(dir.path(), &fixture("nobtf.bpf.c"), &[]);
+    let (code, findings) = check_json(&[plain.as_os_str()]);
+    assert_eq!(codes(&findings), expect(&[("B0401", 1)]));
+    assert_eq!(code, 0);
+    // BTF without .BTF.ext.
+    let full = clang_object(dir.path(), &fixture("nobtf.bpf.c"), &["-g"]);
+    let (_, findings) = check_json(&[full.as_os_str()]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    let no_ext = dir.path().join("no_ext.o");
+    run_ok(
+        Command::new("llvm-objcopy")
+            .arg("--remove-section=.BTF.ext")
+            .arg(&full)
+            .arg(&no_ext),
+    );
+    let (code, findings) = check_json(&[no_ext.as_os_str()]);
+    assert_eq!(codes(&findings), expect(&[("B0402", 1)]));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn broken_btf_is_reported() {
+    let dir = scratch();
+    let object = clang_object(dir.path(), &fixture("nobtf.bpf.c"), &["-g"]);
+    let mut bytes = std::fs::read(&object).unwrap();
+    // Point the first BTF type's name far past the end of the strings.
+    let btf = {
+        let file = object::File::parse(&*bytes).unwrap();
+        use object::{Object, ObjectSection};
+        let section = file.section_by_name(".BTF").unwrap();
+        section.file_range().unwrap().0 as usize
+    };
+    let hdr_len = u32::from_le_bytes(bytes[btf + 4..btf + 8].try_into().unwrap()) as usize;
+    let type_off = u32::from_le_bytes(bytes[btf + 8..btf + 12].try_into().unwrap()) as usize;
+    let first_type = btf + hdr_len + type_off;
+    bytes[first_type..first_type + 4].copy_from_slice(&0x00ff_ffffu32.to_le_bytes());
+    let broken = dir.path().join("broken_btf.o");
+    std::fs::write(&broken, &bytes).unwrap();
+    let (code, findings) = check_json(&[broken.as_os_str()]);
+    assert_eq!(codes(&findings), expect(&[("B0403", 1)]), "{findings:#?}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn core_relocations_fail_on_old_kernels_and_pass_on_this_one() {
+    let old = kernel_btf(KERNELS[0]);
+    let running = kernel_btf(KERNELS[2]);
+    let source = check_fixture("core_versions.bpf.c");
+    let (code, findings) = check_json(&[source.as_os_str(), "--btf".as_ref(), old.as_os_str()]);
+    assert_eq!(code, 1);
+    let counts = codes(&findings);
+    assert!(counts["B0601"] >= 5 && counts["B0602"] >= 5, "{counts:?}");
+    let messages: Vec<&str> = findings
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(messages.contains(&"field task_struct->mm_cid is not in the target kernel (byte_off)"));
+    let guarded = findings
+        .iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("task_struct___old->state")
+        })
+        .expect("the old state read is reported");
+    assert_eq!(guarded["code"], "B0602");
+    // On the kernel it was written for, only guarded accesses of removed fields remain.
+    let (code, findings) = check_json(&[source.as_os_str(), "--btf".as_ref(), running.as_os_str()]);
+    assert!(
+        findings.iter().all(|f| f["severity"] == "warning"),
+        "{findings:#?}"
+    );
+    assert_eq!(code, 0);
+    // An ambiguous target fails the relocation outright.
+    let target_dir = scratch();
+    run_ok(
+        bpfgen()
+            .args(["build", "--skel", "none", "-o"])
+            .arg(target_dir.path())
+            .arg(check_fixture("ambiguous_target.bpf.c")),
+    );
+    let target = target_dir.path().join("ambiguous_target.bpf.o");
+    let (code, findings) = check_json(&[
+        check_fixture("ambiguous.bpf.c").as_os_str(),
+        "--btf".as_ref(),
+        target.as_os_str(),
+    ]);
+    assert_eq!(codes(&findings), expect(&[("B0603", 1)]), "{findings:#?}");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("field offset ambiguity")
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn every_example_is_clean_on_three_kernels() {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    for entry in std::fs::read_dir(repo().join("examples/c")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().ends_with(".bpf.c") {
+            args.push(path.into());
+        }
+    }
+    assert!(args.len() >= 13);
+    for kernel in KERNELS {
+        args.push("--btf".into());
+        args.push(kernel_btf(kernel).into());
+    }
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, findings) = check_json(&refs);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert_eq!(code, 0);
+}
+
+/// The JSON lines of a check, with machine-specific paths replaced, against a golden file
+/// (`BPFGEN_BLESS=1` rewrites it).
+fn assert_snapshot(golden: &str, args: &[&std::ffi::OsStr]) {
+    let out = run(bpfgen()
+        .args(["check", "--message-format", "json"])
+        .args(args));
+    let text = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(env!("CARGO_TARGET_TMPDIR"), "$TMP")
+        .replace(&format!("{}/", repo().display()), "");
+    let path = repo().join("tests/golden").join(golden);
+    if std::env::var("BPFGEN_BLESS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (BPFGEN_BLESS=1 writes it)", path.display()));
+    assert_eq!(
+        text, expected,
+        "{golden} differs (BPFGEN_BLESS=1 rewrites it)"
+    );
+}
+
+#[test]
+fn json_output_matches_its_snapshots() {
+    assert_snapshot(
+        "check-map_definition.jsonl",
+        &[check_fixture("map_definition.bpf.c").as_os_str()],
+    );
+    let old = kernel_btf(KERNELS[0]);
+    assert_snapshot(
+        "check-core_versions-6.1.jsonl",
+        &[
+            check_fixture("core_versions.bpf.c").as_os_str(),
+            "--btf".as_ref(),
+            old.as_os_str(),
+        ],
+    );
+}
+
+#[test]
+fn exit_codes_tell_errors_from_usage() {
+    let source = check_fixture("core_versions.bpf.c");
+    let out = run(bpfgen()
+        .arg("check")
+        .arg(&source)
+        .args(["--btf", "/no/such.btf"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/no/such.btf"), "{}", stderr(&out));
+    let out = run(bpfgen()
+        .arg("check")
+        .arg(&source)
+        .args(["--message-format", "yaml"]));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(bpfgen().arg("check").arg("/no/such.bpf.o"));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(bpfgen().arg("check").arg(fixture("broken.bpf.c")));
+    assert_eq!(out.status.code(), Some(1), "a source that does not compile");
+}
+
+#[test]
+fn build_runs_the_checks_unless_told_not_to() {
+    let dir = scratch();
+    let source = check_fixture("map_definition.bpf.c");
+    let out = run(bpfgen().arg("build").arg(&source).arg("-o").arg(dir.path()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("error[B0203]"), "{}", stderr(&out));
+    assert!(!dir.path().join("map_definition.bpf.o").exists());
+    assert!(!dir.path().join("map_definition.skel.h").exists());
+    run_ok(
+        bpfgen()
+            .arg("build")
+            .arg("--no-check")
+            .arg(&source)
+            .arg("-o")
+            .arg(dir.path()),
+    );
+    assert!(dir.path().join("map_definition.skel.h").exists());
+    // Warnings are printed and do not fail the build.
+    let out = run_ok(
+        bpfgen()
+            .arg("build")
+            .arg(check_fixture("core_versions.bpf.c"))
+            .arg("-o")
+            .arg(dir.path()),
+    );
+    assert!(stderr(&out).contains("warning[B0602]"), "{}", stderr(&out));
+}
+
+/// libbpf's verdicts, from tests/fixtures/check/libbpf_core_verdicts.c loading `object`
+/// with `btf` as its custom kernel BTF: "prog index" -> "matched 12" / "missing poisoned"...
+fn libbpf_verdicts(harness: &Path, object: &Path, btf: &Path) -> BTreeMap<String, String> {
+    let out = run(Command::new(harness).arg(object).arg(btf));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "harness failed: {}",
+        stderr(&out)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut words = line.splitn(3, ' ');
+            let key = format!("{} {}", words.next().unwrap(), words.next().unwrap());
+            (key, words.next().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// bpfgen's verdicts in the harness's terms.
+fn bpfgen_verdicts(object: &BpfObject, target: &Target) -> BTreeMap<String, String> {
+    verdicts(object, target)
+        .into_iter()
+        .map(|v| {
+            let verdict = match v.resolution {
+                Resolution::Resolved { value } => format!("matched {value}"),
+                Resolution::Missing { value: Some(value) } => format!("missing {value}"),
+                Resolution::Missing { value: None } => "missing poisoned".to_string(),
+                Resolution::Invalid(_) => "error".to_string(),
+            };
+            (format!("{} {}", v.function, v.index), verdict)
+        })
+        .collect()
+}
+
+#[test]
+fn core_verdicts_equal_libbpfs_on_three_kernels() {
+    if !kernel_available("core_verdicts_equal_libbpfs_on_three_kernels") {
+        return;
+    }
+    let dir = scratch();
+    run_ok(
+        bpfgen()
+            .args(["build", "--skel", "none", "-o"])
+            .arg(dir.path())
+            .arg(check_fixture("core_versions.bpf.c")),
+    );
+    let object_path = dir.path().join("core_versions.bpf.o");
+    let bytes = std::fs::read(&object_path).unwrap();
+    let object = BpfObject::parse(&bytes, "core_versions_bpf").unwrap();
+    let harness = dir.path().join("libbpf_core_verdicts");
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Werror", "-O2"])
+            .arg(check_fixture("libbpf_core_verdicts.c"))
+            .arg("-o")
+            .arg(&harness)
+            .args(["-lbpf", "-lelf", "-lz"]),
+    );
+    let targets: Vec<PathBuf> = KERNELS
+        .iter()
+        .map(|k| kernel_btf(k))
+        .chain([PathBuf::from("/sys/kernel/btf/vmlinux")])
+        .collect();
+    let mut missing_somewhere = 0;
+    for btf in &targets {
+        let expected = libbpf_verdicts(&harness, &object_path, btf);
+        let types = bpfgen::btf::source::load(btf, None).unwrap();
+        let ours = bpfgen_verdicts(&object, &Target::new(btf.display().to_string(), types));
+        assert!(
+            expected.len() >= 70,
+            "{}: {} relocations",
+            btf.display(),
+            expected.len()
+        );
+        assert_eq!(ours, expected, "verdicts against {}", btf.display());
+        missing_somewhere += ours.values().filter(|v| v.starts_with("missing")).count();
+    }
+    assert!(
+        missing_somewhere > 40,
+        "the fixture exercises missing relocations"
+    );
+}
