@@ -7,7 +7,7 @@
 use super::ext::CoreRelo;
 use super::table::{Item, Kind, TypeTable};
 use crate::error::{Error, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// libbpf's limit on the length of an access spec (`BPF_CORE_SPEC_MAX_LEN`).
 const SPEC_MAX_LEN: usize = 64;
@@ -159,54 +159,69 @@ pub enum Resolution {
     Invalid(String),
 }
 
-/// A kernel's BTF, indexed for candidate search.
+/// A kernel's BTF, searched for CO-RE candidates and `__ksym` targets.
 pub struct Target {
     /// What the user called it (the `--btf` path).
     pub name: String,
     /// Its types.
     pub types: TypeTable,
-    /// Type ids by essential name, in id order (libbpf's candidate order).
-    by_essential_name: HashMap<Box<str>, Vec<u32>>,
 }
 
 impl Target {
-    /// Indexes `types` by essential name.
+    /// A target named `name` (for messages) with `types`.
     pub fn new(name: impl Into<String>, types: TypeTable) -> Self {
-        let mut by_essential_name: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        for id in 1..types.len() {
-            let Ok(ty) = types.get(id) else { continue };
-            let name = types.name(ty.name);
-            if !name.is_empty() {
-                by_essential_name
-                    .entry(essential_name(name).into())
-                    .or_default()
-                    .push(id);
-            }
-        }
         Target {
             name: name.into(),
             types,
-            by_essential_name,
         }
     }
 
-    /// Whether the target has a `FUNC` named `name` (kfuncs).
-    pub fn has_func(&self, name: &str) -> bool {
-        self.named(name, |kind| matches!(kind, Kind::Func))
+    /// The ids of the named types whose essential name is one of `wanted`, by that name, in
+    /// id order (libbpf's candidate order). One pass over the target: a kernel has over
+    /// 100,000 types and an object asks about a handful of names, so names are filtered by
+    /// length and first byte before any is hashed.
+    pub fn by_essential_name(&self, wanted: &HashSet<&str>) -> HashMap<String, Vec<u32>> {
+        let mut lengths = [false; 256];
+        let mut firsts = [false; 256];
+        for name in wanted {
+            lengths[name.len().min(255)] = true;
+            firsts[usize::from(name.as_bytes().first().copied().unwrap_or(0))] = true;
+        }
+        let mut found: HashMap<String, Vec<u32>> = HashMap::new();
+        for id in 1..self.types.len() {
+            let Ok(ty) = self.types.get(id) else { continue };
+            let name = self.types.name(ty.name);
+            let Some(&first) = name.as_bytes().first() else {
+                continue;
+            };
+            if !firsts[usize::from(first)] {
+                continue;
+            }
+            let essential = essential_name(name);
+            if lengths[essential.len().min(255)] && wanted.contains(essential) {
+                found.entry(essential.to_string()).or_default().push(id);
+            }
+        }
+        found
     }
 
-    /// Whether the target has a `VAR` named `name` (typed `__ksym` variables).
-    pub fn has_var(&self, name: &str) -> bool {
-        self.named(name, |kind| matches!(kind, Kind::Var))
-    }
-
-    fn named(&self, name: &str, kind: impl Fn(Kind) -> bool) -> bool {
-        self.by_essential_name
-            .get(essential_name(name))
-            .into_iter()
-            .flatten()
-            .filter_map(|&id| self.types.get(id).ok())
-            .any(|ty| kind(ty.kind) && self.types.name(ty.name) == name)
+    /// Which of `names` the target has as a type of `kind` (`FUNC` for kfuncs, `VAR` for
+    /// typed `__ksym` variables).
+    pub fn present(&self, names: &[&str], kind: fn(Kind) -> bool) -> HashSet<String> {
+        let wanted: HashSet<&str> = names.iter().map(|n| essential_name(n)).collect();
+        let found = self.by_essential_name(&wanted);
+        names
+            .iter()
+            .filter(|name| {
+                found
+                    .get(essential_name(name))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&id| self.types.get(id).ok())
+                    .any(|ty| kind(ty.kind) && self.types.name(ty.name) == **name)
+            })
+            .map(|name| name.to_string())
+            .collect()
     }
 }
 
@@ -235,15 +250,26 @@ fn names_match(a: &str, b: &str) -> bool {
 pub struct Resolver<'a> {
     local: &'a TypeTable,
     target: &'a Target,
+    /// Target type ids by essential name, for every root type of the relocations.
+    by_name: HashMap<String, Vec<u32>>,
+    /// libbpf's candidate cache: candidates by local root type id.
     candidates: HashMap<u32, Vec<u32>>,
 }
 
 impl<'a> Resolver<'a> {
-    /// A resolver for relocations of `local` BTF against `target`.
-    pub fn new(local: &'a TypeTable, target: &'a Target) -> Self {
+    /// A resolver for `relos` of `local` BTF against `target` (the target is searched once,
+    /// for all their root types).
+    pub fn new(local: &'a TypeTable, target: &'a Target, relos: &[&CoreRelo]) -> Self {
+        let wanted: HashSet<&str> = relos
+            .iter()
+            .filter_map(|r| local.get(r.type_id).ok())
+            .map(|ty| essential_name(local.name(ty.name)))
+            .filter(|name| !name.is_empty())
+            .collect();
         Resolver {
             local,
             target,
+            by_name: target.by_essential_name(&wanted),
             candidates: HashMap::new(),
         }
     }
@@ -326,8 +352,7 @@ impl<'a> Resolver<'a> {
     /// Target types of a kind compatible with the local root, with the same essential name.
     fn find_candidates(&self, local_kind: Kind, local_name: &str) -> Vec<u32> {
         let types = &self.target.types;
-        self.target
-            .by_essential_name
+        self.by_name
             .get(essential_name(local_name))
             .into_iter()
             .flatten()

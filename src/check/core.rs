@@ -36,7 +36,8 @@ pub fn verdicts(object: &BpfObject, target: &Target) -> Vec<CoreVerdict> {
         return Vec::new();
     };
     let little_endian = object.byte_order == ByteOrder::Little;
-    let mut resolver = Resolver::new(types, target);
+    let all: Vec<&CoreRelo> = ext.sections.iter().flat_map(|s| &s.core_relos).collect();
+    let mut resolver = Resolver::new(types, target, &all);
     let mut out = Vec::new();
     for records in &ext.sections {
         let Some(section) = object.sections.iter().find(|s| s.name == records.section) else {

@@ -43,19 +43,22 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
     if ksyms.is_empty() {
         return Ok(found);
     }
+    let names: Vec<&str> = ksyms.iter().map(|e| e.name.as_str()).collect();
     for target in cx.options.targets()? {
+        let funcs = target.present(&names, |k| matches!(k, Kind::Func));
+        let vars = target.present(&names, |k| matches!(k, Kind::Var));
         for ext in &ksyms {
             let Ok(ty) = types.get(ext.type_id) else {
                 continue;
             };
             let (what, present) = match ty.kind {
-                Kind::Func => ("kfunc", target.has_func(&ext.name)),
+                Kind::Func => ("kfunc", funcs.contains(&ext.name)),
                 // Typeless ksyms (`extern const void x __ksym`) come from /proc/kallsyms,
                 // which no BTF file describes.
                 Kind::Var if types.get(ty.target).is_ok_and(|t| t.kind == Kind::Void) => {
                     continue;
                 }
-                _ => ("variable", target.has_var(&ext.name)),
+                _ => ("variable", vars.contains(&ext.name)),
             };
             if present {
                 continue;

@@ -66,13 +66,23 @@ impl Options {
     pub fn targets(&self) -> Result<&[Target]> {
         self.targets
             .get_or_init(|| {
-                self.target_paths
-                    .iter()
-                    .map(|path| {
-                        let types = crate::btf::source::load(path, None)?;
-                        Ok(Target::new(path.display().to_string(), types))
-                    })
-                    .collect()
+                // Each kernel's BTF takes milliseconds to index: read them in parallel.
+                std::thread::scope(|scope| {
+                    let loads: Vec<_> = self
+                        .target_paths
+                        .iter()
+                        .map(|path| {
+                            scope.spawn(move || {
+                                let types = crate::btf::source::load(path, None)?;
+                                Ok(Target::new(path.display().to_string(), types))
+                            })
+                        })
+                        .collect();
+                    loads
+                        .into_iter()
+                        .map(|load| load.join().expect("BTF loading does not panic"))
+                        .collect()
+                })
             })
             .as_deref()
             .map_err(Clone::clone)
