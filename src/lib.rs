@@ -6,7 +6,9 @@
 //! - [`object`]: an ELF object read once into a [`object::BpfObject`] (programs, maps,
 //!   data sections, BTF, `.BTF.ext`), libbpf's naming rules, and the DWARF-stripping rewrite.
 //! - [`btf`]: checked BTF queries, the `.BTF.ext` parser, C declarations from BTF.
-//! - [`skel`]: the skeleton model and its C renderer.
+//! - [`check`]: what libbpf and the verifier would reject, found offline ([`diag`] findings
+//!   with stable codes); CO-RE relocations resolved against target kernels by [`btf::core`].
+//! - [`skel`]: the skeleton model and its C and Rust renderers.
 //! - [`inspect`]: a summary of an object for people and for JSON consumers.
 //! - [`vmlinux`]: `vmlinux.h` generated from kernel BTF ([`btf::dump`]) and precompiled, kept
 //!   in the content-addressed [`cache`].
