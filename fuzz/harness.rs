@@ -22,6 +22,25 @@ pub fn object_read(data: &[u8]) {
     }
 }
 
+/// Reads an object and runs every `bpfgen check` rule on it, with its own BTF as the target
+/// kernel: every CO-RE relocation is resolved against the types it was written for.
+pub fn check(data: &[u8]) {
+    let Ok(object) = bpfgen::object::BpfObject::parse(data, "fuzz_bpf") else {
+        return;
+    };
+    let targets = bpfgen::btf::source::raw_btf(data)
+        .and_then(|raw| bpfgen::btf::table::TypeTable::from_bytes(raw, None))
+        .map(|types| vec![bpfgen::btf::core::Target::new("self", types)])
+        .unwrap_or_default();
+    let options = bpfgen::check::Options::with_targets(targets);
+    if let Ok(findings) = bpfgen::check::check_object(&object, "fuzz.bpf.o", &options) {
+        for finding in &findings {
+            let _ = finding.render_human();
+            let _ = finding.render_json();
+        }
+    }
+}
+
 /// Parses `.BTF.ext` against a BTF string table: the first two bytes give the length of the
 /// BTF part, the rest is the `.BTF.ext` section.
 pub fn btf_ext(data: &[u8]) {

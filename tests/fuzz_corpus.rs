@@ -27,6 +27,12 @@ fn object_read_corpus_replays() {
 }
 
 #[test]
+fn check_replays_the_object_corpus() {
+    replay("object_read", harness::check);
+    replay("check", harness::check);
+}
+
+#[test]
 fn btf_ext_corpus_replays() {
     replay("btf_ext", harness::btf_ext);
 }
