@@ -156,12 +156,21 @@ pub fn compile_object(
     request: &BuildRequest,
     source: &Path,
 ) -> (String, Result<Vec<u8>>) {
-    let generated = OnceLock::new();
-    let (diagnostics, compiled) = match source_options(clang, request, &generated, source) {
+    let (diagnostics, compiled) = compile_source(clang, request, &OnceLock::new(), source);
+    (diagnostics, compiled.map(|c| c.object))
+}
+
+/// The compile options of `source`, then its compile result (cached or fresh).
+fn compile_source(
+    clang: &Clang,
+    request: &BuildRequest,
+    generated: &OnceLock<Result<PathBuf>>,
+    source: &Path,
+) -> (String, Result<CachedCompile>) {
+    match source_options(clang, request, generated, source) {
         Ok(opts) => compile_cached(clang, request, &opts, source),
         Err(err) => (String::new(), Err(err)),
-    };
-    (diagnostics, compiled.map(|c| c.object))
+    }
 }
 
 /// Two sources with one stem (`a/p.bpf.c`, `b/p.bpf.c`) would write the same outputs.
@@ -212,10 +221,7 @@ fn build_one(
     generated: &OnceLock<Result<PathBuf>>,
     source: &Path,
 ) -> SourceOutcome {
-    let (mut diagnostics, compiled) = match source_options(clang, request, generated, source) {
-        Ok(opts) => compile_cached(clang, request, &opts, source),
-        Err(err) => (String::new(), Err(err)),
-    };
+    let (mut diagnostics, compiled) = compile_source(clang, request, generated, source);
     let result = compiled.and_then(|compiled| finish(request, source, compiled, &mut diagnostics));
     SourceOutcome {
         source: source.to_path_buf(),
@@ -322,14 +328,10 @@ fn run_checks(
     for finding in &findings {
         diagnostics.push_str(&finding.render_human());
     }
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == diag::Severity::Error)
-        .count();
-    if errors > 0 {
-        return Err(Error::input(format!(
-            "bpfgen check found {errors} error(s); outputs not written (--no-check skips the checks)"
-        ))
+    if diag::has_errors(&findings) {
+        return Err(Error::input(
+            "bpfgen check found errors (above); outputs not written (--no-check skips the checks)",
+        )
         .in_file(source));
     }
     Ok(())

@@ -136,7 +136,7 @@ impl Serialize for Code {
 }
 
 /// Where in the source a finding comes from (from `.BTF.ext` line info).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLocation {
     /// Source file as the compiler recorded it.
     pub file: String,
@@ -145,12 +145,11 @@ pub struct SourceLocation {
     /// Column (1-based; 0 when unknown).
     pub column: u32,
     /// The text of the line, as recorded in the object.
-    #[serde(skip)]
     pub text: String,
 }
 
 /// One finding about one object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// What kind of finding.
     pub code: Code,
@@ -228,11 +227,12 @@ impl Diagnostic {
             let _ = writeln!(out, "{gutter} |");
             let _ = writeln!(out, "{number} | {}", loc.text.trim_end());
             if loc.column > 0 {
+                // clang's columns count bytes; keep tabs so the caret lines up.
                 let indent: String = loc
                     .text
-                    .chars()
+                    .bytes()
                     .take(loc.column as usize - 1)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .map(|b| if b == b'\t' { '\t' } else { ' ' })
                     .collect();
                 let _ = writeln!(out, "{gutter} | {indent}^");
             }

@@ -154,6 +154,9 @@ pub enum Resolution {
         /// The value patched in, or `None` when the instruction is poisoned.
         value: Option<u64>,
     },
+    /// A target type matched, but the field's size changed in a way a load cannot follow
+    /// (neither a pointer nor an unsigned integer): libbpf poisons the instruction.
+    UnsafeAccess,
     /// libbpf fails the whole load: ambiguous candidates, an access it cannot apply, or a
     /// malformed record.
     Invalid(String),
@@ -240,7 +243,7 @@ pub fn essential_name(name: &str) -> &str {
     name
 }
 
-fn names_match(a: &str, b: &str) -> bool {
+fn essential_names_equal(a: &str, b: &str) -> bool {
     essential_name(a) == essential_name(b)
 }
 
@@ -274,23 +277,27 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// What libbpf makes of `relo` (call in `.BTF.ext` order for libbpf's exact results).
-    pub fn resolve(&mut self, relo: &CoreRelo, little_endian: bool) -> Resolution {
-        match self.try_resolve(relo, little_endian) {
+    /// What libbpf makes of `relo`, whose instruction is `insn` (call in `.BTF.ext` order
+    /// for libbpf's exact results).
+    pub fn resolve(&mut self, relo: &CoreRelo, insn: [u8; 8], little_endian: bool) -> Resolution {
+        match self.try_resolve(relo, insn, little_endian) {
             Ok(resolution) => resolution,
             Err(err) => Resolution::Invalid(err.message().to_string()),
         }
     }
 
-    fn try_resolve(&mut self, relo: &CoreRelo, little_endian: bool) -> Result<Resolution> {
+    fn try_resolve(
+        &mut self,
+        relo: &CoreRelo,
+        insn: [u8; 8],
+        little_endian: bool,
+    ) -> Result<Resolution> {
         let kind = ReloKind::from_raw(relo.kind)
             .ok_or_else(|| Error::input(format!("unknown CO-RE relocation kind {}", relo.kind)))?;
-        let local = self.local;
+        let (local, target) = (self.local, &self.target.types);
         let spec = parse_spec(local, relo.type_id, &relo.access, kind)?;
         if kind == ReloKind::TypeIdLocal {
-            return Ok(Resolution::Resolved {
-                value: u64::from(relo.type_id),
-            });
+            return patch_outcome(insn, u64::from(relo.type_id), false);
         }
         let root = local.get(relo.type_id)?;
         let root_name = local.name(root.name);
@@ -299,19 +306,21 @@ impl<'a> Resolver<'a> {
                 "relocation against an anonymous type (libbpf cannot search candidates for it)",
             ));
         }
+        // libbpf works out the local side first: its errors fail the load whatever the target.
+        let original = calc(local, kind, Some(&spec), little_endian)?;
         let candidates = match self.candidates.get(&relo.type_id) {
             Some(cached) => cached.clone(),
             None => self.find_candidates(root.kind, root_name),
         };
         let mut matched = Vec::new();
-        let mut decision: Option<(Spec, Option<u64>)> = None;
+        let mut decision: Option<(Spec, Calc)> = None;
         for &candidate in &candidates {
             let Some(target_spec) = self.match_spec(&spec, kind, candidate)? else {
                 continue;
             };
-            let value = calc_value(&self.target.types, kind, Some(&target_spec), little_endian)?;
+            let result = calc(target, kind, Some(&target_spec), little_endian)?;
             match &decision {
-                None => decision = Some((target_spec, value)),
+                None => decision = Some((target_spec, result)),
                 Some((first, _)) if first.bit_offset != target_spec.bit_offset => {
                     return Err(Error::input(format!(
                         "field offset ambiguity: candidates [{}] and [{candidate}] place it \
@@ -319,34 +328,37 @@ impl<'a> Resolver<'a> {
                         first.root, first.bit_offset, target_spec.bit_offset
                     )));
                 }
-                Some((_, first_value)) if *first_value != value => {
+                Some((_, first)) if first.value != result.value => {
                     return Err(Error::input(format!(
                         "relocation decision ambiguity: candidates disagree ({} vs {})",
-                        describe(*first_value),
-                        describe(value)
+                        describe(first.value),
+                        describe(result.value)
                     )));
                 }
                 Some(_) => {}
             }
             matched.push(candidate);
         }
-        let resolution = match decision {
-            Some((_, Some(value))) => Resolution::Resolved { value },
-            Some((_, None)) => Resolution::Missing { value: None },
-            None => Resolution::Missing {
-                value: calc_value(&self.target.types, kind, None, little_endian)?,
-            },
-        };
         // libbpf narrows the cached candidate list to the ones that matched, if any did.
-        self.candidates.insert(
-            relo.type_id,
-            if matched.is_empty() {
-                candidates
-            } else {
-                matched
-            },
-        );
-        Ok(resolution)
+        let narrowed = if matched.is_empty() {
+            candidates
+        } else {
+            matched
+        };
+        self.candidates.insert(relo.type_id, narrowed);
+        let Some((_, result)) = decision else {
+            let missing = calc(target, kind, None, little_endian)?;
+            return Ok(Resolution::Missing {
+                value: missing.value,
+            });
+        };
+        let unsafe_resize = match (original.field, result.field) {
+            (Some(l), Some(t)) => !resize_is_safe(local, l, target, t),
+            _ => false,
+        };
+        // Matched relocations always have a value: only a missing match is poisoned by calc.
+        let value = result.value.unwrap_or_default();
+        patch_outcome(insn, value, unsafe_resize)
     }
 
     /// Target types of a kind compatible with the local root, with the same essential name.
@@ -393,7 +405,7 @@ impl<'a> Resolver<'a> {
             let found = tt
                 .items(ty)
                 .iter()
-                .position(|e| names_match(tt.name(e.name), wanted));
+                .position(|e| essential_names_equal(tt.name(e.name), wanted));
             return Ok(found.map(|idx| {
                 spec.accessors.push(Accessor {
                     type_id: id,
@@ -461,7 +473,7 @@ impl<'a> Resolver<'a> {
                 if let Some(found) = self.match_member(local_acc, member.target, spec)? {
                     return Ok(Some(found));
                 }
-            } else if names_match(name, wanted) {
+            } else if name == wanted {
                 if !fields_compatible(lt, local_member.target, tt, member.target)? {
                     return Ok(None);
                 }
@@ -606,7 +618,7 @@ fn fields_compatible(lt: &TypeTable, local: u32, tt: &TypeTable, target: u32) ->
             Kind::Ptr | Kind::Float | Kind::Int { .. } => return Ok(true),
             Kind::Fwd { .. } | Kind::Enum { .. } | Kind::Enum64 { .. } => {
                 let (ln, tn) = (lt.name(l.name), tt.name(t.name));
-                return Ok(ln.is_empty() || tn.is_empty() || names_match(ln, tn));
+                return Ok(ln.is_empty() || tn.is_empty() || essential_names_equal(ln, tn));
             }
             Kind::Array { .. } => {
                 local = l.target;
@@ -674,11 +686,11 @@ fn types_compatible(
 }
 
 /// `bpf_core_names_match`: an anonymous target matches only an anonymous local.
-fn names_match_strict(local: &str, target: &str) -> bool {
+fn core_names_match(local: &str, target: &str) -> bool {
     if target.is_empty() {
         return local.is_empty();
     }
-    names_match(local, target)
+    essential_names_equal(local, target)
 }
 
 /// `bpf_core_types_match`: the strict check behind `bpf_core_type_matches`.
@@ -698,7 +710,7 @@ fn types_match(
         local = lt.skip_mods_and_typedefs(local)?;
         target = tt.skip_mods_and_typedefs(target)?;
         let (l, t) = (lt.get(local)?, tt.get(target)?);
-        if !names_match_strict(lt.name(l.name), tt.name(t.name)) {
+        if !core_names_match(lt.name(l.name), tt.name(t.name)) {
             return Ok(false);
         }
         let same_kind = std::mem::discriminant(&l.kind) == std::mem::discriminant(&t.kind);
@@ -761,7 +773,7 @@ fn enums_match(lt: &TypeTable, l: &super::table::Ty, tt: &TypeTable, t: &super::
         && le.len() <= te.len()
         && le.iter().all(|a| {
             te.iter()
-                .any(|b| names_match_strict(lt.name(a.name), tt.name(b.name)))
+                .any(|b| core_names_match(lt.name(a.name), tt.name(b.name)))
         })
 }
 
@@ -780,7 +792,7 @@ fn composites_match(
     for l in local {
         let mut matched = false;
         for t in target {
-            if !names_match_strict(lt.name(l.name), tt.name(t.name)) {
+            if !core_names_match(lt.name(l.name), tt.name(t.name)) {
                 continue;
             }
             if types_match(lt, l.target, tt, t.target, behind_ptr, level - 1)? {
@@ -795,32 +807,54 @@ fn composites_match(
     Ok(true)
 }
 
-/// `bpf_core_calc_relo`'s value for a matched target spec, or for no match (`None` spec).
-/// `Ok(None)` means the instruction is poisoned.
-fn calc_value(
+/// What `bpf_core_calc_relo` works out for one side (local or target) of a relocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Calc {
+    /// The value to patch in; `None`: poison the instruction.
+    value: Option<u64>,
+    /// For a byte offset of a whole field: its size and (modifier-free) type, which decide
+    /// whether a load of it can be resized.
+    field: Option<(u64, u32)>,
+}
+
+impl Calc {
+    fn value(value: u64) -> Self {
+        Calc {
+            value: Some(value),
+            field: None,
+        }
+    }
+}
+
+/// `bpf_core_calc_relo` for one side: `spec` is the matched access, `None` when no target
+/// type matched. libbpf's 32-bit arithmetic is kept, wrap-arounds included.
+fn calc(
     types: &TypeTable,
     kind: ReloKind,
     spec: Option<&Spec>,
     little_endian: bool,
-) -> Result<Option<u64>> {
+) -> Result<Calc> {
     use ReloKind::*;
     let Some(spec) = spec else {
         return Ok(match kind {
             FieldExists | TypeIdTarget | TypeExists | TypeSize | TypeMatches | EnumvalExists => {
-                Some(0)
+                Calc::value(0)
             }
-            _ => None,
+            _ => Calc {
+                value: None,
+                field: None,
+            },
         });
     };
     if kind.is_type() {
-        return Ok(Some(match kind {
+        return Ok(Calc::value(match kind {
             TypeSize => types.size_of(spec.root)?,
             TypeIdTarget | TypeIdLocal => u64::from(spec.root),
             _ => 1,
         }));
     }
     if kind == FieldExists || kind == EnumvalExists {
-        return Ok(Some(1));
+        return Ok(Calc::value(1));
     }
     let last = spec
         .accessors
@@ -830,15 +864,20 @@ fn calc_value(
         let ty = types.get(last.type_id)?;
         let value = types.items(ty)[last.idx as usize].value;
         // A 32-bit enumerator is an `__s32` to libbpf, sign-extended to 64 bits.
-        return Ok(Some(match ty.kind {
+        return Ok(Calc::value(match ty.kind {
             Kind::Enum { .. } => value as u32 as i32 as i64 as u64,
             _ => value,
         }));
     }
+    let bit_off = spec.bit_offset as u32;
     if last.name.is_none() {
+        let size = types.size_of(last.type_id)?;
         return match kind {
-            FieldByteOffset => Ok(Some(spec.bit_offset / 8)),
-            FieldByteSize => Ok(Some(types.size_of(last.type_id)?)),
+            FieldByteOffset => Ok(Calc {
+                value: Some(u64::from(bit_off / 8)),
+                field: Some((size, last.type_id)),
+            }),
+            FieldByteSize => Ok(Calc::value(size)),
             _ => Err(Error::input(format!(
                 "{} relocation cannot be applied to an array access",
                 kind.name()
@@ -849,12 +888,12 @@ fn calc_value(
     let member = &types.items(parent)[last.idx as usize];
     let field_type = types.skip_mods_and_typedefs(member.target)?;
     let field = types.get(field_type)?;
-    let bit_off = spec.bit_offset;
-    let (byte_off, byte_sz, bit_sz) = if member.bitfield_size > 0 {
-        let bit_sz = u64::from(member.bitfield_size);
-        let mut byte_sz = u64::from(field.size).max(1);
+    let bitfield = member.bitfield_size > 0;
+    let (byte_off, byte_sz, bit_sz) = if bitfield {
+        let bit_sz = member.bitfield_size;
+        let mut byte_sz = field.size.max(1);
         let mut byte_off = bit_off / 8 / byte_sz * byte_sz;
-        while bit_off + bit_sz - byte_off * 8 > byte_sz * 8 {
+        while bit_off.wrapping_add(bit_sz).wrapping_sub(byte_off * 8) > byte_sz.wrapping_mul(8) {
             if byte_sz >= 8 {
                 return Err(Error::input("bitfield cannot be read with a 64-bit load"));
             }
@@ -863,21 +902,81 @@ fn calc_value(
         }
         (byte_off, byte_sz, bit_sz)
     } else {
-        let byte_sz = types.size_of(field_type)?;
-        (bit_off / 8, byte_sz, byte_sz * 8)
+        let byte_sz = types.size_of(field_type)? as u32;
+        (bit_off / 8, byte_sz, byte_sz.wrapping_mul(8))
     };
-    Ok(Some(match kind {
-        FieldByteOffset => byte_off,
+    let value = match kind {
+        FieldByteOffset => {
+            return Ok(Calc {
+                value: Some(u64::from(byte_off)),
+                field: (!bitfield).then_some((u64::from(byte_sz), field_type)),
+            });
+        }
         FieldByteSize => byte_sz,
-        FieldSigned => u64::from(match field.kind {
+        FieldSigned => u32::from(match field.kind {
             Kind::Enum { signed } | Kind::Enum64 { signed } | Kind::Int { signed } => signed,
             _ => false,
         }),
-        FieldLshiftU64 if little_endian => 64 - (bit_off + bit_sz - byte_off * 8),
-        FieldLshiftU64 => (8 - byte_sz) * 8 + (bit_off - byte_off * 8),
-        FieldRshiftU64 => 64 - bit_sz,
-        _ => unreachable!("existence and type kinds are handled above"),
-    }))
+        FieldLshiftU64 if little_endian => {
+            64u32.wrapping_sub(bit_off.wrapping_add(bit_sz).wrapping_sub(byte_off * 8))
+        }
+        FieldLshiftU64 => (8u32.wrapping_sub(byte_sz))
+            .wrapping_mul(8)
+            .wrapping_add(bit_off - byte_off * 8),
+        FieldRshiftU64 => 64u32.wrapping_sub(bit_sz),
+        _ => {
+            return Err(Error::input(format!(
+                "{} is not a field relocation",
+                kind.name()
+            )));
+        }
+    };
+    Ok(Calc::value(u64::from(value)))
+}
+
+/// libbpf resizes a load of a field whose size changed only for pointers and unsigned
+/// integers; any other size change makes the access unsafe and the instruction is poisoned.
+fn resize_is_safe(lt: &TypeTable, local: (u64, u32), tt: &TypeTable, target: (u64, u32)) -> bool {
+    if local.0 == target.0 {
+        return true;
+    }
+    let (Ok(l), Ok(t)) = (lt.get(local.1), tt.get(target.1)) else {
+        return false;
+    };
+    matches!((l.kind, t.kind), (Kind::Ptr, Kind::Ptr))
+        || matches!(
+            (l.kind, t.kind),
+            (Kind::Int { signed: false }, Kind::Int { signed: false })
+        )
+}
+
+/// The checks `bpf_core_patch_insn` makes on the relocated instruction itself (8 bytes in the
+/// object's byte order): what it accepts, and when it poisons a matched relocation instead.
+fn patch_outcome(insn: [u8; 8], value: u64, unsafe_resize: bool) -> Result<Resolution> {
+    const CLASS_LD: u8 = 0;
+    const CLASS_LDX: u8 = 1;
+    const CLASS_ST: u8 = 2;
+    const CLASS_STX: u8 = 3;
+    const CLASS_ALU: u8 = 4;
+    const CLASS_ALU64: u8 = 7;
+    const SRC_X: u8 = 0x08;
+    const LD_IMM64: u8 = 0x18;
+    let code = insn[0];
+    match code & 0x07 {
+        CLASS_ALU | CLASS_ALU64 if code & SRC_X != 0 => Err(Error::input(
+            "the relocated ALU instruction takes a register, not an immediate",
+        )),
+        CLASS_ALU | CLASS_ALU64 => Ok(Resolution::Resolved { value }),
+        CLASS_LDX | CLASS_ST | CLASS_STX if value > i16::MAX as u64 => Err(Error::input(format!(
+            "field offset {value} does not fit the load/store instruction"
+        ))),
+        CLASS_LDX | CLASS_ST | CLASS_STX if unsafe_resize => Ok(Resolution::UnsafeAccess),
+        CLASS_LDX | CLASS_ST | CLASS_STX => Ok(Resolution::Resolved { value }),
+        CLASS_LD if code == LD_IMM64 => Ok(Resolution::Resolved { value }),
+        _ => Err(Error::input(format!(
+            "unexpected instruction (opcode {code:#04x}) for a CO-RE relocation"
+        ))),
+    }
 }
 
 /// The relocated access in C terms: `task_struct->mm->...` style for fields

@@ -7,6 +7,7 @@ use crate::btf::table::Kind;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::object::SectionKind;
 
+/// Findings about the presence and sanity of `.BTF` and `.BTF.ext`.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     let object = cx.object;
     let Some(types) = &object.types else {

@@ -4,11 +4,11 @@
 //! field or type with an existence check first (the poisoned code is then dead).
 
 use super::Context;
-use crate::btf::core::{ReloKind, Resolution, Resolver, Target, access_path};
+use crate::btf::core::{ReloKind, Resolution, Resolver, Target, access_path, essential_name};
 use crate::btf::ext::CoreRelo;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::error::Result;
-use crate::object::{BpfObject, ByteOrder};
+use crate::object::{BpfObject, ByteOrder, ExternKind};
 
 /// libbpf's verdict on one relocation against one target.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct CoreVerdict {
     pub kind: Option<ReloKind>,
     /// The access in C terms (`task_struct->__state`).
     pub path: String,
+    /// The root type's name without its flavour suffix (`task_struct` for `task_struct___old`).
+    pub root: String,
     /// What libbpf makes of it.
     pub resolution: Resolution,
 }
@@ -47,14 +49,20 @@ pub fn verdicts(object: &BpfObject, target: &Target) -> Vec<CoreVerdict> {
             let Some(function) = object.function_at(section.index, u64::from(relo.insn_off)) else {
                 continue;
             };
-            let autoload = object
-                .programs
-                .iter()
-                .find(|p| p.name == function.name)
-                .is_none_or(|p| !p.section.starts_with('?'));
-            if !autoload {
+            // SEC("?...") programs are not loaded, so libbpf does not relocate them.
+            if section.name.starts_with('?') {
                 continue;
             }
+            let insn = object
+                .code
+                .iter()
+                .find(|c| c.section_index == section.index)
+                .and_then(|c| {
+                    c.bytes
+                        .get(relo.insn_off as usize..relo.insn_off as usize + 8)
+                })
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .unwrap_or_default();
             out.push(CoreVerdict {
                 section: records.section.clone(),
                 index,
@@ -62,13 +70,18 @@ pub fn verdicts(object: &BpfObject, target: &Target) -> Vec<CoreVerdict> {
                 relo: relo.clone(),
                 kind: ReloKind::from_raw(relo.kind),
                 path: access_path(types, relo),
-                resolution: resolver.resolve(relo, little_endian),
+                root: types
+                    .get(relo.type_id)
+                    .map(|t| essential_name(types.name(t.name)).to_string())
+                    .unwrap_or_default(),
+                resolution: resolver.resolve(relo, insn, little_endian),
             });
         }
     }
     out
 }
 
+/// Findings about CO-RE relocations that fail on a target kernel.
 pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
     let has_relos = cx
         .object
@@ -86,8 +99,14 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
         for verdict in &all {
             let code = match &verdict.resolution {
                 Resolution::Resolved { .. } | Resolution::Missing { value: Some(_) } => continue,
-                Resolution::Missing { value: None } if guarded(verdict, &all) => Code::CoreGuarded,
-                Resolution::Missing { value: None } => Code::CoreUnresolved,
+                Resolution::Missing { value: None } | Resolution::UnsafeAccess
+                    if guarded(cx, verdict, &all) =>
+                {
+                    Code::CoreGuarded
+                }
+                Resolution::Missing { value: None } | Resolution::UnsafeAccess => {
+                    Code::CoreUnresolved
+                }
                 Resolution::Invalid(_) => Code::CoreInvalid,
             };
             let kind = verdict.kind.map_or("unknown", ReloKind::name);
@@ -124,11 +143,20 @@ fn finding(cx: &Context, code: Code, verdict: &CoreVerdict, kinds: &[&str]) -> D
         Some(ReloKind::EnumvalExists | ReloKind::EnumvalValue) => "enumerator",
         _ => "type",
     };
-    let missing = format!(
-        "{what} {} is not in the target kernel ({})",
-        verdict.path,
-        kinds.join(", ")
-    );
+    let missing = if verdict.resolution == Resolution::UnsafeAccess {
+        format!(
+            "{what} {} has another size in the target kernel and is not a pointer or an \
+             unsigned integer: the load cannot be adjusted ({})",
+            verdict.path,
+            kinds.join(", ")
+        )
+    } else {
+        format!(
+            "{what} {} is not in the target kernel ({})",
+            verdict.path,
+            kinds.join(", ")
+        )
+    };
     let relo = format!("prog '{}': relo #{}", verdict.function, verdict.index);
     match (&verdict.resolution, code) {
         (Resolution::Invalid(why), _) => cx
@@ -139,14 +167,15 @@ fn finding(cx: &Context, code: Code, verdict: &CoreVerdict, kinds: &[&str]) -> D
             )
             .note(format!("libbpf fails the whole load at {relo}")),
         (_, Code::CoreGuarded) => cx.diagnostic(code, Severity::Warning, missing).note(
-            "the same function tests it with an existence check first, so this access is \
-             dead code on this kernel",
+            "its function tests this type with an existence check, or reads a __kconfig \
+             value such as LINUX_KERNEL_VERSION: assuming the access is dead code on this \
+             kernel (bpfgen does not follow control flow)",
         ),
         _ => cx
             .diagnostic(code, Severity::Error, missing)
             .note(format!(
-                "libbpf: {relo}: no matching targets found; the verifier then rejects the \
-                 poisoned instruction"
+                "libbpf poisons the instruction of {relo}, and the verifier rejects it if it \
+                 is reachable"
             ))
             .note(
                 "guard it with bpf_core_field_exists()/bpf_core_type_exists(), or read a \
@@ -155,21 +184,48 @@ fn finding(cx: &Context, code: Code, verdict: &CoreVerdict, kinds: &[&str]) -> D
     }
 }
 
-/// Whether the same function tests what `verdict` accesses with an existence check that
-/// also fails on this target: `bpf_core_field_exists` on the same access, or
-/// `bpf_core_type_exists`/`bpf_core_type_matches` on the same type.
-fn guarded(verdict: &CoreVerdict, all: &[CoreVerdict]) -> bool {
-    all.iter().any(|other| {
+/// Whether the failing access may be dead code on this kernel, because its function tests it
+/// first: an existence check (`bpf_core_field_exists`, `bpf_core_enum_value_exists`) of the
+/// same access, `bpf_core_type_exists`/`bpf_core_type_matches` of the same type, any
+/// existence check on another flavour of the type (libbpf-tools reads
+/// `task_struct___o->state` after testing `task_struct___x->__state`), or a `__kconfig` value
+/// such as `LINUX_KERNEL_VERSION`. A heuristic, not control flow: a guard in a caller is not
+/// seen, and an access after a test it does not depend on passes as guarded.
+fn guarded(cx: &Context, verdict: &CoreVerdict, all: &[CoreVerdict]) -> bool {
+    let tested = all.iter().any(|other| {
         let Some(kind) = other.kind.filter(|k| k.is_existence_check()) else {
             return false;
         };
-        let same_access = match kind {
+        let same_type = other.relo.type_id == verdict.relo.type_id;
+        let covers = match kind {
             ReloKind::TypeExists | ReloKind::TypeMatches => true,
             _ => other.relo.access == verdict.relo.access,
         };
-        other.function == verdict.function
-            && other.relo.type_id == verdict.relo.type_id
-            && same_access
-            && other.resolution == (Resolution::Missing { value: Some(0) })
-    })
+        other.function == verdict.function && other.root == verdict.root && (!same_type || covers)
+    });
+    tested || reads_kconfig(cx, verdict)
+}
+
+/// Whether the function of `verdict` refers to a `__kconfig` extern.
+fn reads_kconfig(cx: &Context, verdict: &CoreVerdict) -> bool {
+    let object = cx.object;
+    let Some(section) = object.sections.iter().find(|s| s.name == verdict.section) else {
+        return false;
+    };
+    let Some(function) = object.function_at(section.index, u64::from(verdict.relo.insn_off)) else {
+        return false;
+    };
+    let end = function.offset + function.size;
+    object
+        .code
+        .iter()
+        .filter(|c| c.section_index == section.index)
+        .flat_map(|c| &c.relocations)
+        .filter(|r| (function.offset..end).contains(&r.offset))
+        .any(|r| {
+            object
+                .externs
+                .iter()
+                .any(|e| e.kind == ExternKind::Kconfig && e.name == r.symbol)
+        })
 }

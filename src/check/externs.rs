@@ -8,6 +8,7 @@ use crate::diag::{Code, Diagnostic, Severity};
 use crate::error::Result;
 use crate::object::{Extern, ExternKind};
 
+/// Findings about `__kconfig` and `__ksym` externs (the latter per target kernel).
 pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
     let mut found = Vec::new();
     let Some(types) = &cx.object.types else {
@@ -55,7 +56,11 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
                 Kind::Func => ("kfunc", funcs.contains(&ext.name)),
                 // Typeless ksyms (`extern const void x __ksym`) come from /proc/kallsyms,
                 // which no BTF file describes.
-                Kind::Var if types.get(ty.target).is_ok_and(|t| t.kind == Kind::Void) => {
+                Kind::Var
+                    if types
+                        .skip_mods_and_typedefs(ty.target)
+                        .is_ok_and(|id| id == 0) =>
+                {
                     continue;
                 }
                 _ => ("variable", vars.contains(&ext.name)),
@@ -104,11 +109,14 @@ fn kconfig_problem(types: &TypeTable, var_id: u32) -> Option<String> {
     let name = types.name(ty.name);
     let ok = match ty.kind {
         Kind::Int { .. } => matches!(ty.size, 1 | 2 | 4 | 8),
-        Kind::Enum { .. } => name == "libbpf_tristate",
-        Kind::Array { .. } => types
-            .skip_mods_and_typedefs(ty.target)
-            .and_then(|e| types.get(e))
-            .is_ok_and(|e| matches!(e.kind, Kind::Int { .. }) && e.size == 1),
+        Kind::Enum { .. } | Kind::Enum64 { .. } => name == "libbpf_tristate",
+        Kind::Array { nelems } => {
+            nelems > 0
+                && types
+                    .skip_mods_and_typedefs(ty.target)
+                    .and_then(|e| types.get(e))
+                    .is_ok_and(|e| matches!(e.kind, Kind::Int { .. }) && e.size == 1)
+        }
         _ => false,
     };
     (!ok).then(|| {

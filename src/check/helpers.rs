@@ -325,7 +325,12 @@ mod tests {
         for (id, (row, name)) in HELPERS.iter().zip(&header).enumerate() {
             assert_eq!(row.name, name, "helper id {id}");
         }
-        assert_eq!(HELPERS.len(), header.len(), "table vs header");
+        // A newer header only appends helpers (ids are never reused); the table must cover
+        // at least every helper of the header it was made from.
+        assert!(
+            header.len() >= HELPERS.len(),
+            "the table has helpers the installed header lacks"
+        );
     }
 
     #[test]

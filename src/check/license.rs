@@ -5,6 +5,7 @@
 use super::Context;
 use super::helpers::HELPERS;
 use crate::diag::{Code, Diagnostic, Severity};
+use crate::object::sec_def::{self, SecDef};
 use crate::object::{ByteOrder, ExternKind};
 
 /// The license strings the kernel's `license_is_gpl_compatible()` accepts, exactly.
@@ -27,6 +28,7 @@ struct Call {
     imm: i32,
 }
 
+/// Findings about the license and what it lets the programs call.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     let license = cx.object.license.as_deref();
@@ -52,7 +54,14 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    for code in &cx.object.code {
+    // SEC("?...") programs are not loaded unless user space asks for them.
+    for code in cx
+        .object
+        .code
+        .iter()
+        .filter(|c| !c.section.starts_with('?'))
+    {
+        let sec_def = sec_def::find(&code.section);
         for call in calls(&code.bytes, cx.object.byte_order) {
             let location = cx.location(&code.section, call.offset);
             let relocated = code.relocations.iter().find(|r| r.offset == call.offset);
@@ -80,6 +89,7 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
             }
             let Some(helper) = usize::try_from(call.imm)
                 .ok()
+                .filter(|&id| !gpl_free_here(id, sec_def))
                 .and_then(|id| HELPERS.get(id))
                 .filter(|h| h.gpl_only)
             else {
@@ -98,6 +108,21 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
         }
     }
     found
+}
+
+/// The two helpers whose proto is GPL-only for most program types but not for one:
+/// `bpf_get_stackid` (27) in perf_event programs, `bpf_get_func_ip` (173) in kprobe.multi.
+fn gpl_free_here(helper: usize, sec_def: Option<SecDef>) -> bool {
+    let Some(def) = sec_def else {
+        return false;
+    };
+    match helper {
+        27 => def.prog_type == "perf_event",
+        173 => {
+            def.pattern.starts_with("kprobe.multi") || def.pattern.starts_with("kretprobe.multi")
+        }
+        _ => false,
+    }
 }
 
 /// Every `call` instruction of a section's code.

@@ -37,8 +37,7 @@ const BPF_F_RDONLY_PROG: u64 = 1 << 7;
 const BPF_F_WRONLY_PROG: u64 = 1 << 8;
 const BPF_F_MMAPABLE: u64 = 1 << 10;
 
-const PAGE_SIZE: u64 = 4096;
-
+/// Findings about the user's `.maps` definitions.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for map in cx
@@ -47,16 +46,17 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
         .iter()
         .filter(|m| matches!(m.kind, MapKind::User))
     {
-        for problem in problems(map.def.map_type, &map.def) {
+        for (severity, problem) in problems(&map.def) {
             found.push(
                 cx.diagnostic(
                     Code::MapDefinition,
-                    Severity::Error,
+                    severity,
                     format!("map '{}': {problem}", map.name),
                 )
                 .at(cx.first_use(&map.name))
                 .note(format!(
-                    "BPF_MAP_CREATE will fail for this {} map",
+                    "BPF_MAP_CREATE fails for this {} map (unless user space changes the \
+                     definition before loading)",
                     map_type_name(map.def.map_type)
                 )),
             );
@@ -65,24 +65,34 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     found
 }
 
-/// Everything wrong with one definition, as phrases.
-fn problems(ty: u32, def: &MapDef) -> Vec<String> {
-    let mut out = Vec::new();
+/// Everything wrong with one definition. A zero `max_entries` is only a warning: user space
+/// often sets it with `bpf_map__set_max_entries()` before loading; so is a map type newer
+/// than bpfgen knows.
+fn problems(def: &MapDef) -> Vec<(Severity, String)> {
+    let ty = def.map_type;
     if ty == 0 {
-        out.push("map type isn't specified (add __uint(type, BPF_MAP_TYPE_...))".into());
-        return out;
+        return vec![(
+            Severity::Error,
+            "map type isn't specified (add __uint(type, BPF_MAP_TYPE_...))".into(),
+        )];
     }
     if ty > ARENA {
-        out.push(format!("unknown map type {ty}"));
-        return out;
+        return vec![(
+            Severity::Warning,
+            format!("map type {ty} is unknown to bpfgen"),
+        )];
     }
+    let mut out: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     let storage = matches!(ty, SK_STORAGE | INODE_STORAGE | TASK_STORAGE | CGRP_STORAGE);
     let entries_filled_in = matches!(
         ty,
         PERF_EVENT_ARRAY | CGROUP_STORAGE | PERCPU_CGROUP_STORAGE | STRUCT_OPS
     ) || storage;
     if def.max_entries == 0 && !entries_filled_in {
-        out.push("max_entries is 0 (add __uint(max_entries, N))".into());
+        warnings.push(
+            "max_entries is 0 (add __uint(max_entries, N), or set it from user space)".into(),
+        );
     }
     if storage {
         if def.max_entries != 0 {
@@ -102,20 +112,9 @@ fn problems(ty: u32, def: &MapDef) -> Vec<String> {
         }
     }
     match ty {
-        RINGBUF | USER_RINGBUF => {
-            if def.key_size != 0 || def.value_size != 0 {
-                out.push("ring buffers take neither key nor value".into());
-            }
-            if def.max_entries != 0
-                && (!def.max_entries.is_power_of_two()
-                    || !def.max_entries.is_multiple_of(PAGE_SIZE))
-            {
-                out.push(format!(
-                    "ring buffer size {} is not a power of 2 and a multiple of the page size \
-                     ({PAGE_SIZE})",
-                    def.max_entries
-                ));
-            }
+        // libbpf rounds a ring buffer's size up to a power-of-2 number of pages itself.
+        RINGBUF | USER_RINGBUF if def.key_size != 0 || def.value_size != 0 => {
+            out.push("ring buffers take neither key nor value".into());
         }
         ARRAY | PERCPU_ARRAY | PROG_ARRAY | ARRAY_OF_MAPS | CGROUP_ARRAY if def.key_size != 4 => {
             out.push(format!(
@@ -169,7 +168,10 @@ fn problems(ty: u32, def: &MapDef) -> Vec<String> {
     if def.flags & BPF_F_RDONLY_PROG != 0 && def.flags & BPF_F_WRONLY_PROG != 0 {
         out.push("BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude each other".into());
     }
-    out
+    let errors = out.into_iter().map(|p| (Severity::Error, p));
+    errors
+        .chain(warnings.into_iter().map(|p| (Severity::Warning, p)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -192,21 +194,29 @@ mod tests {
             def(HASH, 4, 8, 1024, 0),
             def(ARRAY, 4, 64, 1, BPF_F_MMAPABLE),
             def(RINGBUF, 0, 0, 256 * 1024, 0),
+            def(RINGBUF, 0, 0, 1000, 0),
             def(PERF_EVENT_ARRAY, 4, 4, 0, 0),
             def(TASK_STORAGE, 4, 8, 0, BPF_F_NO_PREALLOC),
             def(LPM_TRIE, 8, 8, 16, BPF_F_NO_PREALLOC),
             def(QUEUE, 0, 4, 8, 0),
         ] {
-            assert_eq!(problems(d.map_type, &d), Vec::<String>::new(), "{d:?}");
+            assert_eq!(problems(&d), Vec::new(), "{d:?}");
         }
     }
 
     #[test]
     fn bad_definitions_are_named() {
-        let one = |d: MapDef| problems(d.map_type, &d).join("; ");
+        let one = |d: MapDef| {
+            problems(&d)
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         assert!(one(def(0, 4, 4, 1, 0)).contains("type isn't specified"));
         assert!(one(def(HASH, 4, 8, 0, 0)).contains("max_entries is 0"));
-        assert!(one(def(RINGBUF, 0, 0, 1000, 0)).contains("power of 2"));
+        assert!(one(def(RINGBUF, 4, 0, 4096, 0)).contains("neither key nor value"));
+        assert_eq!(problems(&def(HASH, 4, 8, 0, 0))[0].0, Severity::Warning);
         assert!(one(def(ARRAY, 8, 8, 1, 0)).contains("4-byte key"));
         assert!(one(def(ARRAY, 4, 8, 1, BPF_F_NO_PREALLOC)).contains("preallocated"));
         assert!(one(def(HASH, 4, 8, 1, BPF_F_MMAPABLE)).contains("MMAPABLE"));

@@ -5,6 +5,7 @@ use super::Context;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::object::sec_def;
 
+/// Findings about programs whose section names libbpf does not know.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     cx.object
         .programs
