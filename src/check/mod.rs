@@ -168,7 +168,7 @@ pub fn check_object(object: &BpfObject, name: &str, options: &Options) -> Result
 /// Points findings at the source files on disk: a location's file (as the compiler recorded
 /// it, e.g. `./prog.bpf.c` under bpfgen's reproducible path mapping) is looked up in each of
 /// `dirs` in turn; when found, the location names that path and, if the object did not record
-/// the line's text, gets it from the file.
+/// the line's text, gets it from the file; when not, it loses its leading `./`s.
 pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
     let mut files: HashMap<PathBuf, Option<Vec<String>>> = HashMap::new();
     for location in findings.iter_mut().filter_map(|f| f.location.as_mut()) {
@@ -188,6 +188,7 @@ pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
                 .is_some()
         });
         let Some((path, Some(lines))) = found.and_then(|p| files.get(&p).map(|l| (p, l))) else {
+            location.file = recorded.display().to_string();
             continue;
         };
         if location.text.is_empty()
