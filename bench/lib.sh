@@ -1,4 +1,13 @@
-# Shared by the benchmark scripts (sourced): timing helpers. Each script sets $runs first.
+# Shared by the benchmark scripts (sourced, from the repository root, after `set -euo pipefail`
+# and setting $runs): a scratch directory removed on exit with its own bpfgen cache, a release
+# build of bpfgen in $bpfgen, and timing helpers.
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export BPFGEN_CACHE_DIR=$scratch/cache
+
+cargo build --release --quiet
+bpfgen=$PWD/target/release/bpfgen
 
 # median_ms CMD...: runs CMD $runs times (after one warm-up), prints the median in ms.
 median_ms() {

@@ -10,12 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-export BPFGEN_CACHE_DIR=$scratch/cache
-
-cargo build --release --quiet
-bpfgen=$PWD/target/release/bpfgen
 btf=/sys/kernel/btf/vmlinux
 
 # shellcheck source=bench/lib.sh

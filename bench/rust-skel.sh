@@ -8,12 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-export BPFGEN_CACHE_DIR=$scratch/cache
-
-cargo build --release --quiet
-bpfgen=$PWD/target/release/bpfgen
 tools=$PWD/target/bench-tools
 if [ ! -x "$tools/bin/cargo-libbpf" ]; then
     echo "installing libbpf-cargo 0.27.2 into $tools (once)" >&2

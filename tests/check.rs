@@ -44,6 +44,20 @@ fn expect(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
     pairs.iter().map(|&(c, n)| (c.to_string(), n)).collect()
 }
 
+/// `tests/fixtures/check/<stem>.bpf.c` built by bpfgen (no skeleton) into a scratch
+/// directory: the directory and the object's path.
+fn built_object(stem: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = scratch();
+    run_ok(
+        bpfgen()
+            .args(["build", "--skel", "none", "-o"])
+            .arg(dir.path())
+            .arg(check_fixture(&format!("{stem}.bpf.c"))),
+    );
+    let object = dir.path().join(format!("{stem}.bpf.o"));
+    (dir, object)
+}
+
 /// A fixture compiled by clang directly, with `flags`, into `dir`.
 fn clang_object(dir: &Path, source: &Path, flags: &[&str]) -> PathBuf {
     let out = dir.join(format!(
@@ -223,14 +237,7 @@ fn core_relocations_fail_on_old_kernels_and_pass_on_this_one() {
     );
     assert_eq!(code, 0);
     // An ambiguous target fails the relocation outright.
-    let target_dir = scratch();
-    run_ok(
-        bpfgen()
-            .args(["build", "--skel", "none", "-o"])
-            .arg(target_dir.path())
-            .arg(check_fixture("ambiguous_target.bpf.c")),
-    );
-    let target = target_dir.path().join("ambiguous_target.bpf.o");
+    let (_dir, target) = built_object("ambiguous_target");
     let (code, findings) = check_json(&[
         check_fixture("ambiguous.bpf.c").as_os_str(),
         "--btf".as_ref(),
@@ -398,14 +405,7 @@ fn core_verdicts_equal_libbpfs_on_three_kernels() {
     if !kernel_available("core_verdicts_equal_libbpfs_on_three_kernels") {
         return;
     }
-    let dir = scratch();
-    run_ok(
-        bpfgen()
-            .args(["build", "--skel", "none", "-o"])
-            .arg(dir.path())
-            .arg(check_fixture("core_versions.bpf.c")),
-    );
-    let object_path = dir.path().join("core_versions.bpf.o");
+    let (dir, object_path) = built_object("core_versions");
     let bytes = std::fs::read(&object_path).unwrap();
     let object = BpfObject::parse(&bytes, "core_versions_bpf").unwrap();
     let harness = dir.path().join("libbpf_core_verdicts");
