@@ -178,6 +178,36 @@ fn objects_without_btf_or_btf_ext_are_reported() {
 }
 
 #[test]
+fn dwarf_gives_the_line_when_btf_ext_is_gone() {
+    let dir = scratch();
+    let full = clang_object(dir.path(), &check_fixture("no_license.bpf.c"), &["-g"]);
+    let no_ext = dir.path().join("no_license_no_ext.o");
+    run_ok(
+        Command::new("llvm-objcopy")
+            .arg("--remove-section=.BTF.ext")
+            .arg(&full)
+            .arg(&no_ext),
+    );
+    let (_, findings) = check_json(&[no_ext.as_os_str()]);
+    let printk = findings
+        .iter()
+        .find(|f| f["code"] == "B0302")
+        .expect("the GPL-only helper is reported");
+    assert_eq!(printk["location"]["line"], 9, "{printk:#}");
+    assert_eq!(printk["location"]["column"], 2);
+    assert_eq!(
+        printk["location"]["file"],
+        check_fixture("no_license.bpf.c").display().to_string()
+    );
+    assert!(
+        printk["location"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("bpf_printk(\"hello\");")
+    );
+}
+
+#[test]
 fn broken_btf_is_reported() {
     let dir = scratch();
     let object = clang_object(dir.path(), &fixture("nobtf.bpf.c"), &["-g"]);

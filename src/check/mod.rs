@@ -109,15 +109,17 @@ impl Context<'_> {
     }
 
     /// The source line of the instruction at byte `offset` of section `section`: the last
-    /// `.BTF.ext` line record at or before it.
+    /// `.BTF.ext` line record at or before it, or else the last DWARF line row.
     pub(crate) fn location(&self, section: &str, offset: u64) -> Option<SourceLocation> {
         let records = self
             .object
             .btf_ext
-            .as_ref()?
-            .sections
-            .iter()
-            .find(|s| s.section == section)?;
+            .as_ref()
+            .and_then(|ext| ext.sections.iter().find(|s| s.section == section))
+            .filter(|records| !records.lines.is_empty());
+        let Some(records) = records else {
+            return self.dwarf_location(section, offset);
+        };
         let line = records
             .lines
             .iter()
@@ -128,6 +130,28 @@ impl Context<'_> {
             line: line.line,
             column: line.column,
             text: line.line_text.clone(),
+        })
+    }
+
+    /// The DWARF line row covering byte `offset` of section `section`.
+    fn dwarf_location(&self, section: &str, offset: u64) -> Option<SourceLocation> {
+        let index = self
+            .object
+            .sections
+            .iter()
+            .find(|s| s.name == section)?
+            .index;
+        let row = self
+            .object
+            .dwarf_lines
+            .iter()
+            .filter(|l| l.section_index == index && l.offset <= offset && l.line > 0)
+            .max_by_key(|l| l.offset)?;
+        Some(SourceLocation {
+            file: row.file.clone(),
+            line: row.line,
+            column: row.column,
+            text: String::new(),
         })
     }
 

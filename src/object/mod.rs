@@ -2,6 +2,7 @@
 //! skeletons, inspection and packaging. Also libbpf's naming rules ([`names`]), its `SEC()`
 //! table ([`sec_def`]) and the DWARF-stripping rewrite ([`strip`]).
 
+mod dwarf;
 mod model;
 pub mod names;
 mod read;
@@ -10,6 +11,6 @@ pub mod sec_def;
 pub mod strip;
 
 pub use model::{
-    BpfObject, ByteOrder, CodeRelocation, CodeSection, Extern, ExternKind, Function, Map, MapDef,
-    MapKind, Program, Section, SectionKind, Variable, map_type_name,
+    BpfObject, ByteOrder, CodeRelocation, CodeSection, DwarfLine, Extern, ExternKind, Function,
+    Map, MapDef, MapKind, Program, Section, SectionKind, Variable, map_type_name,
 };

@@ -116,6 +116,21 @@ pub struct CodeSection {
     pub relocations: Vec<CodeRelocation>,
 }
 
+/// A source line from DWARF: which instruction of which section it starts at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DwarfLine {
+    /// ELF index of the code section.
+    pub section_index: usize,
+    /// Byte offset of the instruction within the section.
+    pub offset: u64,
+    /// Source file: DWARF's name joined to its directory and the compilation directory.
+    pub file: String,
+    /// Line number (0 when unknown).
+    pub line: u32,
+    /// Column (0 when unknown).
+    pub column: u32,
+}
+
 /// The definition libbpf would create a map from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MapDef {
@@ -258,6 +273,9 @@ pub struct BpfObject {
     pub types: Option<TypeTable>,
     /// `.BTF.ext`, when present.
     pub btf_ext: Option<BtfExt>,
+    /// Source lines from DWARF, read only when the object has DWARF but no `.BTF.ext` line
+    /// info; by section and offset.
+    pub dwarf_lines: Vec<DwarfLine>,
 }
 
 impl BpfObject {

@@ -1,6 +1,7 @@
 //! ELF bytes to [`BpfObject`], following libbpf's open path (`bpf_object_open`): ELF checks,
 //! section classification, BTF and DATASEC fix-ups, externs, programs, then maps.
 
+use super::dwarf;
 use super::model::*;
 use super::names;
 use super::sec_def;
@@ -106,6 +107,14 @@ impl BpfObject {
             _ => None,
         };
 
+        let has_line_info = btf_ext
+            .as_ref()
+            .is_some_and(|ext| ext.sections.iter().any(|s| !s.lines.is_empty()));
+        let dwarf_lines = if has_line_info {
+            Vec::new()
+        } else {
+            dwarf::read_lines(&file)
+        };
         let mut object = BpfObject {
             byte_order: match endian {
                 Endianness::Little => ByteOrder::Little,
@@ -121,6 +130,7 @@ impl BpfObject {
             btf,
             types,
             btf_ext,
+            dwarf_lines,
         };
         object.externs = read_externs(&object, &symbols)?;
         object.maps = read_maps(&object, &symbols, object_name)?;
