@@ -26,6 +26,8 @@ pub enum Code {
     StaticProgram,
     /// Legacy `struct bpf_map_def` maps in a `maps` section.
     LegacyMaps,
+    /// A `SEC()` name that only libbpf releases newer than 1.1 know.
+    NewerSection,
     /// A `.maps` section without the BTF that describes it.
     MapWithoutBtf,
     /// A map definition with a field libbpf does not know, or a malformed one.
@@ -58,11 +60,12 @@ pub enum Code {
 
 impl Code {
     /// Every code, in catalogue order (the README's table lists them in this order).
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::InvalidObject,
         Code::UnknownSection,
         Code::StaticProgram,
         Code::LegacyMaps,
+        Code::NewerSection,
         Code::MapWithoutBtf,
         Code::MapField,
         Code::MapDefinition,
@@ -87,6 +90,7 @@ impl Code {
             Code::UnknownSection => "B0101",
             Code::StaticProgram => "B0102",
             Code::LegacyMaps => "B0103",
+            Code::NewerSection => "B0104",
             Code::MapWithoutBtf => "B0201",
             Code::MapField => "B0202",
             Code::MapDefinition => "B0203",
@@ -111,6 +115,7 @@ impl Code {
             Code::UnknownSection => "unknown-section",
             Code::StaticProgram => "static-program",
             Code::LegacyMaps => "legacy-maps",
+            Code::NewerSection => "newer-section",
             Code::MapWithoutBtf => "map-without-btf",
             Code::MapField => "map-field",
             Code::MapDefinition => "map-definition",

@@ -85,6 +85,7 @@ fn each_rule_fires_on_its_fixture() {
         ("unknown_section.bpf.c", &[("B0101", 1)], 1),
         ("static_program.bpf.c", &[("B0102", 1)], 1),
         ("legacy_maps.bpf.c", &[("B0103", 1)], 1),
+        ("newer_section.bpf.c", &[("B0104", 1)], 0),
         ("map_field.bpf.c", &[("B0202", 1)], 1),
         ("map_definition.bpf.c", &[("B0203", 4)], 1),
         ("no_license.bpf.c", &[("B0301", 1), ("B0302", 1)], 1),

@@ -5,8 +5,71 @@ use super::Context;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::object::sec_def;
 
-/// Findings about programs whose section names libbpf does not know.
+/// Section names libbpf learnt after 1.1 (Debian 12's libbpf and bpftool 7.1), which that
+/// libbpf cannot load.
+const NEWER_THAN_LIBBPF_1_1: &[&str] = &[
+    "tc/ingress",
+    "tc/egress",
+    "tcx/ingress",
+    "tcx/egress",
+    "netkit/primary",
+    "netkit/peer",
+    "uprobe.multi",
+    "uprobe.multi.s",
+    "uretprobe.multi",
+    "uretprobe.multi.s",
+    "uprobe.session",
+    "uprobe.session.s",
+    "kprobe.session",
+    "usdt.s",
+    "struct_ops.s",
+    "sk_skb/verdict",
+    "netfilter",
+    "cgroup/connect_unix",
+    "cgroup/sendmsg_unix",
+    "cgroup/recvmsg_unix",
+    "cgroup/getpeername_unix",
+    "cgroup/getsockname_unix",
+    "tracepoint.s",
+    "tp.s",
+    "raw_tracepoint.s",
+    "raw_tp.s",
+    "tp_btf.s",
+    "fentry.multi",
+    "fentry.multi.s",
+    "fexit.multi",
+    "fexit.multi.s",
+    "fsession",
+    "fsession.s",
+];
+
+/// Findings about programs whose section names libbpf does not know, or knows only since a
+/// release newer than 1.1.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
+    let mut found = unknown(cx);
+    found.extend(cx.object.programs.iter().filter_map(|program| {
+        let pattern = program.sec_def?.pattern;
+        NEWER_THAN_LIBBPF_1_1.contains(&pattern).then(|| {
+            cx.diagnostic(
+                Code::NewerSection,
+                Severity::Warning,
+                format!(
+                    "program '{}': SEC(\"{}\") is only known to libbpf releases newer than 1.1",
+                    program.name, program.section
+                ),
+            )
+            .at(cx.location(&program.section, program.offset))
+            .note(
+                "libbpf 1.1 (Debian 12's, and bpftool 7.1's) fails to load it: missing BPF \
+                 prog type",
+            )
+        })
+    }));
+    found
+}
+
+/// Programs whose section name is in no libbpf's table.
+fn unknown(cx: &Context) -> Vec<Diagnostic> {
     cx.object
         .programs
         .iter()
