@@ -29,6 +29,15 @@ fn check_json(args: &[&std::ffi::OsStr]) -> (i32, Vec<Value>) {
     (out.status.code().unwrap_or(-1), findings)
 }
 
+/// `check_json` of a check fixture against one target BTF.
+fn check_against(fixture_name: &str, btf: &Path) -> (i32, Vec<Value>) {
+    check_json(&[
+        check_fixture(fixture_name).as_os_str(),
+        "--btf".as_ref(),
+        btf.as_os_str(),
+    ])
+}
+
 /// The codes of `findings`, sorted, with their counts.
 fn codes(findings: &[Value]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -93,11 +102,7 @@ fn each_rule_fires_on_its_fixture() {
         ("externs.bpf.c", &[("B0501", 1), ("B0502", 3)], 1),
     ];
     for &(name, expected, exit) in cases {
-        let (code, findings) = check_json(&[
-            check_fixture(name).as_os_str(),
-            "--btf".as_ref(),
-            running.as_os_str(),
-        ]);
+        let (code, findings) = check_against(name, &running);
         assert_eq!(codes(&findings), expect(expected), "{name}: {findings:#?}");
         assert_eq!(code, exit, "{name}");
     }
@@ -106,21 +111,13 @@ fn each_rule_fires_on_its_fixture() {
 #[test]
 fn findings_name_the_cause_and_the_line() {
     let running = kernel_btf(KERNELS[2]);
-    let (_, findings) = check_json(&[
-        check_fixture("unknown_section.bpf.c").as_os_str(),
-        "--btf".as_ref(),
-        running.as_os_str(),
-    ]);
+    let (_, findings) = check_against("unknown_section.bpf.c", &running);
     let notes = findings[0]["notes"].to_string();
     assert!(
         notes.contains("did you mean SEC(\\\"tracepoint/syscalls/sys_enter_getpid\\\")?"),
         "{notes}"
     );
-    let (_, findings) = check_json(&[
-        check_fixture("license.bpf.c").as_os_str(),
-        "--btf".as_ref(),
-        running.as_os_str(),
-    ]);
+    let (_, findings) = check_against("license.bpf.c", &running);
     let printk = findings
         .iter()
         .find(|f| f["message"].as_str().unwrap().contains("bpf_trace_printk"))
@@ -132,11 +129,7 @@ fn findings_name_the_cause_and_the_line() {
             .unwrap()
             .contains("bpf_printk(\"exec %d\", pid);")
     );
-    let (_, findings) = check_json(&[
-        check_fixture("externs.bpf.c").as_os_str(),
-        "--btf".as_ref(),
-        running.as_os_str(),
-    ]);
+    let (_, findings) = check_against("externs.bpf.c", &running);
     let weak = findings
         .iter()
         .find(|f| {
@@ -269,11 +262,7 @@ fn core_relocations_fail_on_old_kernels_and_pass_on_this_one() {
     assert_eq!(code, 0);
     // An ambiguous target fails the relocation outright.
     let (_dir, target) = built_object("ambiguous_target");
-    let (code, findings) = check_json(&[
-        check_fixture("ambiguous.bpf.c").as_os_str(),
-        "--btf".as_ref(),
-        target.as_os_str(),
-    ]);
+    let (code, findings) = check_against("ambiguous.bpf.c", &target);
     assert_eq!(codes(&findings), expect(&[("B0603", 1)]), "{findings:#?}");
     assert!(
         findings[0]["message"]
