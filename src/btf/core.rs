@@ -208,23 +208,19 @@ impl Target {
         found
     }
 
-    /// Which of `names` the target has as a type of `kind` (`FUNC` for kfuncs, `VAR` for
-    /// typed `__ksym` variables).
-    pub fn present(&self, names: &[&str], kind: fn(Kind) -> bool) -> HashSet<String> {
+    /// The kinds of the target's types named exactly as each of `names` (`FUNC` for a kfunc,
+    /// `VAR` for a typed `__ksym` variable), found in one pass.
+    pub fn kinds_named(&self, names: &[&str]) -> HashMap<String, Vec<Kind>> {
         let wanted: HashSet<&str> = names.iter().map(|n| essential_name(n)).collect();
-        let found = self.by_essential_name(&wanted);
-        names
-            .iter()
-            .filter(|name| {
-                found
-                    .get(essential_name(name))
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|&id| self.types.get(id).ok())
-                    .any(|ty| kind(ty.kind) && self.types.name(ty.name) == **name)
-            })
-            .map(|name| name.to_string())
-            .collect()
+        let mut kinds: HashMap<String, Vec<Kind>> = HashMap::new();
+        for id in self.by_essential_name(&wanted).into_values().flatten() {
+            let Ok(ty) = self.types.get(id) else { continue };
+            let name = self.types.name(ty.name);
+            if names.contains(&name) {
+                kinds.entry(name.to_string()).or_default().push(ty.kind);
+            }
+        }
+        kinds
     }
 }
 

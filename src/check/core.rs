@@ -6,7 +6,7 @@
 use super::Context;
 use crate::btf::core::{ReloKind, Resolution, Resolver, Target, access_path, essential_name};
 use crate::btf::ext::CoreRelo;
-use crate::diag::{Code, Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity, SourceLocation};
 use crate::error::Result;
 use crate::object::{BpfObject, ByteOrder, ExternKind};
 
@@ -81,6 +81,15 @@ pub fn verdicts(object: &BpfObject, target: &Target) -> Vec<CoreVerdict> {
     out
 }
 
+/// Failing relocations of one access at one place (a bitfield read is five relocations),
+/// reported as one finding.
+struct Group<'a> {
+    code: Code,
+    verdict: &'a CoreVerdict,
+    location: Option<SourceLocation>,
+    kinds: Vec<&'static str>,
+}
+
 /// Findings about CO-RE relocations that fail on a target kernel.
 pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
     let has_relos = cx
@@ -94,8 +103,7 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
     let mut found = Vec::new();
     for target in cx.options.targets()? {
         let all = verdicts(cx.object, target);
-        // One finding per access and place: a bitfield read is five relocations.
-        let mut groups: Vec<(Code, &CoreVerdict, Vec<&'static str>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         for verdict in &all {
             let code = match &verdict.resolution {
                 Resolution::Resolved { .. } | Resolution::Missing { value: Some(_) } => continue,
@@ -110,25 +118,29 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
                 Resolution::Invalid(_) => Code::CoreInvalid,
             };
             let kind = verdict.kind.map_or("unknown", ReloKind::name);
-            let same = groups.iter_mut().find(|(c, v, _)| {
-                *c == code
+            let location = cx.location(&verdict.section, u64::from(verdict.relo.insn_off));
+            let same = groups.iter_mut().find(|g| {
+                g.code == code
                     && code != Code::CoreInvalid
-                    && v.function == verdict.function
-                    && v.path == verdict.path
-                    && cx.location(&v.section, u64::from(v.relo.insn_off))
-                        == cx.location(&verdict.section, u64::from(verdict.relo.insn_off))
+                    && g.verdict.function == verdict.function
+                    && g.verdict.path == verdict.path
+                    && g.location == location
             });
             match same {
-                Some((_, _, kinds)) if kinds.contains(&kind) => {}
-                Some((_, _, kinds)) => kinds.push(kind),
-                None => groups.push((code, verdict, vec![kind])),
+                Some(group) if group.kinds.contains(&kind) => {}
+                Some(group) => group.kinds.push(kind),
+                None => groups.push(Group {
+                    code,
+                    verdict,
+                    location,
+                    kinds: vec![kind],
+                }),
             }
         }
-        for (code, verdict, kinds) in groups {
-            let location = cx.location(&verdict.section, u64::from(verdict.relo.insn_off));
+        for group in groups {
             found.push(
-                finding(cx, code, verdict, &kinds)
-                    .at(location)
+                finding(cx, group.code, group.verdict, &group.kinds)
+                    .at(group.location)
                     .on_target(&target.name),
             );
         }

@@ -46,14 +46,14 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
     }
     let names: Vec<&str> = ksyms.iter().map(|e| e.name.as_str()).collect();
     for target in cx.options.targets()? {
-        let funcs = target.present(&names, |k| matches!(k, Kind::Func));
-        let vars = target.present(&names, |k| matches!(k, Kind::Var));
+        let kinds = target.kinds_named(&names);
+        let has = |name: &str, kind: Kind| kinds.get(name).is_some_and(|k| k.contains(&kind));
         for ext in &ksyms {
             let Ok(ty) = types.get(ext.type_id) else {
                 continue;
             };
             let (what, present) = match ty.kind {
-                Kind::Func => ("kfunc", funcs.contains(&ext.name)),
+                Kind::Func => ("kfunc", has(&ext.name, Kind::Func)),
                 // Typeless ksyms (`extern const void x __ksym`) come from /proc/kallsyms,
                 // which no BTF file describes.
                 Kind::Var
@@ -63,7 +63,7 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
                 {
                     continue;
                 }
-                _ => ("variable", vars.contains(&ext.name)),
+                _ => ("variable", has(&ext.name, Kind::Var)),
             };
             if present {
                 continue;
