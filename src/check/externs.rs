@@ -98,12 +98,10 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
     Ok(found)
 }
 
-/// Why libbpf cannot fill a `__kconfig` extern of VAR `var_id` (`bpf_object__collect_externs`).
+/// Why libbpf cannot fill a `__kconfig` extern of VAR `var_id` (`bpf_object__collect_externs`;
+/// a `.kconfig` extern that is not a variable already fails `BpfObject::parse`).
 fn kconfig_problem(types: &TypeTable, var_id: u32) -> Option<String> {
     let var = types.get(var_id).ok()?;
-    if var.kind != Kind::Var {
-        return Some("kconfig externs must be variables, not functions".into());
-    }
     let id = types.skip_mods_and_typedefs(var.target).ok()?;
     let ty = types.get(id).ok()?;
     let name = types.name(ty.name);

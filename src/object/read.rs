@@ -571,7 +571,8 @@ fn kconfig_map(object: &BpfObject, object_name: &str) -> Result<Option<Map>> {
             return Err(Error::input(format!(
                 "extern '{}' in .kconfig is not a variable",
                 ext.name
-            )));
+            ))
+            .with_code(Code::KconfigType));
         };
         let type_id = Btf::target_id(&var);
         vars.push((
