@@ -134,8 +134,8 @@ struct Spec {
     root: u32,
     /// Named steps and array indexes (anonymous members are skipped here).
     accessors: Vec<Accessor>,
-    /// Every raw index, anonymous members included.
-    raw_len: usize,
+    /// Every raw index, anonymous members included (libbpf's `raw_spec`).
+    raw: Vec<u32>,
     bit_offset: u64,
 }
 
@@ -160,6 +160,18 @@ pub enum Resolution {
     /// libbpf fails the whole load: ambiguous candidates, an access it cannot apply, or a
     /// malformed record.
     Invalid(String),
+}
+
+/// Where a matched relocation lands in the target: the types and members that
+/// `bpftool gen min_core_btf` keeps for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetAccess {
+    /// The matched target type (the first candidate that matched).
+    pub root: u32,
+    /// libbpf's raw access in the target: the array index on the root, then every member
+    /// index (anonymous members included) or array index down to the field. Empty for type
+    /// and enumerator relocations.
+    pub raw: Vec<u32>,
 }
 
 /// A kernel's BTF, searched for CO-RE candidates and `__ksym` targets.
@@ -276,9 +288,26 @@ impl<'a> Resolver<'a> {
     /// What libbpf makes of `relo`, whose instruction is `insn` (call in `.BTF.ext` order
     /// for libbpf's exact results).
     pub fn resolve(&mut self, relo: &CoreRelo, insn: [u8; 8], little_endian: bool) -> Resolution {
+        self.resolve_access(relo, insn, little_endian).0
+    }
+
+    /// What libbpf makes of `relo`, and where in the target it lands when a target type
+    /// matched (libbpf's target spec).
+    pub fn resolve_access(
+        &mut self,
+        relo: &CoreRelo,
+        insn: [u8; 8],
+        little_endian: bool,
+    ) -> (Resolution, Option<TargetAccess>) {
         match self.try_resolve(relo, insn, little_endian) {
-            Ok(resolution) => resolution,
-            Err(err) => Resolution::Invalid(err.message().to_string()),
+            Ok((resolution, spec)) => (
+                resolution,
+                spec.map(|spec| TargetAccess {
+                    root: spec.root,
+                    raw: spec.raw,
+                }),
+            ),
+            Err(err) => (Resolution::Invalid(err.message().to_string()), None),
         }
     }
 
@@ -287,13 +316,13 @@ impl<'a> Resolver<'a> {
         relo: &CoreRelo,
         insn: [u8; 8],
         little_endian: bool,
-    ) -> Result<Resolution> {
+    ) -> Result<(Resolution, Option<Spec>)> {
         let kind = ReloKind::from_raw(relo.kind)
             .ok_or_else(|| Error::input(format!("unknown CO-RE relocation kind {}", relo.kind)))?;
         let (local, target) = (self.local, &self.target.types);
         let spec = parse_spec(local, relo.type_id, &relo.access, kind)?;
         if kind == ReloKind::TypeIdLocal {
-            return patch_outcome(insn, u64::from(relo.type_id), false);
+            return Ok((patch_outcome(insn, u64::from(relo.type_id), false)?, None));
         }
         let root = local.get(relo.type_id)?;
         let root_name = local.name(root.name);
@@ -342,11 +371,12 @@ impl<'a> Resolver<'a> {
             matched
         };
         self.candidates.insert(relo.type_id, narrowed);
-        let Some((_, result)) = decision else {
+        let Some((target_spec, result)) = decision else {
             let missing = calc(target, kind, None, little_endian)?;
-            return Ok(Resolution::Missing {
+            let resolution = Resolution::Missing {
                 value: missing.value,
-            });
+            };
+            return Ok((resolution, None));
         };
         let unsafe_resize = match (original.field, result.field) {
             (Some(l), Some(t)) => !resize_is_safe(local, l, target, t),
@@ -354,7 +384,7 @@ impl<'a> Resolver<'a> {
         };
         // Matched relocations always have a value: only a missing match is poisoned by calc.
         let value = result.value.unwrap_or_default();
-        patch_outcome(insn, value, unsafe_resize)
+        Ok((patch_outcome(insn, value, unsafe_resize)?, Some(target_spec)))
     }
 
     /// Target types of a kind compatible with the local root, with the same essential name.
@@ -432,7 +462,7 @@ impl<'a> Resolver<'a> {
                 }
                 id = tt.skip_mods_and_typedefs(ty.target)?;
             }
-            if spec.raw_len == SPEC_MAX_LEN {
+            if spec.raw.len() == SPEC_MAX_LEN {
                 return Err(Error::input("access spec too deep"));
             }
             spec.accessors.push(Accessor {
@@ -440,7 +470,7 @@ impl<'a> Resolver<'a> {
                 idx: acc.idx,
                 name: None,
             });
-            spec.raw_len += 1;
+            spec.raw.push(acc.idx);
             spec.bit_offset += u64::from(acc.idx) * tt.size_of(id)? * 8;
         }
         Ok(Some(spec))
@@ -459,11 +489,11 @@ impl<'a> Resolver<'a> {
         let local_member = &lt.items(local_ty)[local_acc.idx as usize];
         let wanted = local_acc.name.as_deref().unwrap_or("");
         for (i, member) in tt.items(ty).iter().enumerate() {
-            if spec.raw_len == SPEC_MAX_LEN {
+            if spec.raw.len() == SPEC_MAX_LEN {
                 return Err(Error::input("access spec too deep"));
             }
             spec.bit_offset += u64::from(member.bit_offset);
-            spec.raw_len += 1;
+            spec.raw.push(i as u32);
             let name = tt.name(member.name);
             if name.is_empty() {
                 if let Some(found) = self.match_member(local_acc, member.target, spec)? {
@@ -481,7 +511,7 @@ impl<'a> Resolver<'a> {
                 return Ok(Some(member.target));
             }
             spec.bit_offset -= u64::from(member.bit_offset);
-            spec.raw_len -= 1;
+            spec.raw.pop();
         }
         Ok(None)
     }
@@ -533,7 +563,7 @@ fn parse_spec(types: &TypeTable, root: u32, access: &str, kind: ReloKind) -> Res
     if raw.len() > SPEC_MAX_LEN {
         return Err(bad("too long"));
     }
-    spec.raw_len = raw.len();
+    spec.raw.clone_from(&raw);
     let mut id = types.skip_mods_and_typedefs(root)?;
     let ty = types.get(id)?;
     if matches!(kind, ReloKind::EnumvalExists | ReloKind::EnumvalValue) {

@@ -5,6 +5,8 @@
 pub mod core;
 pub mod dump;
 pub mod ext;
+pub mod min_core;
+pub mod raw;
 pub mod rust;
 pub mod source;
 pub mod table;

@@ -130,7 +130,8 @@ pub struct TypeTable {
 /// called a cycle.
 pub(crate) const MAX_DEPTH: usize = 512;
 
-const HEADER_LEN: usize = 24;
+/// Length of the BTF header this crate writes (and the least it reads).
+pub(super) const HEADER_LEN: usize = 24;
 
 /// For each byte: 1 if it may start a C identifier, 2 if it may only continue one, 0 if not.
 const IDENT_BYTES: [u8; 256] = {
@@ -220,15 +221,7 @@ impl TypeTable {
         let vlen = (info & 0xffff) as usize;
         let kind_flag = info >> 31 == 1;
         let kind_id = (info >> 24) & 0x1f;
-        // Fixed trailing data and per-entry size of each kind.
-        let (extra, entry) = match kind_id {
-            1 | 14 | 17 => (4, 0),
-            3 => (12, 0),
-            4 | 5 | 15 | 19 => (0, 12),
-            6 | 13 => (0, 8),
-            2 | 7..=12 | 16 | 18 => (0, 0),
-            other => return Err(Error::input(format!("invalid BTF: unknown kind {other}"))),
-        };
+        let (extra, entry) = record_layout(kind_id)?;
         // FUNC reuses vlen for its linkage: only kinds with entries have items.
         let entries = if entry == 0 { 0 } else { vlen };
         let tail = extra + entries * entry;
@@ -538,14 +531,29 @@ fn item(name: Name, target: u32, value: u64) -> Item {
     }
 }
 
+/// The bytes a type record of kind `kind_id` has after its three header words: a fixed
+/// part, and the size of each of its `vlen` entries (0 for kinds without entries).
+pub(super) fn record_layout(kind_id: u32) -> Result<(usize, usize)> {
+    match kind_id {
+        1 | 14 | 17 => Ok((4, 0)),
+        3 => Ok((12, 0)),
+        4 | 5 | 15 | 19 => Ok((0, 12)),
+        6 | 13 => Ok((0, 8)),
+        2 | 7..=12 | 16 | 18 => Ok((0, 0)),
+        other => Err(Error::input(format!("invalid BTF: unknown kind {other}"))),
+    }
+}
+
 /// Bounds-checked reads in the byte order the BTF magic says.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
-    big_endian: bool,
+    /// Whether the BTF is big-endian.
+    pub(super) big_endian: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Result<Self> {
+    /// A reader of `bytes`, whose header it checks for the magic and its length.
+    pub(super) fn new(bytes: &'a [u8]) -> Result<Self> {
         let big_endian = match bytes.get(..2) {
             Some([0x9f, 0xeb]) => false,
             Some([0xeb, 0x9f]) => true,
@@ -557,7 +565,8 @@ impl<'a> Reader<'a> {
         Ok(Reader { bytes, big_endian })
     }
 
-    fn u32(&self, at: usize) -> Result<u32> {
+    /// The word at byte `at`.
+    pub(super) fn u32(&self, at: usize) -> Result<u32> {
         let word: [u8; 4] = at
             .checked_add(4)
             .and_then(|end| self.bytes.get(at..end))
@@ -571,7 +580,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The byte range of a section `len` bytes long at `off` past the header.
-    fn range(&self, hdr_len: usize, off: u32, len: u32, what: &str) -> Result<Range<usize>> {
+    pub(super) fn range(&self, hdr_len: usize, off: u32, len: u32, what: &str) -> Result<Range<usize>> {
         let start = hdr_len.checked_add(off as usize);
         let end = start.and_then(|s| s.checked_add(len as usize));
         match (start, end) {

@@ -53,16 +53,7 @@ pub fn verdicts(object: &BpfObject, target: &Target) -> Vec<CoreVerdict> {
             if section.name.starts_with('?') {
                 continue;
             }
-            let insn = object
-                .code
-                .iter()
-                .find(|c| c.section_index == section.index)
-                .and_then(|c| {
-                    c.bytes
-                        .get(relo.insn_off as usize..relo.insn_off as usize + 8)
-                })
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .unwrap_or_default();
+            let insn = object.instruction_at(section.index, relo.insn_off);
             out.push(CoreVerdict {
                 section: records.section.clone(),
                 index,

@@ -286,6 +286,17 @@ impl BpfObject {
         })
     }
 
+    /// The 8-byte instruction at byte `offset` of code section `section_index` (zeros when
+    /// there is none: a CO-RE record pointing past its section).
+    pub fn instruction_at(&self, section_index: usize, offset: u32) -> [u8; 8] {
+        self.code
+            .iter()
+            .find(|c| c.section_index == section_index)
+            .and_then(|c| c.bytes.get(offset as usize..offset as usize + 8))
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .unwrap_or_default()
+    }
+
     /// The section with ELF index `index`.
     pub fn section(&self, index: usize) -> Option<&Section> {
         self.sections.iter().find(|s| s.index == index)

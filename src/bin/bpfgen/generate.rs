@@ -1,7 +1,9 @@
 //! `bpfgen gen`: generators that work on objects built elsewhere.
 
 use crate::objects;
+use bpfgen::btf::min_core::{Relocated, min_core_btf};
 use bpfgen::btf::rust::rust_identifier;
+use bpfgen::btf::source::{FileBytes, raw_btf};
 use bpfgen::object::names;
 use bpfgen::output::write_atomic;
 use bpfgen::skel::rust::Embed;
@@ -21,6 +23,24 @@ pub struct Opts {
 enum What {
     Skeleton(SkeletonOpts),
     Vmlinux(crate::btf::VmlinuxOpts),
+    MinCoreBtf(MinCoreBtfOpts),
+}
+
+/// Write the part of a kernel's BTF that objects' CO-RE relocations need (what
+/// `bpftool gen min_core_btf` writes), for shipping with the objects to kernels without BTF;
+/// libbpf loads it through `btf_custom_path`.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  bpfgen gen min-core-btf /sys/kernel/btf/vmlinux min.btf prog.bpf.o"
+)]
+struct MinCoreBtfOpts {
+    /// The kernel's full BTF (raw BTF, e.g. a BTFHub file, or an ELF file with .BTF).
+    target: PathBuf,
+    /// Where to write the minimized BTF (atomically).
+    output: PathBuf,
+    /// The objects whose CO-RE relocations it must serve.
+    #[arg(required = true)]
+    objects: Vec<PathBuf>,
 }
 
 /// Write the skeleton of an object: a C header (what `bpftool gen skeleton` writes) or a Rust
@@ -50,7 +70,32 @@ impl Opts {
         match self.what {
             What::Skeleton(opts) => opts.run(),
             What::Vmlinux(opts) => opts.run(),
+            What::MinCoreBtf(opts) => opts.run(),
         }
+    }
+}
+
+impl MinCoreBtfOpts {
+    fn run(self) -> anyhow::Result<ExitCode> {
+        let loaded = self
+            .objects
+            .iter()
+            .map(|path| objects::load(path, None))
+            .collect::<bpfgen::Result<Vec<_>>>()?;
+        let inputs: Vec<_> = self
+            .objects
+            .iter()
+            .zip(&loaded)
+            .map(|(path, loaded)| Relocated {
+                path,
+                object: &loaded.object,
+            })
+            .collect();
+        let target = FileBytes::open(&self.target)?;
+        let raw = raw_btf(&target).map_err(|e| e.in_file(&self.target))?;
+        let btf = min_core_btf(raw, &inputs).map_err(|e| e.in_file(&self.target))?;
+        write_atomic(&self.output, &btf)?;
+        Ok(ExitCode::SUCCESS)
     }
 }
 

@@ -1,0 +1,412 @@
+//! BTF as records of words, exactly as in the file, and a writer that builds new BTF from
+//! them. [`TypeTable`](super::table::TypeTable) is for reading types; this is for copying
+//! them: every bit of each record survives (kind flags, encodings, linkage), and the type ids
+//! and string offsets inside a record can be visited and rewritten, which is what building a
+//! smaller BTF out of a kernel's (min-CO-RE BTF) takes.
+
+use super::table::{HEADER_LEN, Reader, record_layout};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+
+/// BTF kind numbers (`BTF_KIND_*`), for matching on [`RawType::kind`].
+pub mod kind {
+    /// `BTF_KIND_INT`.
+    pub const INT: u32 = 1;
+    /// `BTF_KIND_PTR`.
+    pub const PTR: u32 = 2;
+    /// `BTF_KIND_ARRAY`.
+    pub const ARRAY: u32 = 3;
+    /// `BTF_KIND_STRUCT`.
+    pub const STRUCT: u32 = 4;
+    /// `BTF_KIND_UNION`.
+    pub const UNION: u32 = 5;
+    /// `BTF_KIND_ENUM`.
+    pub const ENUM: u32 = 6;
+    /// `BTF_KIND_FWD`.
+    pub const FWD: u32 = 7;
+    /// `BTF_KIND_TYPEDEF`.
+    pub const TYPEDEF: u32 = 8;
+    /// `BTF_KIND_VOLATILE`.
+    pub const VOLATILE: u32 = 9;
+    /// `BTF_KIND_CONST`.
+    pub const CONST: u32 = 10;
+    /// `BTF_KIND_RESTRICT`.
+    pub const RESTRICT: u32 = 11;
+    /// `BTF_KIND_FUNC`.
+    pub const FUNC: u32 = 12;
+    /// `BTF_KIND_FUNC_PROTO`.
+    pub const FUNC_PROTO: u32 = 13;
+    /// `BTF_KIND_VAR`.
+    pub const VAR: u32 = 14;
+    /// `BTF_KIND_DATASEC`.
+    pub const DATASEC: u32 = 15;
+    /// `BTF_KIND_FLOAT`.
+    pub const FLOAT: u32 = 16;
+    /// `BTF_KIND_DECL_TAG`.
+    pub const DECL_TAG: u32 = 17;
+    /// `BTF_KIND_TYPE_TAG`.
+    pub const TYPE_TAG: u32 = 18;
+    /// `BTF_KIND_ENUM64`.
+    pub const ENUM64: u32 = 19;
+
+    /// The kind's name as libbpf prints it (`btf_kind_str`).
+    pub fn name(kind: u32) -> &'static str {
+        const NAMES: [&str; 20] = [
+            "void", "int", "ptr", "array", "struct", "union", "enum", "fwd", "typedef",
+            "volatile", "const", "restrict", "func", "func_proto", "var", "datasec", "float",
+            "decl_tag", "type_tag", "enum64",
+        ];
+        NAMES.get(kind as usize).copied().unwrap_or("unknown")
+    }
+}
+
+/// One type record: its three header words and the words that follow them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawType {
+    /// Offset of the name in the string section (0: anonymous).
+    pub name_off: u32,
+    /// Kind, vlen and kind flag.
+    pub info: u32,
+    /// A size or a type id, depending on the kind.
+    pub size_or_type: u32,
+    /// Everything after the header: an int's encoding, an array, members, enumerators,
+    /// parameters, a variable's linkage, section entries.
+    pub extra: Vec<u32>,
+}
+
+impl RawType {
+    /// The `BTF_KIND_*` number.
+    pub fn kind(&self) -> u32 {
+        (self.info >> 24) & 0x1f
+    }
+
+    /// The number of members, enumerators, parameters or section entries.
+    pub fn vlen(&self) -> usize {
+        (self.info & 0xffff) as usize
+    }
+
+    /// Whether the kind flag is set (bitfield offsets in structs, signed enums, ...).
+    pub fn kind_flag(&self) -> bool {
+        self.info >> 31 == 1
+    }
+
+    /// A struct or union header (no members yet) of `size` bytes.
+    pub fn composite(union: bool, name_off: u32, size: u32) -> Self {
+        let kind = if union { kind::UNION } else { kind::STRUCT };
+        RawType {
+            name_off,
+            info: kind << 24,
+            size_or_type: size,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Appends a member to a struct or union, setting the kind flag when the member is a
+    /// bitfield or starts inside a byte (libbpf's `btf__add_field`).
+    pub fn push_member(&mut self, name_off: u32, type_id: u32, bit_offset: u32, bitfield_size: u32) {
+        let bitfield = bitfield_size != 0 || bit_offset % 8 != 0;
+        let vlen = self.vlen() as u32 + 1;
+        let flag = if bitfield || self.kind_flag() { 1 << 31 } else { 0 };
+        self.info = flag | (self.kind() << 24) | vlen;
+        self.extra
+            .extend([name_off, type_id, bit_offset | (bitfield_size << 24)]);
+    }
+
+    /// The members of a struct or union: name offset, type id, bit offset and bitfield size.
+    pub fn members(&self) -> impl Iterator<Item = (u32, u32, u32, u32)> + '_ {
+        let flag = self.kind_flag();
+        self.extra.chunks_exact(3).map(move |m| {
+            let (bit_offset, bitfield_size) = if flag {
+                (m[2] & 0xff_ffff, m[2] >> 24)
+            } else {
+                (m[2], 0)
+            };
+            (m[0], m[1], bit_offset, bitfield_size)
+        })
+    }
+
+    /// Calls `visit` on every type id the record holds, in libbpf's order
+    /// (`BTF_FIELD_ITER_IDS`).
+    pub fn visit_type_ids(&mut self, mut visit: impl FnMut(&mut u32)) {
+        match self.kind() {
+            kind::PTR
+            | kind::TYPEDEF
+            | kind::VOLATILE
+            | kind::CONST
+            | kind::RESTRICT
+            | kind::FUNC
+            | kind::VAR
+            | kind::DECL_TAG
+            | kind::TYPE_TAG => visit(&mut self.size_or_type),
+            kind::ARRAY => self.extra[..2].iter_mut().for_each(visit),
+            kind::STRUCT | kind::UNION => self.extra.chunks_exact_mut(3).for_each(|m| visit(&mut m[1])),
+            kind::FUNC_PROTO => {
+                visit(&mut self.size_or_type);
+                self.extra.chunks_exact_mut(2).for_each(|p| visit(&mut p[1]));
+            }
+            kind::DATASEC => self.extra.chunks_exact_mut(3).for_each(|v| visit(&mut v[0])),
+            _ => {}
+        }
+    }
+
+    /// Calls `visit` on every string offset the record holds: its name, then its members',
+    /// enumerators' or parameters' names (`BTF_FIELD_ITER_STRS`).
+    pub fn visit_strings(&mut self, mut visit: impl FnMut(&mut u32)) {
+        visit(&mut self.name_off);
+        let stride = match self.kind() {
+            kind::STRUCT | kind::UNION | kind::ENUM64 => 3,
+            kind::ENUM | kind::FUNC_PROTO => 2,
+            _ => return,
+        };
+        self.extra.chunks_exact_mut(stride).for_each(|e| visit(&mut e[0]));
+    }
+}
+
+/// A whole BTF as records (id `n` is `types[n - 1]`; id 0 is `void`) and its strings.
+#[derive(Debug, Clone)]
+pub struct RawBtf {
+    /// The types, from id 1.
+    pub types: Vec<RawType>,
+    /// The string section (NUL-separated, starting with the empty string).
+    pub strings: Vec<u8>,
+    /// Whether the BTF was big-endian.
+    pub big_endian: bool,
+}
+
+impl RawBtf {
+    /// Reads raw BTF (not split BTF: ids start at 1 and strings at 0).
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let r = Reader::new(bytes)?;
+        let hdr_len = r.u32(4)? as usize;
+        if hdr_len < HEADER_LEN {
+            return Err(Error::input(format!("invalid BTF: header length {hdr_len}")));
+        }
+        let section = r.range(hdr_len, r.u32(8)?, r.u32(12)?, "type section")?;
+        let strings = r.range(hdr_len, r.u32(16)?, r.u32(20)?, "string section")?;
+        let mut types = Vec::new();
+        let mut at = section.start;
+        while at < section.end {
+            let word = |i: usize| r.u32(at + 4 * i);
+            let info = word(1)?;
+            let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
+            let entries = if entry == 0 { 0 } else { (info & 0xffff) as usize };
+            let words = (fixed + entries * entry) / 4;
+            if at + 12 + 4 * words > section.end {
+                return Err(Error::input(format!(
+                    "invalid BTF: type [{}] runs past the type section",
+                    types.len() + 1
+                )));
+            }
+            types.push(RawType {
+                name_off: word(0)?,
+                info,
+                size_or_type: word(2)?,
+                extra: (0..words).map(|i| word(3 + i)).collect::<Result<_>>()?,
+            });
+            at += 12 + 4 * words;
+        }
+        Ok(RawBtf {
+            types,
+            strings: bytes[strings].to_vec(),
+            big_endian: r.big_endian,
+        })
+    }
+
+    /// The type with id `id` (not `void`).
+    pub fn get(&self, id: u32) -> Result<&RawType> {
+        id.checked_sub(1)
+            .and_then(|i| self.types.get(i as usize))
+            .ok_or_else(|| Error::input(format!("invalid BTF: no type [{id}]")))
+    }
+
+    /// The string at `offset` (empty when out of range).
+    pub fn string(&self, offset: u32) -> &[u8] {
+        let tail = self.strings.get(offset as usize..).unwrap_or_default();
+        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+    }
+}
+
+/// Builds new BTF: types appended in order, strings deduplicated (the first occurrence of a
+/// string keeps its offset), as libbpf's `btf__add_*` functions build it, so that bpfgen's
+/// output can equal libbpf's byte for byte.
+#[derive(Debug)]
+pub struct BtfWriter {
+    types: Vec<RawType>,
+    strings: Vec<u8>,
+    offsets: HashMap<Vec<u8>, u32>,
+}
+
+impl Default for BtfWriter {
+    fn default() -> Self {
+        BtfWriter {
+            types: Vec::new(),
+            strings: vec![0],
+            offsets: HashMap::new(),
+        }
+    }
+}
+
+impl BtfWriter {
+    /// The offset of `string` in the new string section, added if new (the empty string is 0).
+    pub fn add_str(&mut self, string: &[u8]) -> u32 {
+        if string.is_empty() {
+            return 0;
+        }
+        if let Some(&offset) = self.offsets.get(string) {
+            return offset;
+        }
+        let offset = self.strings.len() as u32;
+        self.strings.extend_from_slice(string);
+        self.strings.push(0);
+        self.offsets.insert(string.to_vec(), offset);
+        offset
+    }
+
+    /// Appends `ty` (whose string offsets must already be this writer's) and returns its id.
+    pub fn push(&mut self, ty: RawType) -> u32 {
+        self.types.push(ty);
+        self.types.len() as u32
+    }
+
+    /// Copies `ty` from `source`, moving its strings into this writer (libbpf's
+    /// `btf__add_type`); type ids are copied as they are. Returns the new id.
+    pub fn copy_from(&mut self, source: &RawBtf, ty: &RawType) -> u32 {
+        let mut copy = ty.clone();
+        copy.visit_strings(|offset| *offset = self.add_str(source.string(*offset)));
+        self.push(copy)
+    }
+
+    /// The types added so far, for rewriting their type ids.
+    pub fn types_mut(&mut self) -> &mut [RawType] {
+        &mut self.types
+    }
+
+    /// The raw BTF file: header, types, strings, in the given byte order.
+    pub fn to_bytes(&self, big_endian: bool) -> Vec<u8> {
+        let word = |w: u32| {
+            if big_endian {
+                w.to_be_bytes()
+            } else {
+                w.to_le_bytes()
+            }
+        };
+        let type_len: usize = self.types.iter().map(|t| 12 + 4 * t.extra.len()).sum();
+        let mut out = Vec::with_capacity(HEADER_LEN + type_len + self.strings.len());
+        let magic: u16 = 0xeb9f;
+        out.extend_from_slice(&if big_endian {
+            magic.to_be_bytes()
+        } else {
+            magic.to_le_bytes()
+        });
+        out.extend_from_slice(&[1, 0]);
+        let type_len = type_len as u32;
+        for w in [HEADER_LEN as u32, 0, type_len, type_len, self.strings.len() as u32] {
+            out.extend_from_slice(&word(w));
+        }
+        for ty in &self.types {
+            for w in [ty.name_off, ty.info, ty.size_or_type].iter().chain(&ty.extra) {
+                out.extend_from_slice(&word(*w));
+            }
+        }
+        out.extend_from_slice(&self.strings);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::table::TypeTable;
+
+    /// `int`, `struct s { int a; int b:3; }`, `enum e { X = 1 }`, `int *`.
+    fn sample() -> BtfWriter {
+        let mut w = BtfWriter::default();
+        let int = w.add_str(b"int");
+        w.push(RawType {
+            name_off: int,
+            info: kind::INT << 24,
+            size_or_type: 4,
+            extra: vec![(1 << 24) | 32],
+        });
+        let mut s = RawType::composite(false, w.add_str(b"s"), 8);
+        let a = w.add_str(b"a");
+        s.push_member(a, 1, 0, 0);
+        let b = w.add_str(b"b");
+        s.push_member(b, 1, 32, 3);
+        w.push(s);
+        let e = w.add_str(b"e");
+        let x = w.add_str(b"X");
+        w.push(RawType {
+            name_off: e,
+            info: (kind::ENUM << 24) | 1,
+            size_or_type: 4,
+            extra: vec![x, 1],
+        });
+        w.push(RawType {
+            name_off: 0,
+            info: kind::PTR << 24,
+            size_or_type: 1,
+            extra: Vec::new(),
+        });
+        w
+    }
+
+    #[test]
+    fn writes_what_the_reader_reads_in_both_byte_orders() {
+        for big_endian in [false, true] {
+            let bytes = sample().to_bytes(big_endian);
+            let raw = RawBtf::parse(&bytes).unwrap();
+            assert_eq!(raw.big_endian, big_endian);
+            assert_eq!(raw.types, sample().types);
+            assert_eq!(raw.strings, b"\0int\0s\0a\0b\0e\0X\0");
+            let table = TypeTable::from_bytes(&bytes, None).unwrap();
+            let s = table.get(2).unwrap();
+            let b = &table.items(s)[1];
+            assert_eq!((table.name(b.name), b.bit_offset, b.bitfield_size), ("b", 32, 3));
+        }
+    }
+
+    #[test]
+    fn a_bitfield_member_sets_the_kind_flag_and_strings_are_shared() {
+        let mut w = sample();
+        assert!(w.types_mut()[1].kind_flag());
+        assert_eq!(w.add_str(b"int"), 1);
+        assert_eq!(w.add_str(b""), 0);
+        let members: Vec<_> = w.types_mut()[1].members().collect();
+        assert_eq!(members, [(7, 1, 0, 0), (9, 1, 32, 3)]);
+    }
+
+    #[test]
+    fn visits_ids_and_strings_in_libbpf_order() {
+        let mut w = sample();
+        let mut ids = Vec::new();
+        for ty in w.types_mut() {
+            ty.visit_type_ids(|id| ids.push(*id));
+        }
+        assert_eq!(ids, [1, 1, 1]);
+        let mut names = Vec::new();
+        w.types_mut()[2].visit_strings(|s| names.push(*s));
+        assert_eq!(names, [11, 13]);
+    }
+
+    #[test]
+    fn copies_types_with_their_strings() {
+        let source = RawBtf::parse(&sample().to_bytes(false)).unwrap();
+        let mut w = BtfWriter::default();
+        w.add_str(b"X");
+        let id = w.copy_from(&source, &source.types[2]);
+        assert_eq!(id, 1);
+        let copied = RawBtf::parse(&w.to_bytes(false)).unwrap();
+        assert_eq!(copied.string(copied.types[0].name_off), b"e");
+        assert_eq!(copied.string(copied.types[0].extra[0]), b"X");
+    }
+
+    #[test]
+    fn rejects_records_past_the_end() {
+        let mut bytes = sample().to_bytes(false);
+        // Claim three more members for `struct s` than there are bytes for.
+        let info_at = HEADER_LEN + 16 + 4;
+        bytes[info_at] = 5;
+        assert!(RawBtf::parse(&bytes).is_err());
+    }
+}
