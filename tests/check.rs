@@ -67,24 +67,6 @@ fn built_object(stem: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, object)
 }
 
-/// A fixture compiled by clang directly, with `flags`, into `dir`.
-fn clang_object(dir: &Path, source: &Path, flags: &[&str]) -> PathBuf {
-    let out = dir.join(format!(
-        "{}.o",
-        source.file_stem().unwrap().to_string_lossy()
-    ));
-    run_ok(
-        Command::new("clang")
-            .args(["-O2", "-target", "bpf", "-c"])
-            .args(flags)
-            .arg("-I/usr/include/x86_64-linux-gnu")
-            .arg(source)
-            .arg("-o")
-            .arg(&out),
-    );
-    out
-}
-
 #[test]
 fn each_rule_fires_on_its_fixture() {
     let running = kernel_btf(KERNELS[2]);

@@ -9,6 +9,7 @@ mod examples_more;
 mod fuzz_corpus;
 mod inspect;
 mod makefile;
+mod min_core;
 mod reproducible;
 mod robustness;
 mod rust_skel;

@@ -259,3 +259,21 @@ pub const KERNELS: &[&str] = &[
     "debian-12-6.12.117-amd64",
     "running-6.18.44-fc-v669-x86_64",
 ];
+
+/// A fixture compiled by clang directly, with `flags`, into `dir`.
+pub fn clang_object(dir: &Path, source: &Path, flags: &[&str]) -> PathBuf {
+    let out = dir.join(format!(
+        "{}.o",
+        source.file_stem().unwrap().to_string_lossy()
+    ));
+    run_ok(
+        Command::new("clang")
+            .args(["-O2", "-target", "bpf", "-c"])
+            .args(flags)
+            .arg("-I/usr/include/x86_64-linux-gnu")
+            .arg(source)
+            .arg("-o")
+            .arg(&out),
+    );
+    out
+}

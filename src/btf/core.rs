@@ -384,7 +384,10 @@ impl<'a> Resolver<'a> {
         };
         // Matched relocations always have a value: only a missing match is poisoned by calc.
         let value = result.value.unwrap_or_default();
-        Ok((patch_outcome(insn, value, unsafe_resize)?, Some(target_spec)))
+        Ok((
+            patch_outcome(insn, value, unsafe_resize)?,
+            Some(target_spec),
+        ))
     }
 
     /// Target types of a kind compatible with the local root, with the same essential name.

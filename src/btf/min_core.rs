@@ -229,7 +229,8 @@ impl<'a> Marks<'a> {
             new_ids[id as usize] = match ty.kind() {
                 kind::STRUCT | kind::UNION => {
                     let name = out.add_str(self.btf.string(ty.name_off));
-                    let mut kept = RawType::composite(ty.kind() == kind::UNION, name, ty.size_or_type);
+                    let mut kept =
+                        RawType::composite(ty.kind() == kind::UNION, name, ty.size_or_type);
                     for (index, (name_off, type_id, bit_offset, bits)) in ty.members().enumerate() {
                         if self.members.contains(&(id, index)) {
                             let name = out.add_str(self.btf.string(name_off));

@@ -52,9 +52,26 @@ pub mod kind {
     /// The kind's name as libbpf prints it (`btf_kind_str`).
     pub fn name(kind: u32) -> &'static str {
         const NAMES: [&str; 20] = [
-            "void", "int", "ptr", "array", "struct", "union", "enum", "fwd", "typedef",
-            "volatile", "const", "restrict", "func", "func_proto", "var", "datasec", "float",
-            "decl_tag", "type_tag", "enum64",
+            "void",
+            "int",
+            "ptr",
+            "array",
+            "struct",
+            "union",
+            "enum",
+            "fwd",
+            "typedef",
+            "volatile",
+            "const",
+            "restrict",
+            "func",
+            "func_proto",
+            "var",
+            "datasec",
+            "float",
+            "decl_tag",
+            "type_tag",
+            "enum64",
         ];
         NAMES.get(kind as usize).copied().unwrap_or("unknown")
     }
@@ -103,10 +120,20 @@ impl RawType {
 
     /// Appends a member to a struct or union, setting the kind flag when the member is a
     /// bitfield or starts inside a byte (libbpf's `btf__add_field`).
-    pub fn push_member(&mut self, name_off: u32, type_id: u32, bit_offset: u32, bitfield_size: u32) {
-        let bitfield = bitfield_size != 0 || bit_offset % 8 != 0;
+    pub fn push_member(
+        &mut self,
+        name_off: u32,
+        type_id: u32,
+        bit_offset: u32,
+        bitfield_size: u32,
+    ) {
+        let bitfield = bitfield_size != 0 || !bit_offset.is_multiple_of(8);
         let vlen = self.vlen() as u32 + 1;
-        let flag = if bitfield || self.kind_flag() { 1 << 31 } else { 0 };
+        let flag = if bitfield || self.kind_flag() {
+            1 << 31
+        } else {
+            0
+        };
         self.info = flag | (self.kind() << 24) | vlen;
         self.extra
             .extend([name_off, type_id, bit_offset | (bitfield_size << 24)]);
@@ -139,12 +166,20 @@ impl RawType {
             | kind::DECL_TAG
             | kind::TYPE_TAG => visit(&mut self.size_or_type),
             kind::ARRAY => self.extra[..2].iter_mut().for_each(visit),
-            kind::STRUCT | kind::UNION => self.extra.chunks_exact_mut(3).for_each(|m| visit(&mut m[1])),
+            kind::STRUCT | kind::UNION => self
+                .extra
+                .chunks_exact_mut(3)
+                .for_each(|m| visit(&mut m[1])),
             kind::FUNC_PROTO => {
                 visit(&mut self.size_or_type);
-                self.extra.chunks_exact_mut(2).for_each(|p| visit(&mut p[1]));
+                self.extra
+                    .chunks_exact_mut(2)
+                    .for_each(|p| visit(&mut p[1]));
             }
-            kind::DATASEC => self.extra.chunks_exact_mut(3).for_each(|v| visit(&mut v[0])),
+            kind::DATASEC => self
+                .extra
+                .chunks_exact_mut(3)
+                .for_each(|v| visit(&mut v[0])),
             _ => {}
         }
     }
@@ -158,7 +193,9 @@ impl RawType {
             kind::ENUM | kind::FUNC_PROTO => 2,
             _ => return,
         };
-        self.extra.chunks_exact_mut(stride).for_each(|e| visit(&mut e[0]));
+        self.extra
+            .chunks_exact_mut(stride)
+            .for_each(|e| visit(&mut e[0]));
     }
 }
 
@@ -179,7 +216,9 @@ impl RawBtf {
         let r = Reader::new(bytes)?;
         let hdr_len = r.u32(4)? as usize;
         if hdr_len < HEADER_LEN {
-            return Err(Error::input(format!("invalid BTF: header length {hdr_len}")));
+            return Err(Error::input(format!(
+                "invalid BTF: header length {hdr_len}"
+            )));
         }
         let section = r.range(hdr_len, r.u32(8)?, r.u32(12)?, "type section")?;
         let strings = r.range(hdr_len, r.u32(16)?, r.u32(20)?, "string section")?;
@@ -189,7 +228,11 @@ impl RawBtf {
             let word = |i: usize| r.u32(at + 4 * i);
             let info = word(1)?;
             let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
-            let entries = if entry == 0 { 0 } else { (info & 0xffff) as usize };
+            let entries = if entry == 0 {
+                0
+            } else {
+                (info & 0xffff) as usize
+            };
             let words = (fixed + entries * entry) / 4;
             if at + 12 + 4 * words > section.end {
                 return Err(Error::input(format!(
@@ -300,11 +343,20 @@ impl BtfWriter {
         });
         out.extend_from_slice(&[1, 0]);
         let type_len = type_len as u32;
-        for w in [HEADER_LEN as u32, 0, type_len, type_len, self.strings.len() as u32] {
+        for w in [
+            HEADER_LEN as u32,
+            0,
+            type_len,
+            type_len,
+            self.strings.len() as u32,
+        ] {
             out.extend_from_slice(&word(w));
         }
         for ty in &self.types {
-            for w in [ty.name_off, ty.info, ty.size_or_type].iter().chain(&ty.extra) {
+            for w in [ty.name_off, ty.info, ty.size_or_type]
+                .iter()
+                .chain(&ty.extra)
+            {
                 out.extend_from_slice(&word(*w));
             }
         }
@@ -362,7 +414,10 @@ mod tests {
             let table = TypeTable::from_bytes(&bytes, None).unwrap();
             let s = table.get(2).unwrap();
             let b = &table.items(s)[1];
-            assert_eq!((table.name(b.name), b.bit_offset, b.bitfield_size), ("b", 32, 3));
+            assert_eq!(
+                (table.name(b.name), b.bit_offset, b.bitfield_size),
+                ("b", 32, 3)
+            );
         }
     }
 

@@ -580,7 +580,13 @@ impl<'a> Reader<'a> {
     }
 
     /// The byte range of a section `len` bytes long at `off` past the header.
-    pub(super) fn range(&self, hdr_len: usize, off: u32, len: u32, what: &str) -> Result<Range<usize>> {
+    pub(super) fn range(
+        &self,
+        hdr_len: usize,
+        off: u32,
+        len: u32,
+        what: &str,
+    ) -> Result<Range<usize>> {
         let start = hdr_len.checked_add(off as usize);
         let end = start.and_then(|s| s.checked_add(len as usize));
         match (start, end) {
