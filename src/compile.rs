@@ -77,6 +77,21 @@ pub fn search_dirs(opts: &CompileOptions, source: &Path) -> Vec<PathBuf> {
 /// The flags every compilation of a build shares, and that a precompiled header must be
 /// built with: code generation, target, includes, definitions, the user's own arguments.
 pub fn shared_flags(clang: &Clang, opts: &CompileOptions) -> Result<Vec<OsString>> {
+    let mut args = object_flags(opts);
+    for dir in clang
+        .system_includes()
+        .iter()
+        .chain(&opts.fallback_include_dirs)
+    {
+        args.push("-idirafter".into());
+        args.push(dir.into());
+    }
+    Ok(args)
+}
+
+/// The flags that decide what object a source becomes, as the user gave them (include
+/// directories as spelled, no system directories): what a package records of a build.
+pub fn object_flags(opts: &CompileOptions) -> Vec<OsString> {
     let mut args: Vec<OsString> = ["-g", "-O2", "-target", opts.target.clang_name()]
         .iter()
         .map(OsString::from)
@@ -92,15 +107,7 @@ pub fn shared_flags(clang: &Clang, opts: &CompileOptions) -> Result<Vec<OsString
         args.push(format!("-D{define}").into());
     }
     args.extend(opts.extra_args.iter().cloned());
-    for dir in clang
-        .system_includes()
-        .iter()
-        .chain(&opts.fallback_include_dirs)
-    {
-        args.push("-idirafter".into());
-        args.push(dir.into());
-    }
-    Ok(args)
+    args
 }
 
 /// The clang arguments (without the program) that compile `source` into `object`, writing

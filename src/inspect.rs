@@ -3,7 +3,7 @@
 //! license, BTF and `.BTF.ext` counts.
 
 use crate::btf::VarLinkage;
-use crate::btf::dump::{DeclStyle, declaration};
+use crate::btf::dump::type_name;
 use crate::btf::table::TypeTable;
 use crate::error::Result;
 use crate::object::{BpfObject, ByteOrder, ExternKind, MapKind, Variable, map_type_name};
@@ -246,17 +246,11 @@ fn variable_reports(types: Option<&TypeTable>, vars: &[Variable]) -> Result<Vec<
     let Some(types) = types else {
         return Ok(Vec::new());
     };
-    let style = DeclStyle {
-        strip_mods: false,
-        keep_typedef: &|_| true,
-        bool_keyword: false,
-        avoid_keywords: false,
-    };
     vars.iter()
         .map(|v| {
             Ok(VariableReport {
                 name: v.name.clone(),
-                c_type: declaration(types, v.type_id, "", 0, &style)?.replace(['\n', '\t'], " "),
+                c_type: type_name(types, v.type_id)?,
                 offset: v.offset,
                 size: v.size,
                 linkage: match v.linkage {

@@ -10,6 +10,8 @@
 //!   with stable codes); CO-RE relocations resolved against target kernels by [`btf::core`].
 //! - [`skel`]: the skeleton model and its C and Rust renderers.
 //! - [`inspect`]: a summary of an object for people and for JSON consumers.
+//! - [`package`]: objects packaged for runtimes (OCI images for bpfman, eunomia packages for
+//!   ecli) with bpfgen's manifest and min-CO-RE BTF ([`btf::min_core`]), reproducibly.
 //! - [`vmlinux`]: `vmlinux.h` generated from kernel BTF ([`btf::dump`]) and precompiled, kept
 //!   in the content-addressed [`cache`].
 //! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
@@ -31,6 +33,7 @@ pub mod error;
 pub mod inspect;
 pub mod object;
 pub mod output;
+pub mod package;
 pub mod skel;
 pub mod toolchain;
 pub mod vmlinux;

@@ -125,6 +125,75 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     set.commit()
 }
 
+/// Writes a directory of `files` (relative paths and contents) at `path` atomically: it is
+/// built beside `path` and then put in place in one step (exchanged with the previous
+/// directory, which is then removed), so a failed run leaves the previous directory whole.
+/// A previous directory is replaced only when it holds `marker` (a file every such
+/// directory has) or is empty: anything else at `path` is the user's and is left alone.
+pub fn write_dir_atomic<'a>(
+    path: &Path,
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    marker: &str,
+) -> Result<()> {
+    let previous = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            let empty = std::fs::read_dir(path)
+                .map_err(|e| Error::io(path, &e))?
+                .next()
+                .is_none();
+            if !empty && !path.join(marker).exists() {
+                return Err(Error::environment(format!(
+                    "exists and is not a directory bpfgen wrote (it has no {marker}); \
+                     not replacing it"
+                ))
+                .in_file(path));
+            }
+            true
+        }
+        Ok(_) => {
+            return Err(
+                Error::environment("exists and is not a directory; not replacing it").in_file(path),
+            );
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(Error::io(path, &e)),
+    };
+    let parent = parent_dir(path);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    // Removed when dropped: the half-built directory on failure, the previous one on success.
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, &e))?;
+    for (relative, bytes) in files {
+        let file = staging.path().join(relative);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+        }
+        std::fs::write(&file, bytes).map_err(|e| Error::io(&path.join(relative), &e))?;
+    }
+    let swap = if previous {
+        rustix::fs::renameat_with(
+            CWD,
+            staging.path(),
+            CWD,
+            path,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+    } else {
+        rustix::fs::renameat_with(
+            CWD,
+            staging.path(),
+            CWD,
+            path,
+            rustix::fs::RenameFlags::NOREPLACE,
+        )
+    };
+    swap.map_err(|e| Error::io(path, &std::io::Error::from(e)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +230,32 @@ mod tests {
         drop(set);
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn directories_are_replaced_whole_and_foreign_ones_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("p.oci");
+        let files = |v: &'static [u8]| vec![("oci-layout", v), ("blobs/sha256/x", v)];
+        write_dir_atomic(&target, files(b"1"), "oci-layout").unwrap();
+        write_dir_atomic(&target, files(b"2"), "oci-layout").unwrap();
+        assert_eq!(std::fs::read(target.join("blobs/sha256/x")).unwrap(), b"2");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no staging left"
+        );
+        let foreign = dir.path().join("mine");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("notes.txt"), "keep").unwrap();
+        let err = write_dir_atomic(&foreign, files(b"3"), "oci-layout").unwrap_err();
+        assert!(err.to_string().contains("not replacing it"), "{err}");
+        assert_eq!(std::fs::read(foreign.join("notes.txt")).unwrap(), b"keep");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no staging left"
+        );
     }
 
     #[test]

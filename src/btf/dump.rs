@@ -56,6 +56,13 @@ pub fn declaration(
     Ok(dumper.out)
 }
 
+/// The C name of type `id` on one line, as BTF spells it (`const volatile pid_t`,
+/// `char[16]`, `struct event *`; anonymous types written out inline).
+pub fn type_name(table: &TypeTable, id: u32) -> Result<String> {
+    let text = declaration(table, id, "", 0, &HEADER_STYLE)?;
+    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// The whole header for every type in `table`, wrapped as bpftool wraps it.
 pub fn vmlinux_header(table: &TypeTable) -> Result<String> {
     let mut dumper = Dumper::new(table, &HEADER_STYLE);

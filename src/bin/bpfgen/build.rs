@@ -1,8 +1,11 @@
 //! `bpfgen build`: `.bpf.c` files to stripped objects, skeletons and dependency files.
 
 use crate::compile_args::{CompileArgs, Outputs};
-use bpfgen::build::{self, SkeletonLang};
+use crate::package::PackageArgs;
+use bpfgen::build::{self, BuildRequest, Built, SkeletonLang};
 use bpfgen::check;
+use bpfgen::package::{BuildInfo, Format, ObjectInput};
+use bpfgen::toolchain::Clang;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +44,15 @@ pub struct Opts {
     /// Which skeleton to write: c (<stem>.skel.h), rust (<stem>.skel.rs, for libbpf-rs) or none.
     #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "rust", "none"])]
     skel: String,
+    /// Also package each object as `bpfgen package` does, into <stem>.oci (the default
+    /// FORMAT, oci), <stem>.oci.tar (oci-archive), <stem>.package.json (ecli-json) or
+    /// <stem>.package.tar (ecli-tar).
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "oci", value_parser = Format::NAMES)]
+    package: Option<String>,
+    /// Full kernel BTF to cut the packages' min-CO-RE BTF from (as `bpfgen package --btf`).
+    #[arg(long = "package-btf", value_name = "FILE|DIR", requires = "package")]
+    package_btf: Vec<PathBuf>,
     /// Extra clang arguments, after `--`.
     #[arg(last = true, value_name = "CLANG_ARGS")]
     clang_args: Vec<OsString>,
@@ -49,6 +61,11 @@ pub struct Opts {
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let check = (!self.no_check).then(|| check::Options::for_build(&self.btf));
+        let packaging = self.package.map(|format| PackageArgs {
+            format,
+            btf: self.package_btf,
+            export_types: Vec::new(),
+        });
         let (clang, request) = self.compile.request(Outputs {
             sources: self.sources,
             out_dir: self.out_dir,
@@ -71,13 +88,38 @@ impl Opts {
         let mut stderr = std::io::stderr().lock();
         for outcome in &outcomes {
             stderr.write_all(outcome.diagnostics.as_bytes())?;
-            if let Err(err) = &outcome.result {
+            let packaged = match (&outcome.result, &packaging) {
+                (Ok(built), Some(packaging)) => package_one(&clang, &request, built, packaging),
+                (Ok(_), None) => Ok(()),
+                (Err(err), _) => Err(err.clone().into()),
+            };
+            if let Err(err) = packaged {
                 writeln!(stderr, "bpfgen: error: {err}")?;
-                worst = worst.max(err.exit_code());
+                let code = err
+                    .downcast_ref::<bpfgen::Error>()
+                    .map_or(2, |e| e.exit_code());
+                worst = worst.max(code);
             }
         }
         Ok(ExitCode::from(worst))
     }
+}
+
+/// Packages one built object beside it, recording how it was built.
+fn package_one(
+    clang: &Clang,
+    request: &BuildRequest,
+    built: &Built,
+    packaging: &PackageArgs,
+) -> anyhow::Result<()> {
+    let input = ObjectInput {
+        path: built.object.clone(),
+        arch: Some(request.compile.arch.libbpf_name().to_string()),
+        build: Some(BuildInfo::new(clang, &request.compile, &built.source)?),
+    };
+    let stem = build::source_stem(&built.source);
+    let out = request.out_dir.join(packaging.format()?.output_name(&stem));
+    packaging.write(vec![input], &out)
 }
 
 /// A progress bar for builds of several files, drawn only on a terminal (hidden in logs).

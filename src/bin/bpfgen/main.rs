@@ -9,6 +9,7 @@ mod doctor;
 mod generate;
 mod inspect;
 mod objects;
+mod package;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ enum Command {
     Doctor(doctor::Opts),
     Gen(generate::Opts),
     Inspect(inspect::Opts),
+    Package(package::Opts),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Doctor(opts) => opts.run(),
         Command::Gen(opts) => opts.run(),
         Command::Inspect(opts) => opts.run(),
+        Command::Package(opts) => opts.run(),
     };
     match result {
         Ok(code) => code,
