@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what building the examples and running the tests need:
 # clang and LLVM, the libbpf/libelf/zlib headers user space links against, a C/C++ compiler,
-# and Debian's bpftool (a test oracle only; bpfgen never runs it). Only missing packages are
+# Debian's bpftool (a test oracle only; bpfgen never runs it) and python3-jsonschema (the
+# manifest schema check). Only missing packages are
 # installed, so a prepared machine pays nothing.
 set -euo pipefail
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config gcc g++ make xz-utils
-          iproute2 systemtap-sdt-dev bpftool)
+          iproute2 systemtap-sdt-dev bpftool python3-jsonschema)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then

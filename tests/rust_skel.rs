@@ -8,24 +8,9 @@ use crate::util::*;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn test_crate() -> PathBuf {
-    repo().join("tests/rust-skel")
-}
-
-/// `cargo <subcommand> <args>` on the test crate, with its own target directory under
-/// bpfgen's; `args` may end in `-- ...`.
+/// `cargo <subcommand> <args>` on the test crate, in `target/<target>`.
 fn cargo(target: &str, subcommand: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.arg(subcommand)
-        .arg("--locked")
-        .arg("--manifest-path")
-        .arg(test_crate().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", repo().join("target").join(target))
-        // What bpfgen's own test run set must not leak into the test crate's build.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(args);
-    cmd
+    test_crate_cargo("rust-skel", target, subcommand, args)
 }
 
 fn binary(target: &str, name: &str) -> PathBuf {

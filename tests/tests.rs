@@ -10,6 +10,7 @@ mod fuzz_corpus;
 mod inspect;
 mod makefile;
 mod min_core;
+mod package;
 mod reproducible;
 mod robustness;
 mod rust_skel;

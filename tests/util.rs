@@ -277,3 +277,19 @@ pub fn clang_object(dir: &Path, source: &Path, flags: &[&str]) -> PathBuf {
     );
     out
 }
+
+/// `cargo <subcommand> --locked <args>` on the test crate `tests/<name>`, with its own target
+/// directory `target/<target>` under bpfgen's; `args` may end in `-- ...`.
+pub fn test_crate_cargo(name: &str, target: &str, subcommand: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.arg(subcommand)
+        .arg("--locked")
+        .arg("--manifest-path")
+        .arg(repo().join("tests").join(name).join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", repo().join("target").join(target))
+        // What bpfgen's own test run set must not leak into the test crate's build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(args);
+    cmd
+}

@@ -217,10 +217,10 @@ fn exposed_types(types: &TypeTable, object: &PackageObject) -> Result<Vec<Value>
                 stack.push(ty.target);
             }
             Kind::Array { .. } => stack.push(ty.target),
-            Kind::Struct | Kind::Union | Kind::Enum { .. } | Kind::Enum64 { .. } => {
-                if seen.insert(id) {
-                    stack.extend(types.items(ty).iter().map(|m| m.target).filter(|&t| t != 0));
-                }
+            Kind::Struct | Kind::Union | Kind::Enum { .. } | Kind::Enum64 { .. }
+                if seen.insert(id) =>
+            {
+                stack.extend(types.items(ty).iter().map(|m| m.target).filter(|&t| t != 0));
             }
             _ => {}
         }
