@@ -74,17 +74,17 @@ fn mark_object(input: &Relocated, target: &Target, marks: &mut Marks) -> Result<
 
 /// The kernel types and members kept so far.
 struct Marks<'a> {
-    btf: &'a RawBtf,
+    btf: &'a RawBtf<'a>,
     types: Vec<bool>,
     /// (struct or union id, member index).
     members: HashSet<(u32, usize)>,
 }
 
 impl<'a> Marks<'a> {
-    fn new(btf: &'a RawBtf) -> Self {
+    fn new(btf: &'a RawBtf<'a>) -> Self {
         Marks {
             btf,
-            types: vec![false; btf.types.len() + 1],
+            types: vec![false; btf.len() as usize + 1],
             members: HashSet::new(),
         }
     }
@@ -222,10 +222,8 @@ impl<'a> Marks<'a> {
     fn write(&self) -> BtfWriter {
         let mut out = BtfWriter::default();
         let mut new_ids = vec![0u32; self.types.len()];
-        for (id, ty) in (1u32..).zip(&self.btf.types) {
-            if !self.types[id as usize] {
-                continue;
-            }
+        for id in (1..=self.btf.len()).filter(|&id| self.types[id as usize]) {
+            let Ok(ty) = self.btf.get(id) else { continue };
             new_ids[id as usize] = match ty.kind() {
                 kind::STRUCT | kind::UNION => {
                     let name = out.add_str(self.btf.string(ty.name_off));
@@ -239,7 +237,7 @@ impl<'a> Marks<'a> {
                     }
                     out.push(kept)
                 }
-                _ => out.copy_from(self.btf, ty),
+                _ => out.copy_from(self.btf, &ty),
             };
         }
         for ty in out.types_mut() {

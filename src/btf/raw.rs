@@ -199,20 +199,21 @@ impl RawType {
     }
 }
 
-/// A whole BTF as records (id `n` is `types[n - 1]`; id 0 is `void`) and its strings.
-#[derive(Debug, Clone)]
-pub struct RawBtf {
-    /// The types, from id 1.
-    pub types: Vec<RawType>,
+/// A whole BTF, indexed by record: each type is decoded into a [`RawType`] only when asked
+/// for (a kernel has over 100,000 types; min-CO-RE BTF copies a few dozen of them).
+pub struct RawBtf<'a> {
+    reader: Reader<'a>,
+    /// Byte offset of each type's record (id `n` at index `n - 1`).
+    records: Vec<usize>,
     /// The string section (NUL-separated, starting with the empty string).
-    pub strings: Vec<u8>,
-    /// Whether the BTF was big-endian.
+    strings: &'a [u8],
+    /// Whether the BTF is big-endian.
     pub big_endian: bool,
 }
 
-impl RawBtf {
-    /// Reads raw BTF (not split BTF: ids start at 1 and strings at 0).
-    pub fn parse(bytes: &[u8]) -> Result<Self> {
+impl<'a> RawBtf<'a> {
+    /// Indexes raw BTF (not split BTF: ids start at 1 and strings at 0).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         let r = Reader::new(bytes)?;
         let hdr_len = r.u32(4)? as usize;
         if hdr_len < HEADER_LEN {
@@ -222,51 +223,72 @@ impl RawBtf {
         }
         let section = r.range(hdr_len, r.u32(8)?, r.u32(12)?, "type section")?;
         let strings = r.range(hdr_len, r.u32(16)?, r.u32(20)?, "string section")?;
-        let mut types = Vec::new();
+        let mut records = Vec::new();
         let mut at = section.start;
         while at < section.end {
-            let word = |i: usize| r.u32(at + 4 * i);
-            let info = word(1)?;
-            let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
-            let entries = if entry == 0 {
-                0
-            } else {
-                (info & 0xffff) as usize
-            };
-            let words = (fixed + entries * entry) / 4;
-            if at + 12 + 4 * words > section.end {
+            let len = 12 + 4 * extra_words(r.u32(at + 4)?)?;
+            if at + len > section.end {
                 return Err(Error::input(format!(
                     "invalid BTF: type [{}] runs past the type section",
-                    types.len() + 1
+                    records.len() + 1
                 )));
             }
-            types.push(RawType {
-                name_off: word(0)?,
-                info,
-                size_or_type: word(2)?,
-                extra: (0..words).map(|i| word(3 + i)).collect::<Result<_>>()?,
-            });
-            at += 12 + 4 * words;
+            records.push(at);
+            at += len;
         }
+        let big_endian = r.big_endian;
         Ok(RawBtf {
-            types,
-            strings: bytes[strings].to_vec(),
-            big_endian: r.big_endian,
+            reader: r,
+            records,
+            strings: &bytes[strings],
+            big_endian,
         })
     }
 
+    /// The number of types (ids 1 to this).
+    pub fn len(&self) -> u32 {
+        self.records.len() as u32
+    }
+
+    /// Whether there are no types.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
     /// The type with id `id` (not `void`).
-    pub fn get(&self, id: u32) -> Result<&RawType> {
-        id.checked_sub(1)
-            .and_then(|i| self.types.get(i as usize))
-            .ok_or_else(|| Error::input(format!("invalid BTF: no type [{id}]")))
+    pub fn get(&self, id: u32) -> Result<RawType> {
+        let at = *id
+            .checked_sub(1)
+            .and_then(|i| self.records.get(i as usize))
+            .ok_or_else(|| Error::input(format!("invalid BTF: no type [{id}]")))?;
+        let r = &self.reader;
+        let info = r.u32(at + 4)?;
+        Ok(RawType {
+            name_off: r.u32(at)?,
+            info,
+            size_or_type: r.u32(at + 8)?,
+            extra: (0..extra_words(info)?)
+                .map(|i| r.u32(at + 12 + 4 * i))
+                .collect::<Result<_>>()?,
+        })
     }
 
     /// The string at `offset` (empty when out of range).
-    pub fn string(&self, offset: u32) -> &[u8] {
+    pub fn string(&self, offset: u32) -> &'a [u8] {
         let tail = self.strings.get(offset as usize..).unwrap_or_default();
         &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
     }
+}
+
+/// How many words follow the three header words of a record with `info`.
+fn extra_words(info: u32) -> Result<usize> {
+    let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
+    let entries = if entry == 0 {
+        0
+    } else {
+        (info & 0xffff) as usize
+    };
+    Ok((fixed + entries * entry) / 4)
 }
 
 /// Builds new BTF: types appended in order, strings deduplicated (the first occurrence of a
@@ -409,7 +431,8 @@ mod tests {
             let bytes = sample().to_bytes(big_endian);
             let raw = RawBtf::parse(&bytes).unwrap();
             assert_eq!(raw.big_endian, big_endian);
-            assert_eq!(raw.types, sample().types);
+            let types: Vec<RawType> = (1..=raw.len()).map(|id| raw.get(id).unwrap()).collect();
+            assert_eq!(types, sample().types);
             assert_eq!(raw.strings, b"\0int\0s\0a\0b\0e\0X\0");
             let table = TypeTable::from_bytes(&bytes, None).unwrap();
             let s = table.get(2).unwrap();
@@ -449,11 +472,13 @@ mod tests {
         let source = RawBtf::parse(&sample().to_bytes(false)).unwrap();
         let mut w = BtfWriter::default();
         w.add_str(b"X");
-        let id = w.copy_from(&source, &source.types[2]);
+        let id = w.copy_from(&source, &source.get(3).unwrap());
         assert_eq!(id, 1);
-        let copied = RawBtf::parse(&w.to_bytes(false)).unwrap();
-        assert_eq!(copied.string(copied.types[0].name_off), b"e");
-        assert_eq!(copied.string(copied.types[0].extra[0]), b"X");
+        let bytes = w.to_bytes(false);
+        let copied = RawBtf::parse(&bytes).unwrap();
+        let enum_type = copied.get(1).unwrap();
+        assert_eq!(copied.string(enum_type.name_off), b"e");
+        assert_eq!(copied.string(enum_type.extra[0]), b"X");
     }
 
     #[test]
