@@ -469,7 +469,8 @@ mod tests {
 
     #[test]
     fn copies_types_with_their_strings() {
-        let source = RawBtf::parse(&sample().to_bytes(false)).unwrap();
+        let source_bytes = sample().to_bytes(false);
+        let source = RawBtf::parse(&source_bytes).unwrap();
         let mut w = BtfWriter::default();
         w.add_str(b"X");
         let id = w.copy_from(&source, &source.get(3).unwrap());
