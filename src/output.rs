@@ -174,24 +174,13 @@ pub fn write_dir_atomic<'a>(
         }
         std::fs::write(&file, bytes).map_err(|e| Error::io(&path.join(relative), &e))?;
     }
-    let swap = if previous {
-        rustix::fs::renameat_with(
-            CWD,
-            staging.path(),
-            CWD,
-            path,
-            rustix::fs::RenameFlags::EXCHANGE,
-        )
+    let how = if previous {
+        rustix::fs::RenameFlags::EXCHANGE
     } else {
-        rustix::fs::renameat_with(
-            CWD,
-            staging.path(),
-            CWD,
-            path,
-            rustix::fs::RenameFlags::NOREPLACE,
-        )
+        rustix::fs::RenameFlags::NOREPLACE
     };
-    swap.map_err(|e| Error::io(path, &std::io::Error::from(e)))
+    rustix::fs::renameat_with(CWD, staging.path(), CWD, path, how)
+        .map_err(|e| Error::io(path, &std::io::Error::from(e)))
 }
 
 #[cfg(test)]

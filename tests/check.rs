@@ -366,7 +366,11 @@ fn build_runs_the_checks_unless_told_not_to() {
 
 /// libbpf's verdicts, from tests/fixtures/check/libbpf_core_verdicts.c loading `object`
 /// with `btf` as its custom kernel BTF: "prog index" -> "matched 12" / "missing poisoned"...
-fn libbpf_verdicts(harness: &Path, object: &Path, btf: &Path) -> BTreeMap<String, String> {
+pub(crate) fn libbpf_verdicts(
+    harness: &Path,
+    object: &Path,
+    btf: &Path,
+) -> BTreeMap<String, String> {
     let out = run(Command::new(harness).arg(object).arg(btf));
     assert_eq!(
         out.status.code(),
@@ -411,14 +415,7 @@ fn core_verdicts_equal_libbpfs_on_three_kernels() {
     let bytes = std::fs::read(&object_path).unwrap();
     let object = BpfObject::parse(&bytes, "core_versions_bpf").unwrap();
     let harness = dir.path().join("libbpf_core_verdicts");
-    run_ok(
-        Command::new("cc")
-            .args(["-Wall", "-Werror", "-O2"])
-            .arg(check_fixture("libbpf_core_verdicts.c"))
-            .arg("-o")
-            .arg(&harness)
-            .args(["-lbpf", "-lelf", "-lz"]),
-    );
+    compile_libbpf_tool(&check_fixture("libbpf_core_verdicts.c"), &harness);
     let targets: Vec<PathBuf> = KERNELS
         .iter()
         .map(|k| kernel_btf(k))

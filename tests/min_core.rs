@@ -2,13 +2,12 @@
 //! enough for libbpf to load and attach the object on this kernel with nothing else.
 
 use crate::util::{
-    KERNELS, bpfgen, clang_object, example, fixture, kernel_available, kernel_btf, run, run_ok,
-    scratch, stderr,
+    KERNELS, bpfgen, built_example, clang_object, compile_libbpf_tool, example, fixture,
+    kernel_available, kernel_btf, run, run_ok, scratch, stderr,
 };
 use bpfgen::btf::core::{ReloKind, Target};
 use bpfgen::check::core::verdicts;
 use bpfgen::object::BpfObject;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -113,33 +112,17 @@ fn libbpf_resolves_every_relocation_the_same_against_the_minimized_btf() {
             .arg(fixture("check/core_versions.bpf.c")),
     );
     let harness = dir.path().join("libbpf_core_verdicts");
-    run_ok(
-        Command::new("cc")
-            .args(["-Wall", "-Werror", "-O2"])
-            .arg(fixture("check/libbpf_core_verdicts.c"))
-            .arg("-o")
-            .arg(&harness)
-            .args(["-lbpf", "-lelf", "-lz"]),
-    );
+    compile_libbpf_tool(&fixture("check/libbpf_core_verdicts.c"), &harness);
     let parsed = BpfObject::parse(&std::fs::read(&object).unwrap(), "core_versions_bpf").unwrap();
     // "function index" -> verdict, with target type ids reduced to whether one matched.
     let libbpf_verdicts = |btf: &Path, type_ids: &[String]| {
-        let out = run_ok(Command::new(&harness).arg(&object).arg(btf));
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|line| {
-                let mut words = line.splitn(3, ' ');
-                let key = format!("{} {}", words.next().unwrap(), words.next().unwrap());
-                let verdict = words.next().unwrap();
-                let verdict = if type_ids.contains(&key) {
-                    verdict.split(' ').next().unwrap()
-                } else {
-                    verdict
-                };
-                (key, verdict.to_string())
-            })
-            .collect::<BTreeMap<_, _>>()
+        let mut verdicts = crate::check::libbpf_verdicts(&harness, &object, btf);
+        for key in type_ids {
+            if let Some(verdict) = verdicts.get_mut(key) {
+                *verdict = verdict.split(' ').next().unwrap_or_default().to_string();
+            }
+        }
+        verdicts
     };
     for kernel in KERNELS {
         let full = kernel_btf(kernel);
@@ -192,14 +175,7 @@ fn bootstrap_loads_and_attaches_with_only_its_min_core_btf() {
             .arg(example("helloworld.bpf.c")),
     );
     let loader = dir.path().join("load_attach");
-    run_ok(
-        Command::new("cc")
-            .args(["-Wall", "-Werror", "-O2"])
-            .arg(fixture("package/load_attach.c"))
-            .arg("-o")
-            .arg(&loader)
-            .args(["-lbpf", "-lelf", "-lz"]),
-    );
+    compile_libbpf_tool(&fixture("package/load_attach.c"), &loader);
     let bootstrap = dir.path().join("bootstrap.bpf.o");
     let btf = dir.path().join("bootstrap.btf");
     min_core_btf(
@@ -233,13 +209,7 @@ fn bootstrap_loads_and_attaches_with_only_its_min_core_btf() {
 #[test]
 fn objects_without_btf_ext_and_bad_targets_are_one_line_errors() {
     let dir = scratch();
-    run_ok(
-        bpfgen()
-            .args(["build", "--skel", "none", "-o"])
-            .arg(dir.path())
-            .arg(example("minimal.bpf.c")),
-    );
-    let object = dir.path().join("minimal.bpf.o");
+    let object = built_example(dir.path(), "minimal");
     let nobtf = clang_object(dir.path(), &fixture("nobtf.bpf.c"), &[]);
     let out_path = dir.path().join("out.btf");
     std::fs::write(&out_path, b"previous").unwrap();

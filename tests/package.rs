@@ -586,13 +586,7 @@ fn without_kernel_btf(scratch: &Path) -> Command {
 #[test]
 fn bad_inputs_are_one_line_errors_and_leave_outputs_alone() {
     let dir = scratch();
-    run_ok(
-        bpfgen()
-            .args(["build", "--skel", "none", "-o"])
-            .arg(dir.path())
-            .arg(example("minimal.bpf.c")),
-    );
-    let object = dir.path().join("minimal.bpf.o");
+    let object = built_example(dir.path(), "minimal");
     let text = dir.path().join("notes.o");
     std::fs::write(&text, "not an object").unwrap();
     let previous = dir.path().join("previous.json");

@@ -293,3 +293,29 @@ pub fn test_crate_cargo(name: &str, target: &str, subcommand: &str, args: &[&str
         .args(args);
     cmd
 }
+
+/// Compiles a C tool of the tests (a libbpf harness under tests/fixtures) against the system
+/// libbpf into `out`.
+pub fn compile_libbpf_tool(source: &Path, out: &Path) {
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Werror", "-O2"])
+            .arg(source)
+            .arg("-o")
+            .arg(out)
+            .args(["-lbpf", "-lelf", "-lz"]),
+    );
+}
+
+/// Builds `examples/c/<stem>.bpf.c` (no skeleton) into `dir`; returns the object's path.
+pub fn built_example(dir: &Path, stem: &str) -> PathBuf {
+    run_ok(
+        bpfgen()
+            .args(["build", "--skel", "none", "-o"])
+            .arg(dir)
+            .arg("-I")
+            .arg(example(""))
+            .arg(example(&format!("{stem}.bpf.c"))),
+    );
+    dir.join(format!("{stem}.bpf.o"))
+}

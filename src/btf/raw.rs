@@ -215,14 +215,7 @@ impl<'a> RawBtf<'a> {
     /// Indexes raw BTF (not split BTF: ids start at 1 and strings at 0).
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         let r = Reader::new(bytes)?;
-        let hdr_len = r.u32(4)? as usize;
-        if hdr_len < HEADER_LEN {
-            return Err(Error::input(format!(
-                "invalid BTF: header length {hdr_len}"
-            )));
-        }
-        let section = r.range(hdr_len, r.u32(8)?, r.u32(12)?, "type section")?;
-        let strings = r.range(hdr_len, r.u32(16)?, r.u32(20)?, "string section")?;
+        let (section, strings) = r.sections()?;
         let mut records = Vec::new();
         let mut at = section.start;
         while at < section.end {

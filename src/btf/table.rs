@@ -180,14 +180,7 @@ impl TypeTable {
     /// Adds the types and strings of one BTF blob (a base, or split BTF on top of it).
     fn append(&mut self, bytes: &[u8]) -> Result<()> {
         let r = Reader::new(bytes)?;
-        let hdr_len = r.u32(4)? as usize;
-        if hdr_len < HEADER_LEN {
-            return Err(Error::input(format!(
-                "invalid BTF: header length {hdr_len}"
-            )));
-        }
-        let types = r.range(hdr_len, r.u32(8)?, r.u32(12)?, "type section")?;
-        let strings = r.range(hdr_len, r.u32(16)?, r.u32(20)?, "string section")?;
+        let (types, strings) = r.sections()?;
         let strings = std::str::from_utf8(&bytes[strings])
             .map_err(|_| Error::input("invalid BTF: strings are not UTF-8"))?;
         if !strings.is_empty() && !strings.ends_with('\0') {
@@ -577,6 +570,20 @@ impl<'a> Reader<'a> {
         } else {
             u32::from_le_bytes(word)
         })
+    }
+
+    /// The byte ranges of the type and string sections the header names.
+    pub(super) fn sections(&self) -> Result<(Range<usize>, Range<usize>)> {
+        let hdr_len = self.u32(4)? as usize;
+        if hdr_len < HEADER_LEN {
+            return Err(Error::input(format!(
+                "invalid BTF: header length {hdr_len}"
+            )));
+        }
+        Ok((
+            self.range(hdr_len, self.u32(8)?, self.u32(12)?, "type section")?,
+            self.range(hdr_len, self.u32(16)?, self.u32(20)?, "string section")?,
+        ))
     }
 
     /// The byte range of a section `len` bytes long at `off` past the header.
