@@ -2,7 +2,6 @@
 //! (`bpfgen inspect --json`): programs, maps, data sections and their variables, externs,
 //! license, BTF and `.BTF.ext` counts.
 
-use crate::btf::VarLinkage;
 use crate::btf::dump::type_name;
 use crate::btf::table::TypeTable;
 use crate::error::Result;
@@ -253,11 +252,7 @@ fn variable_reports(types: Option<&TypeTable>, vars: &[Variable]) -> Result<Vec<
                 c_type: type_name(types, v.type_id)?,
                 offset: v.offset,
                 size: v.size,
-                linkage: match v.linkage {
-                    VarLinkage::Static => "static",
-                    VarLinkage::Global => "global",
-                    VarLinkage::Extern => "extern",
-                },
+                linkage: v.linkage.name(),
             })
         })
         .collect()

@@ -41,7 +41,8 @@ fn built_objects(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn min_core_btf(target: &Path, out: &Path, objects: &[PathBuf]) {
+/// `bpfgen gen min-core-btf TARGET OUT OBJECTS...`, which must succeed.
+pub(crate) fn min_core_btf(target: &Path, out: &Path, objects: &[PathBuf]) {
     run_ok(
         bpfgen()
             .args(["gen", "min-core-btf"])
@@ -165,18 +166,10 @@ fn bootstrap_loads_and_attaches_with_only_its_min_core_btf() {
         return;
     }
     let dir = scratch();
-    run_ok(
-        bpfgen()
-            .args(["build", "--skel", "none", "-o"])
-            .arg(dir.path())
-            .arg("-I")
-            .arg(example(""))
-            .arg(example("bootstrap.bpf.c"))
-            .arg(example("helloworld.bpf.c")),
-    );
+    let bootstrap = built_example(dir.path(), "bootstrap");
+    let helloworld = built_example(dir.path(), "helloworld");
     let loader = dir.path().join("load_attach");
     compile_libbpf_tool(&fixture("package/load_attach.c"), &loader);
-    let bootstrap = dir.path().join("bootstrap.bpf.o");
     let btf = dir.path().join("bootstrap.btf");
     min_core_btf(
         Path::new("/sys/kernel/btf/vmlinux"),
@@ -192,11 +185,7 @@ fn bootstrap_loads_and_attaches_with_only_its_min_core_btf() {
     );
 
     let other = dir.path().join("helloworld.btf");
-    min_core_btf(
-        Path::new("/sys/kernel/btf/vmlinux"),
-        &other,
-        &[dir.path().join("helloworld.bpf.o")],
-    );
+    min_core_btf(Path::new("/sys/kernel/btf/vmlinux"), &other, &[helloworld]);
     let out = run(Command::new(&loader).arg(&bootstrap).arg(&other));
     assert!(!out.status.success());
     assert!(

@@ -3,6 +3,7 @@
 //! (bpf-loader-lib, what `ecli` runs) loads and attaches, min-CO-RE BTF inside, byte-identical
 //! outputs across directories, and one-line errors.
 
+use crate::min_core::min_core_btf;
 use crate::util::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -241,12 +242,10 @@ fn build_package_writes_oci_layouts_that_pass_the_image_and_bpfman_checks() {
     );
     // The min-CO-RE BTF inside is what `gen min-core-btf` writes for that kernel.
     let alone = dir.path().join("alone.btf");
-    run_ok(
-        bpfgen()
-            .args(["gen", "min-core-btf"])
-            .arg(kernel_btf(KERNELS[0]))
-            .arg(&alone)
-            .arg(out.join("bootstrap.bpf.o")),
+    min_core_btf(
+        &kernel_btf(KERNELS[0]),
+        &alone,
+        &[out.join("bootstrap.bpf.o")],
     );
     assert_eq!(entries[2].1, std::fs::read(&alone).unwrap());
     let manifest = json(&entries[1].1);
@@ -538,11 +537,10 @@ fn eunomias_loader_loads_and_attaches_bpfgens_ecli_packages() {
     );
     // Another object's min-CO-RE BTF does not have the task_struct members: no load.
     let other = dir.path().join("helloworld.btf");
-    run_ok(
-        bpfgen()
-            .args(["gen", "min-core-btf", "/sys/kernel/btf/vmlinux"])
-            .arg(&other)
-            .arg(dir.path().join("helloworld.bpf.o")),
+    min_core_btf(
+        Path::new("/sys/kernel/btf/vmlinux"),
+        &other,
+        &[dir.path().join("helloworld.bpf.o")],
     );
     let out = loader(&other);
     assert!(!out.status.success());

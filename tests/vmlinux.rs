@@ -3,6 +3,7 @@
 //! bpftool's header, and bad BTF fails cleanly.
 
 use crate::util::*;
+use bpfgen::btf::raw::{BtfWriter, RawType, kind};
 use bpfgen::btf::table::{Kind, TypeTable};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -282,24 +283,17 @@ fn bad_btf_fails_cleanly() {
 
 /// Raw BTF with two typedefs naming each other: a cycle with no way out.
 fn cyclic_btf() -> Vec<u8> {
-    let strings = b"\0a\0b\0";
-    let mut types = Vec::new();
-    for word in [1u32, 8 << 24, 2, 3, 8 << 24, 1] {
-        types.extend_from_slice(&word.to_le_bytes());
+    let mut btf = BtfWriter::default();
+    for (name, target) in [(b"a", 2), (b"b", 1)] {
+        let name_off = btf.add_str(name);
+        btf.push(RawType {
+            name_off,
+            info: kind::TYPEDEF << 24,
+            size_or_type: target,
+            extra: Vec::new(),
+        });
     }
-    let mut btf = vec![0x9f, 0xeb, 1, 0];
-    for word in [
-        24u32,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
-    ] {
-        btf.extend_from_slice(&word.to_le_bytes());
-    }
-    btf.extend_from_slice(&types);
-    btf.extend_from_slice(strings);
-    btf
+    btf.to_bytes(false)
 }
 
 /// Builds bootstrap with its own cache; returns (object, skeleton).

@@ -32,7 +32,7 @@ pub struct Relocated<'a> {
 pub fn min_core_btf(target: &[u8], objects: &[Relocated]) -> Result<Vec<u8>> {
     let raw = RawBtf::parse(target)?;
     let target = Target::new("", TypeTable::from_bytes(target, None)?);
-    let mut marks = Marks::new(&raw);
+    let mut marks = Marks::new(&raw, &target.types);
     for input in objects {
         mark_object(input, &target, &mut marks).map_err(|e| e.in_file(input.path))?;
     }
@@ -75,15 +75,18 @@ fn mark_object(input: &Relocated, target: &Target, marks: &mut Marks) -> Result<
 /// The kernel types and members kept so far.
 struct Marks<'a> {
     btf: &'a RawBtf<'a>,
+    /// The same BTF, indexed for walking (same ids).
+    table: &'a TypeTable,
     types: Vec<bool>,
     /// (struct or union id, member index).
     members: HashSet<(u32, usize)>,
 }
 
 impl<'a> Marks<'a> {
-    fn new(btf: &'a RawBtf<'a>) -> Self {
+    fn new(btf: &'a RawBtf<'a>, table: &'a TypeTable) -> Self {
         Marks {
             btf,
+            table,
             types: vec![false; btf.len() as usize + 1],
             members: HashSet::new(),
         }
@@ -107,7 +110,7 @@ impl<'a> Marks<'a> {
         let mut id = access.root;
         self.mark_type(id, false)?;
         for &index in access.raw.iter().skip(1) {
-            id = self.skip_modifiers(id)?;
+            id = self.table.skip_mods_and_typedefs(id)?;
             let ty = self.btf.get(id)?;
             match ty.kind() {
                 kind::STRUCT | kind::UNION => {
@@ -124,20 +127,6 @@ impl<'a> Marks<'a> {
             }
         }
         Ok(())
-    }
-
-    /// Follows typedefs and modifiers, which a field path steps through.
-    fn skip_modifiers(&self, mut id: u32) -> Result<u32> {
-        for _ in 0..super::table::MAX_DEPTH {
-            let ty = self.btf.get(id)?;
-            match ty.kind() {
-                kind::TYPEDEF | kind::CONST | kind::VOLATILE | kind::RESTRICT | kind::TYPE_TAG => {
-                    id = ty.size_or_type;
-                }
-                _ => return Ok(id),
-            }
-        }
-        Err(invalid(id, "modifier loop"))
     }
 
     /// Keeps a type and what it cannot go without (bpftool's `btfgen_mark_type`); composites

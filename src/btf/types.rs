@@ -27,6 +27,17 @@ pub enum VarLinkage {
     Extern,
 }
 
+impl VarLinkage {
+    /// The C keyword for it, as reports spell it: `static`, `global` or `extern`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VarLinkage::Static => "static",
+            VarLinkage::Global => "global",
+            VarLinkage::Extern => "extern",
+        }
+    }
+}
+
 impl Btf {
     /// Parses raw BTF (the contents of a `.BTF` section or a `/sys/kernel/btf` file).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
@@ -247,27 +258,19 @@ fn chain_too_deep(id: u32) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::btf::raw::{BtfWriter, RawType, kind};
 
     /// Raw little-endian BTF holding one type, `int` (id 1).
     fn one_int() -> Vec<u8> {
-        let strings = b"\0int\0";
-        let mut types = Vec::new();
-        for word in [1u32, 1 << 24, 4, 32] {
-            types.extend_from_slice(&word.to_le_bytes());
-        }
-        let mut btf = vec![0x9f, 0xeb, 1, 0];
-        for word in [
-            24u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            btf.extend_from_slice(&word.to_le_bytes());
-        }
-        btf.extend_from_slice(&types);
-        btf.extend_from_slice(strings);
-        btf
+        let mut btf = BtfWriter::default();
+        let name_off = btf.add_str(b"int");
+        btf.push(RawType {
+            name_off,
+            info: kind::INT << 24,
+            size_or_type: 4,
+            extra: vec![32],
+        });
+        btf.to_bytes(false)
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::PackageObject;
 use super::archive::{Entry, canonical_json, tar, zlib};
 use crate::btf::VarLinkage;
 use crate::btf::dump::type_name;
-use crate::btf::table::{Kind, TypeTable};
+use crate::btf::table::Kind;
 use crate::error::{Error, Result};
 use crate::object::MapKind;
 use base64::Engine as _;
@@ -97,7 +97,7 @@ fn meta(object: &PackageObject, export_types: &[String]) -> Result<Value> {
     }
     let exported = export_types
         .iter()
-        .map(|name| exported_type(object, types, name))
+        .map(|name| exported_type(object, name))
         .collect::<Result<Vec<_>>>()?;
     Ok(json!({
         "bpf_skel": {
@@ -111,22 +111,23 @@ fn meta(object: &PackageObject, export_types: &[String]) -> Result<Value> {
 }
 
 /// `export_types[]`: the struct `name` of the object's BTF, members as C type strings.
-fn exported_type(object: &PackageObject, types: Option<&TypeTable>, name: &str) -> Result<Value> {
-    let missing = || {
+fn exported_type(object: &PackageObject, name: &str) -> Result<Value> {
+    let types = object.object.types.as_ref();
+    let found = types.and_then(|types| {
+        let id = (1..types.len()).find(|&id| {
+            types
+                .get(id)
+                .is_ok_and(|t| t.kind == Kind::Struct && types.name(t.name) == name)
+        })?;
+        Some((types, id))
+    });
+    let (types, id) = found.ok_or_else(|| {
         Error::input(format!(
             "has no struct {name} in its BTF: ecli needs the event type in BTF (use it in a \
              global, e.g. `struct {name} *unused_{name} __attribute__((unused));`)"
         ))
-    };
-    let types = types.ok_or_else(missing)?;
-    let id = (1..types.len())
-        .find(|&id| {
-            types
-                .get(id)
-                .is_ok_and(|t| t.kind == Kind::Struct && types.name(t.name) == name)
-        })
-        .ok_or_else(missing)
-        .map_err(|e| e.in_file(std::path::Path::new(&object.file_name)))?;
+        .in_file(std::path::Path::new(&object.file_name))
+    })?;
     let ty = types.get(id)?;
     let members = types
         .items(ty)

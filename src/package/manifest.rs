@@ -40,7 +40,7 @@ pub fn manifest(object: &PackageObject, epoch: u64) -> Result<Value> {
                     "type": name_of(var.type_id)?,
                     "offset": var.offset,
                     "size": var.size,
-                    "linkage": format!("{:?}", var.linkage).to_lowercase(),
+                    "linkage": var.linkage.name(),
                 }));
             }
         }

@@ -120,8 +120,8 @@ fn image(object: &PackageObject, epoch: u64, created: &str, blobs: &mut Blobs) -
         "created": created,
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
         "config": {"Labels": {
-            "io.ebpf.programs": json_string(&bpfman_programs(object)),
-            "io.ebpf.maps": json_string(&bpfman_maps(object)),
+            "io.ebpf.programs": json_string(bpfman_programs(object)),
+            "io.ebpf.maps": json_string(bpfman_maps(object)),
             "io.bpfgen.manifest.sha256": manifest_sha,
         }},
     });
@@ -182,8 +182,8 @@ pub fn programs_bpfman_skips(package: &Package) -> Vec<(String, String)> {
         .collect()
 }
 
-fn json_string(map: &Map<String, Value>) -> String {
-    String::from_utf8(canonical_json(&Value::Object(map.clone()))).expect("JSON is UTF-8")
+fn json_string(map: Map<String, Value>) -> String {
+    String::from_utf8(canonical_json(&Value::Object(map))).expect("JSON is UTF-8")
 }
 
 /// `epoch` (seconds since 1970, UTC) as RFC 3339 (`1970-01-01T00:00:00Z`).
