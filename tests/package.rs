@@ -348,6 +348,17 @@ fn objects_for_several_platforms_share_one_image_index() {
         "{}",
         stderr(&out)
     );
+    let out = run(bpfgen()
+        .arg("package")
+        .arg(format!("vax={}", object("x86").display()))
+        .arg("-o")
+        .arg(dir.path().join("x.oci")));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown platform 'vax'"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!dir.path().join("x.oci").exists());
 }
 

@@ -179,15 +179,17 @@ fn read_object(input: ObjectInput, kernels: &[(&KernelBtf, FileBytes)]) -> Resul
     let object = BpfObject::parse(&bytes, &obj_name).map_err(|e| e.in_file(path))?;
     let big_endian = object.byte_order == ByteOrder::Big;
     let platform = match &input.arch {
-        Some(arch) => Platform::parse(arch, None)
-            .and_then(|_| Platform::parse(arch, Some(big_endian)))
-            .map_err(|_| {
+        Some(arch) => {
+            // An unknown name is a usage error; a known one of the other byte order, the input's.
+            Platform::parse(arch, None).map_err(|e| e.in_file(path))?;
+            Platform::parse(arch, Some(big_endian)).map_err(|_| {
                 Error::input(format!(
                     "is {} and no {arch} platform is",
                     endianness(big_endian)
                 ))
                 .in_file(path)
-            })?,
+            })?
+        }
         None => {
             let host = Platform::host()?;
             if host.big_endian != big_endian {
