@@ -315,50 +315,39 @@ fn objects_for_several_platforms_share_one_image_index() {
     assert_eq!(s390["object"]["target"], "bpfeb");
 
     // A big-endian object is not this machine's; one platform cannot have two objects.
-    let out = run(bpfgen()
-        .arg("package")
-        .arg(object("s390"))
-        .arg("-o")
-        .arg(dir.path().join("x.oci")));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("name its platform"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(bpfgen()
-        .arg("package")
-        .arg(object("x86"))
-        .arg(format!("amd64={}", object("arm64").display()))
-        .arg("-o")
-        .arg(dir.path().join("x.oci")));
-    assert!(
-        stderr(&out).contains("are both for amd64"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(bpfgen()
-        .arg("package")
-        .arg(format!("s390x={}", object("x86").display()))
-        .arg("-o")
-        .arg(dir.path().join("x.oci")));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no s390x platform is"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(bpfgen()
-        .arg("package")
-        .arg(format!("vax={}", object("x86").display()))
-        .arg("-o")
-        .arg(dir.path().join("x.oci")));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("unknown platform 'vax'"),
-        "{}",
-        stderr(&out)
-    );
+    let spell = |arch: &str, stem: &str| format!("{arch}={}", object(stem).display());
+    let cases: [(Vec<String>, i32, &str); 4] = [
+        (
+            vec![object("s390").display().to_string()],
+            2,
+            "name its platform",
+        ),
+        (
+            vec![object("x86").display().to_string(), spell("amd64", "arm64")],
+            2,
+            "are both for amd64",
+        ),
+        (vec![spell("s390x", "x86")], 1, "no s390x platform is"),
+        (vec![spell("vax", "x86")], 2, "unknown platform 'vax'"),
+    ];
+    for (objects, code, needle) in cases {
+        let out = run(bpfgen()
+            .arg("package")
+            .args(&objects)
+            .arg("-o")
+            .arg(dir.path().join("x.oci")));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{objects:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(needle),
+            "{objects:?}: {}",
+            stderr(&out)
+        );
+    }
     assert!(!dir.path().join("x.oci").exists());
 }
 
