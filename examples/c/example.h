@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* example.h: what every example loader does alike. libbpf's warnings go to stderr, SIGINT
- * and SIGTERM set `exiting` for the main loop, example_seconds() reads a time limit and
- * example_now() measures it.
+ * and SIGTERM set `exiting` for the main loop, example_time_limit() reads the `-t SECONDS`
+ * time limit and example_now() measures it.
  */
 #ifndef BPFGEN_EXAMPLE_H
 #define BPFGEN_EXAMPLE_H
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 
 static volatile sig_atomic_t exiting;
@@ -49,6 +50,26 @@ static inline long example_seconds(const char *arg)
 		return -1;
 	}
 	return seconds;
+}
+
+/* The loaders' one option, `-t SECONDS` (0, the default, means no limit): the limit, or -1
+ * after saying what is wrong with the command line.
+ */
+static inline long example_time_limit(int argc, char **argv)
+{
+	long limit = 0;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:")) != -1) {
+		if (opt != 't') {
+			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
+			return -1;
+		}
+		limit = example_seconds(optarg);
+		if (limit < 0)
+			return -1;
+	}
+	return limit;
 }
 
 /* Seconds on a monotonic clock, for time limits. */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "example.h"
 #include "unlink_event.h"
@@ -39,20 +38,11 @@ int main(int argc, char **argv)
 	struct fentry_bpf *skel;
 	long limit = 0;
 	double start;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		switch (opt) {
-		case 't':
-			limit = example_seconds(optarg);
-			if (limit < 0)
-				return 1;
-			break;
-		default:
-			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
-			return 1;
-		}
-	}
+	limit = example_time_limit(argc, argv);
+	if (limit < 0)
+		return 1;
 
 	example_setup();
 

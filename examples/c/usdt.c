@@ -20,20 +20,11 @@ int main(int argc, char **argv)
 {
 	struct usdt_bpf *skel;
 	long limit = 0, elapsed = 0;
-	int opt, err = 0, i, j;
+	int err = 0, i, j;
 
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		switch (opt) {
-		case 't':
-			limit = example_seconds(optarg);
-			if (limit < 0)
-				return 1;
-			break;
-		default:
-			fprintf(stderr, "usage: %s [-t SECONDS]\n", argv[0]);
-			return 1;
-		}
-	}
+	limit = example_time_limit(argc, argv);
+	if (limit < 0)
+		return 1;
 
 	example_setup();
 
