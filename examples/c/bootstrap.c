@@ -83,7 +83,6 @@ int main(int argc, char **argv)
 {
 	struct ring_buffer *rb = NULL;
 	struct bootstrap_bpf *skel;
-	double start;
 	int opt, err;
 
 	while ((opt = getopt(argc, argv, "vd:t:h")) != -1) {
@@ -153,22 +152,7 @@ int main(int argc, char **argv)
 	       "FILENAME/EXIT CODE");
 	fflush(stdout);
 
-	start = example_now();
-	while (!exiting) {
-		if (env.run_seconds && example_now() - start >= env.run_seconds)
-			break;
-		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
-		/* Ctrl-C gives -EINTR */
-		if (err == -EINTR) {
-			err = 0;
-			break;
-		}
-		if (err < 0) {
-			fprintf(stderr, "Error polling ring buffer: %d\n", err);
-			break;
-		}
-		err = 0;
-	}
+	err = example_poll(rb, env.run_seconds);
 
 cleanup:
 	ring_buffer__free(rb);

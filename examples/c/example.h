@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* example.h: what every example loader does alike. libbpf's warnings go to stderr, SIGINT
  * and SIGTERM set `exiting` for the main loop, example_time_limit() reads the `-t SECONDS`
- * time limit and example_now() measures it.
+ * time limit, example_now() measures it and example_poll() polls a ring buffer within it.
  */
 #ifndef BPFGEN_EXAMPLE_H
 #define BPFGEN_EXAMPLE_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,6 +80,28 @@ static inline double example_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Polls `rb` (its callbacks print the events) until SIGINT or SIGTERM, or for `limit`
+ * seconds when that is not 0. 0 when it stopped as asked, a negative error (said on stderr)
+ * when polling failed.
+ */
+static inline int example_poll(struct ring_buffer *rb, long limit)
+{
+	double start = example_now();
+
+	while (!exiting && (limit == 0 || example_now() - start < limit)) {
+		int err = ring_buffer__poll(rb, 100 /* timeout, ms */);
+
+		/* Ctrl-C gives -EINTR */
+		if (err == -EINTR)
+			break;
+		if (err < 0) {
+			fprintf(stderr, "Error polling ring buffer: %d\n", err);
+			return err;
+		}
+	}
+	return 0;
 }
 
 #endif /* BPFGEN_EXAMPLE_H */

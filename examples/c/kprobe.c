@@ -5,7 +5,6 @@
  *
  * usage: kprobe [-t SECONDS]
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +36,6 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb = NULL;
 	struct kprobe_bpf *skel;
 	long limit = 0;
-	double start;
 	int err;
 
 	limit = example_time_limit(argc, argv);
@@ -70,19 +68,7 @@ int main(int argc, char **argv)
 	printf("Successfully started! Tracing do_unlinkat(); remove a file to see events.\n");
 	fflush(stdout);
 
-	start = example_now();
-	while (!exiting && (limit == 0 || example_now() - start < limit)) {
-		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
-		if (err == -EINTR) {
-			err = 0;
-			break;
-		}
-		if (err < 0) {
-			fprintf(stderr, "Error polling ring buffer: %d\n", err);
-			break;
-		}
-		err = 0;
-	}
+	err = example_poll(rb, limit);
 
 cleanup:
 	ring_buffer__free(rb);

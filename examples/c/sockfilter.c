@@ -116,7 +116,6 @@ int main(int argc, char **argv)
 	const char *iface = "lo";
 	long limit = 0;
 	int opt, err = 0, sock = -1, prog_fd;
-	double start;
 
 	while ((opt = getopt(argc, argv, "i:t:")) != -1) {
 		switch (opt) {
@@ -166,20 +165,7 @@ int main(int argc, char **argv)
 	printf("Successfully started! Watching packets on %s.\n", iface);
 	fflush(stdout);
 
-	start = example_now();
-	while (!exiting && (limit == 0 || example_now() - start < limit)) {
-		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
-		if (err == -EINTR) {
-			err = 0;
-			break;
-		}
-		if (err < 0) {
-			fprintf(stderr, "Error polling ring buffer: %d\n", err);
-			err = 1;
-			break;
-		}
-		err = 0;
-	}
+	err = example_poll(rb, limit) ? 1 : 0;
 
 cleanup:
 	if (sock >= 0)
