@@ -31,6 +31,7 @@ pub mod depfile;
 pub mod diag;
 pub mod error;
 pub mod inspect;
+pub mod link;
 pub mod object;
 pub mod output;
 pub mod package;

@@ -3,6 +3,7 @@
 //! ([`dump`]: whole headers and single declarations).
 
 pub mod core;
+pub mod dedup;
 pub mod dump;
 pub mod ext;
 pub mod min_core;

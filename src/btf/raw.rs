@@ -329,14 +329,75 @@ impl BtfWriter {
     /// Copies `ty` from `source`, moving its strings into this writer (libbpf's
     /// `btf__add_type`); type ids are copied as they are. Returns the new id.
     pub fn copy_from(&mut self, source: &RawBtf, ty: &RawType) -> u32 {
+        self.copy_with_strings(ty, |offset| source.string(offset))
+    }
+
+    /// Copies `ty` from another writer, moving its strings into this one; type ids are copied
+    /// as they are. Returns the new id.
+    pub fn copy_from_writer(&mut self, source: &BtfWriter, ty: &RawType) -> u32 {
+        self.copy_with_strings(ty, |offset| source.string(offset))
+    }
+
+    fn copy_with_strings<'s>(&mut self, ty: &RawType, string: impl Fn(u32) -> &'s [u8]) -> u32 {
         let mut copy = ty.clone();
-        copy.visit_strings(|offset| *offset = self.add_str(source.string(*offset)));
+        copy.visit_strings(|offset| *offset = self.add_str(string(*offset)));
         self.push(copy)
     }
 
     /// The types added so far, for rewriting their type ids.
     pub fn types_mut(&mut self) -> &mut [RawType] {
         &mut self.types
+    }
+
+    /// A writer with this one's strings (at the same offsets) and no types.
+    pub fn without_types(&self) -> BtfWriter {
+        BtfWriter {
+            types: Vec::new(),
+            strings: self.strings.clone(),
+            offsets: self.offsets.clone(),
+        }
+    }
+
+    /// The types added so far (id `n` at index `n - 1`).
+    pub fn types(&self) -> &[RawType] {
+        &self.types
+    }
+
+    /// The number of types (ids 1 to this).
+    pub fn len(&self) -> u32 {
+        self.types.len() as u32
+    }
+
+    /// Whether no type has been added.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// The type with id `id`; `None` for `void` (0) and ids past the end.
+    pub fn get(&self, id: u32) -> Option<&RawType> {
+        id.checked_sub(1).and_then(|i| self.types.get(i as usize))
+    }
+
+    /// The type with id `id`, to change in place.
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut RawType> {
+        id.checked_sub(1)
+            .and_then(|i| self.types.get_mut(i as usize))
+    }
+
+    /// The string at `offset` in this writer's string section (empty when out of range).
+    pub fn string(&self, offset: u32) -> &[u8] {
+        let tail = self.strings.get(offset as usize..).unwrap_or_default();
+        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+    }
+
+    /// A writer holding all of `source`'s types, with its strings re-added (so that the
+    /// types can be changed and new strings added).
+    pub fn from_raw(source: &RawBtf) -> Result<Self> {
+        let mut writer = BtfWriter::default();
+        for id in 1..=source.len() {
+            writer.copy_from(source, &source.get(id)?);
+        }
+        Ok(writer)
     }
 
     /// The raw BTF file: header, types, strings, in the given byte order.

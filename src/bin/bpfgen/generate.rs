@@ -24,6 +24,7 @@ enum What {
     Skeleton(SkeletonOpts),
     Vmlinux(crate::btf::VmlinuxOpts),
     MinCoreBtf(MinCoreBtfOpts),
+    Object(crate::link::ObjectOpts),
 }
 
 /// Write the part of a kernel's BTF that objects' CO-RE relocations need (what
@@ -71,6 +72,7 @@ impl Opts {
             What::Skeleton(opts) => opts.run(),
             What::Vmlinux(opts) => opts.run(),
             What::MinCoreBtf(opts) => opts.run(),
+            What::Object(opts) => opts.run(),
         }
     }
 }

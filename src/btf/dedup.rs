@@ -1,0 +1,312 @@
+//! BTF deduplication: types that describe the same thing collapse into one, as libbpf's
+//! `btf__dedup` does for the static linker, so that a program linked from several files has one
+//! `struct task_struct`, not one per file.
+//!
+//! Two types are the same when they have the same kind, name, size, encoding, member names and
+//! offsets, and the types they refer to are the same in turn. Types refer to each other in
+//! cycles (`struct list_head { struct list_head *next; }`), so "the same" is computed as the
+//! coarsest partition that is stable under following references (partition refinement, as in
+//! automaton minimisation): start from classes of equal local contents, split a class whenever
+//! its members refer to different classes, repeat until nothing splits. This is the greatest
+//! fixed point, so identical cyclic graphs from different files collapse, which a naive
+//! recursive hash would never finish or never match.
+//!
+//! Like libbpf, a forward declaration (`struct foo;`, `enum foo;`) resolves to the full type of
+//! that name when exactly one such type remains, and types that then become equal collapse too;
+//! `VAR` and `DATASEC` are never merged. The first type of each class keeps its place; the rest
+//! are dropped and references to them redirected.
+
+use super::raw::{BtfWriter, RawType, kind};
+use std::collections::HashMap;
+
+/// The deduplicated BTF and, for every old id (index), its new id.
+pub struct Deduped {
+    /// The types that remain, with their strings.
+    pub btf: BtfWriter,
+    /// `map[old_id]` is the new id of old type `old_id` (`map[0] == 0`, void).
+    pub map: Vec<u32>,
+}
+
+/// Collapses equal types of `btf`; see the module documentation.
+pub fn dedup(btf: &BtfWriter) -> Deduped {
+    let n = btf.len() as usize;
+    let signatures = local_signatures(btf);
+    let mut redirect: Vec<u32> = (0..=n as u32).collect();
+    let mut class = refine(btf, &signatures, &redirect);
+    while resolve_forwards(btf, &class, &mut redirect) {
+        class = refine(btf, &signatures, &redirect);
+    }
+
+    // The first member of each class is its canonical type; a redirected forward
+    // declaration takes the canonical type of what it resolved to.
+    let mut first_of_class: HashMap<u32, u32> = HashMap::new();
+    for id in 1..=n as u32 {
+        first_of_class.entry(class[id as usize]).or_insert(id);
+    }
+    let canonical = |id: u32| -> u32 {
+        let target = redirect[id as usize];
+        first_of_class[&class[target as usize]]
+    };
+
+    let mut map = vec![0u32; n + 1];
+    // The string section stays as it is, as libbpf's does: strings keep their offsets and
+    // the output can be byte-identical to bpftool's.
+    let mut out = btf.without_types();
+    let mut kept = Vec::new();
+    for id in 1..=n as u32 {
+        if canonical(id) == id {
+            kept.push(id);
+            map[id as usize] = kept.len() as u32;
+        }
+    }
+    for id in 1..=n as u32 {
+        map[id as usize] = map[canonical(id) as usize];
+    }
+    for &id in &kept {
+        let mut ty = btf.get(id).expect("kept ids exist").clone();
+        ty.visit_strings(|offset| *offset = out.add_str(btf.string(*offset)));
+        ty.visit_type_ids(|type_id| *type_id = map[*type_id as usize]);
+        out.push(ty);
+    }
+    Deduped { btf: out, map }
+}
+
+/// What a type is apart from the types it refers to: its words with strings spelled out and
+/// type ids blanked. `VAR` and `DATASEC` include their own id, so they stay unique.
+fn local_signatures(btf: &BtfWriter) -> Vec<Vec<u8>> {
+    let mut signatures = vec![Vec::new()];
+    for (index, ty) in btf.types().iter().enumerate() {
+        let mut blanked = ty.clone();
+        blanked.visit_type_ids(|id| *id = 0);
+        let mut names = Vec::new();
+        blanked.visit_strings(|offset| {
+            names.push(btf.string(*offset).to_vec());
+            *offset = 0;
+        });
+        let mut signature = Vec::new();
+        for word in [blanked.info, blanked.size_or_type]
+            .iter()
+            .chain(&blanked.extra)
+        {
+            signature.extend_from_slice(&word.to_le_bytes());
+        }
+        if matches!(ty.kind(), kind::VAR | kind::DATASEC) {
+            signature.extend_from_slice(&(index as u32 + 1).to_le_bytes());
+        }
+        for name in names {
+            signature.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            signature.extend_from_slice(&name);
+        }
+        signatures.push(signature);
+    }
+    signatures
+}
+
+/// The coarsest partition of type ids (index) into classes of equal types, following each
+/// reference through `redirect`. Class 0 is `void` alone.
+fn refine(btf: &BtfWriter, signatures: &[Vec<u8>], redirect: &[u32]) -> Vec<u32> {
+    let mut class = number_classes(signatures.iter().map(|s| s.as_slice()));
+    let mut count = distinct(&class);
+    let references: Vec<Vec<u32>> = std::iter::once(Vec::new())
+        .chain(btf.types().iter().map(|ty| {
+            let mut ids = Vec::new();
+            ty.clone()
+                .visit_type_ids(|id| ids.push(redirect[*id as usize]));
+            ids
+        }))
+        .collect();
+    loop {
+        let keys: Vec<Vec<u8>> = references
+            .iter()
+            .enumerate()
+            .map(|(id, refs)| {
+                std::iter::once(class[id])
+                    .chain(refs.iter().map(|&r| class[r as usize]))
+                    .flat_map(u32::to_le_bytes)
+                    .collect()
+            })
+            .collect();
+        let next = number_classes(keys.iter().map(|k| k.as_slice()));
+        let next_count = distinct(&next);
+        class = next;
+        if next_count == count {
+            return class;
+        }
+        count = next_count;
+    }
+}
+
+/// Numbers the distinct keys in order of first appearance.
+fn number_classes<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Vec<u32> {
+    let mut numbers: HashMap<&[u8], u32> = HashMap::new();
+    keys.map(|key| {
+        let next = numbers.len() as u32;
+        *numbers.entry(key).or_insert(next)
+    })
+    .collect()
+}
+
+fn distinct(class: &[u32]) -> usize {
+    class.iter().max().map_or(0, |&max| max as usize + 1)
+}
+
+/// Points each forward declaration still unresolved at the full type of its name, when all
+/// full types of that name are one class. Returns whether anything changed.
+fn resolve_forwards(btf: &BtfWriter, class: &[u32], redirect: &mut [u32]) -> bool {
+    let mut full: HashMap<(u32, &[u8]), Vec<u32>> = HashMap::new();
+    for (index, ty) in btf.types().iter().enumerate() {
+        let id = index as u32 + 1;
+        if let Some(family) = full_family(ty) {
+            full.entry((family, btf.string(ty.name_off)))
+                .or_default()
+                .push(id);
+        }
+    }
+    let mut changed = false;
+    for (index, ty) in btf.types().iter().enumerate() {
+        let id = index as u32 + 1;
+        if redirect[id as usize] != id {
+            continue;
+        }
+        let Some(family) = forward_family(ty) else {
+            continue;
+        };
+        let Some(candidates) = full.get(&(family, btf.string(ty.name_off))) else {
+            continue;
+        };
+        let first = candidates[0];
+        let one_class = candidates
+            .iter()
+            .all(|&c| class[c as usize] == class[first as usize]);
+        let same_size = ty.kind() != kind::ENUM
+            || candidates.iter().all(|&c| {
+                btf.get(c)
+                    .is_some_and(|t| t.size_or_type == ty.size_or_type)
+            });
+        if one_class && same_size {
+            redirect[id as usize] = first;
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Which family of full types a forward declaration stands for: struct, union or enum.
+fn forward_family(ty: &RawType) -> Option<u32> {
+    match ty.kind() {
+        kind::FWD if ty.kind_flag() => Some(kind::UNION),
+        kind::FWD => Some(kind::STRUCT),
+        kind::ENUM if ty.vlen() == 0 && ty.name_off != 0 => Some(kind::ENUM),
+        _ => None,
+    }
+}
+
+/// Which family a full named struct, union or enum belongs to.
+fn full_family(ty: &RawType) -> Option<u32> {
+    if ty.name_off == 0 {
+        return None;
+    }
+    match ty.kind() {
+        kind::STRUCT | kind::UNION => Some(ty.kind()),
+        kind::ENUM | kind::ENUM64 if ty.vlen() > 0 => Some(kind::ENUM),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(w: &mut BtfWriter) -> u32 {
+        let name = w.add_str(b"int");
+        w.push(RawType {
+            name_off: name,
+            info: kind::INT << 24,
+            size_or_type: 4,
+            extra: vec![(1 << 24) | 32],
+        })
+    }
+
+    fn pointer(w: &mut BtfWriter, to: u32) -> u32 {
+        w.push(RawType {
+            name_off: 0,
+            info: kind::PTR << 24,
+            size_or_type: to,
+            extra: Vec::new(),
+        })
+    }
+
+    /// `struct node { int v; struct node *next; }` as one file's types; returns the struct id.
+    fn node_list(w: &mut BtfWriter) -> u32 {
+        let int = int(w);
+        let node_id = w.len() + 1;
+        let ptr_id = node_id + 1;
+        let mut node = RawType::composite(false, w.add_str(b"node"), 16);
+        let v = w.add_str(b"v");
+        node.push_member(v, int, 0, 0);
+        let next = w.add_str(b"next");
+        node.push_member(next, ptr_id, 64, 0);
+        w.push(node);
+        pointer(w, node_id);
+        node_id
+    }
+
+    #[test]
+    fn identical_cyclic_types_from_two_files_collapse() {
+        let mut w = BtfWriter::default();
+        let first = node_list(&mut w);
+        let second = node_list(&mut w);
+        let deduped = dedup(&w);
+        assert_eq!(deduped.btf.len(), 3);
+        assert_eq!(deduped.map[first as usize], deduped.map[second as usize]);
+        let node = deduped.btf.get(deduped.map[second as usize]).unwrap();
+        let next = node.members().nth(1).unwrap();
+        let ptr = deduped.btf.get(next.1).unwrap();
+        assert_eq!(ptr.size_or_type, deduped.map[first as usize]);
+    }
+
+    #[test]
+    fn types_differing_in_a_member_stay_apart() {
+        let mut w = BtfWriter::default();
+        node_list(&mut w);
+        let second = node_list(&mut w);
+        let renamed = w.add_str(b"value");
+        w.get_mut(second).unwrap().extra[0] = renamed;
+        assert_eq!(dedup(&w).btf.len(), 6);
+    }
+
+    #[test]
+    fn a_forward_declaration_resolves_to_the_one_full_type() {
+        let mut w = BtfWriter::default();
+        let name = w.add_str(b"node");
+        let fwd = w.push(RawType {
+            name_off: name,
+            info: kind::FWD << 24,
+            size_or_type: 0,
+            extra: Vec::new(),
+        });
+        let to_fwd = pointer(&mut w, fwd);
+        let full = node_list(&mut w);
+        let deduped = dedup(&w);
+        assert_eq!(deduped.map[fwd as usize], deduped.map[full as usize]);
+        // The pointer to the forward declaration is now the pointer to the full struct.
+        assert_eq!(deduped.btf.len(), 3);
+        assert_eq!(deduped.map[to_fwd as usize], deduped.map[full as usize + 1]);
+    }
+
+    #[test]
+    fn variables_are_never_merged() {
+        let mut w = BtfWriter::default();
+        let int = int(&mut w);
+        let name = w.add_str(b"x");
+        for _ in 0..2 {
+            w.push(RawType {
+                name_off: name,
+                info: kind::VAR << 24,
+                size_or_type: int,
+                extra: vec![0],
+            });
+        }
+        assert_eq!(dedup(&w).btf.len(), 3);
+    }
+}

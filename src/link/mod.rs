@@ -1,0 +1,169 @@
+//! The static linker: several BPF objects into one, as libbpf's `bpf_linker` (what
+//! `bpftool gen object` runs) does, and the DWARF-free CO-RE object it writes.
+//!
+//! Inputs are added one after another ([`Linker::add`]); [`Linker::finish`] returns the ELF
+//! bytes. For each input:
+//! - same-named sections are concatenated, each piece aligned to its own alignment
+//!   ([`sections`]); `license` and `version` must be identical and are kept once;
+//! - symbols are appended and globals resolved by name ([`symbols`]): a definition replaces
+//!   externs and weak definitions, two strong definitions conflict, hidden visibility wins, and
+//!   the two sides' BTF must agree ([`compat`]);
+//! - relocations follow their section with shifted offsets; an instruction referring to a
+//!   section symbol (a static function or `.rodata` string) has its immediate shifted by where
+//!   that section's piece landed;
+//! - BTF is appended with ids remapped, one `VAR`/`FUNC` per global; DATASECs are rebuilt at the
+//!   end from the merged sections, then equal types collapse ([`crate::btf::dedup`]);
+//! - `.BTF.ext` records follow their sections with shifted offsets ([`ext`]).
+//!
+//! Externs nobody defines stay: `__kconfig` and `__ksym` ones in their DATASECs, for libbpf to
+//! resolve at load time, and plain ones for a later link.
+
+pub mod compat;
+pub mod elf_out;
+pub mod ext;
+pub mod input;
+pub mod sections;
+pub mod symbols;
+pub mod types;
+
+use crate::btf::dedup::dedup;
+use crate::btf::raw::{BtfWriter, RawType, kind};
+use crate::error::{Error, Result};
+use input::InputObject;
+use sections::OutSection;
+use std::collections::HashMap;
+use symbols::{Global, OutSymbol};
+
+/// Links objects given as bytes; `inputs` pairs each object's name for messages (its path)
+/// with its bytes. Fails on the first input that does not fit with the ones before it.
+pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    if inputs.is_empty() {
+        return Err(Error::input("nothing to link: no input objects"));
+    }
+    let mut linker = Linker::default();
+    for (file, bytes) in inputs {
+        let object = InputObject::parse(file, bytes)?;
+        linker.add(&object)?;
+    }
+    linker.finish()
+}
+
+/// Linking in progress: the output's sections, symbols, globals and BTF so far.
+#[derive(Default)]
+pub struct Linker {
+    big_endian: Option<bool>,
+    first_file: String,
+    sections: Vec<OutSection>,
+    symbols: Vec<OutSymbol>,
+    globals: HashMap<String, Global>,
+    btf: BtfWriter,
+}
+
+/// Where one input's pieces went.
+struct Placement {
+    /// For each input section (by position): the output section and the offset of its piece.
+    sections: Vec<Option<(usize, u64)>>,
+    /// For each input symbol: its output symbol.
+    symbols: Vec<usize>,
+    /// For each input BTF id: its id in the merged BTF.
+    types: Vec<u32>,
+}
+
+impl Linker {
+    /// Adds one object; on error the linker must not be used further.
+    pub fn add(&mut self, object: &InputObject) -> Result<()> {
+        let fail = |cause: String| Error::input(format!("{}: {cause}", object.file));
+        match self.big_endian {
+            None => {
+                self.big_endian = Some(object.big_endian);
+                self.first_file = object.file.clone();
+            }
+            Some(big) if big != object.big_endian => {
+                let order = |big: bool| {
+                    if big {
+                        "big-endian (bpfeb)"
+                    } else {
+                        "little-endian (bpfel)"
+                    }
+                };
+                return Err(fail(format!(
+                    "byte order mismatch: it is {} but {} is {}",
+                    order(object.big_endian),
+                    self.first_file,
+                    order(big)
+                )));
+            }
+            Some(_) => {}
+        }
+        if self.symbols.is_empty() {
+            self.symbols.push(OutSymbol::null());
+        }
+        let mut placement = Placement {
+            sections: self.append_sections(object).map_err(fail)?,
+            symbols: Vec::new(),
+            types: Vec::new(),
+        };
+        placement.symbols = self.append_symbols(object, &placement).map_err(fail)?;
+        self.append_relocations(object, &placement).map_err(fail)?;
+        placement.types = self.append_btf(object, &placement).map_err(fail)?;
+        self.append_btf_ext(object, &placement).map_err(fail)?;
+        Ok(())
+    }
+
+    /// The linked object: DATASECs rebuilt, BTF deduplicated, ELF written.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        let big_endian = self.big_endian.unwrap_or(false);
+        let has_btf = !self.btf.is_empty();
+        let mut btf_bytes = None;
+        let mut ext_bytes = None;
+        if has_btf {
+            self.add_datasecs();
+            // libbpf adds the `.BTF.ext` section names before deduplicating.
+            for (index, _) in ext::RecordKind::ALL.iter().enumerate() {
+                for section in &self.sections {
+                    if !section.ext[index].data.is_empty() {
+                        self.btf.add_str(section.name.as_bytes());
+                    }
+                }
+            }
+            let deduped = dedup(&self.btf);
+            let mut btf = deduped.btf;
+            for kind in ext::RecordKind::ALL {
+                for section in &mut self.sections {
+                    section.remap_ext_records(kind, &self.btf, &mut btf, &deduped.map);
+                }
+            }
+            let records: Vec<_> = self
+                .sections
+                .iter()
+                .map(|s| (s.name.as_str(), [&s.ext[0], &s.ext[1], &s.ext[2]]))
+                .collect();
+            ext_bytes = ext::write(&records, &mut btf, big_endian);
+            btf_bytes = Some(btf.to_bytes(big_endian));
+        }
+        Ok(elf_out::write(
+            &self.sections,
+            &self.symbols,
+            btf_bytes.as_deref(),
+            ext_bytes.as_deref(),
+            big_endian,
+        ))
+    }
+
+    /// Appends one DATASEC per output section that has BTF, with the variables collected
+    /// from all inputs (`finalize_btf`).
+    fn add_datasecs(&mut self) {
+        for section in &self.sections {
+            if !section.has_btf {
+                continue;
+            }
+            let name = self.btf.add_str(section.name.as_bytes());
+            self.btf.push(RawType {
+                name_off: name,
+                info: (kind::DATASEC << 24) | section.vars.len() as u32,
+                size_or_type: section.size as u32,
+                extra: section.vars.iter().flatten().copied().collect(),
+            });
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Output sections: same-named input sections concatenated with their alignment respected
+//! (`linker_append_sec_data`, `extend_sec`), relocations carried along with shifted offsets
+//! (`linker_append_elf_relos`), and each section's `.BTF.ext` records.
+
+use super::ext::{RecordKind, Records};
+use super::input::{InputObject, InputSection};
+use super::{Linker, Placement};
+use crate::btf::raw::{BtfWriter, RawBtf};
+use object::elf;
+
+/// `BPF_JMP | BPF_CALL`: a call instruction, whose immediate counts instructions.
+const BPF_CALL: u8 = 0x85;
+
+/// One section of the output.
+#[derive(Debug)]
+pub struct OutSection {
+    /// Section name.
+    pub name: String,
+    /// `sh_type`.
+    pub sh_type: u32,
+    /// `sh_flags`.
+    pub flags: u64,
+    /// The largest alignment of its pieces.
+    pub align: u64,
+    /// `sh_entsize`.
+    pub entsize: u64,
+    /// Contents (empty for `SHT_NOBITS`).
+    pub data: Vec<u8>,
+    /// Size in bytes (also for `SHT_NOBITS`).
+    pub size: u64,
+    /// Only a BTF DATASEC (`.kconfig`, `.ksyms`), no ELF section.
+    pub ephemeral: bool,
+    /// Its place among the ELF sections: the order in which sections got contents, which
+    /// for a `.maps` of externs only is when a later input defines a map (libbpf's order).
+    pub elf_order: Option<usize>,
+    /// For a relocation section: the output section it relocates, and its relocations.
+    pub relocations: Option<(usize, Vec<OutRelocation>)>,
+    /// The output symbol that stands for the section itself.
+    pub section_symbol: Option<usize>,
+    /// Some input described it in BTF, so the output gets a DATASEC for it.
+    pub has_btf: bool,
+    /// DATASEC entries: type id (merged BTF), offset, size.
+    pub vars: Vec<[u32; 3]>,
+    /// `.BTF.ext` records against it: func info, line info, CO-RE relocations.
+    pub ext: [Records; 3],
+}
+
+/// A relocation of the output.
+#[derive(Debug, Clone, Copy)]
+pub struct OutRelocation {
+    /// Byte offset in the relocated section.
+    pub offset: u64,
+    /// Output symbol index.
+    pub symbol: usize,
+    /// `R_BPF_*`.
+    pub r_type: u32,
+}
+
+impl OutSection {
+    fn new(input: &InputSection) -> Self {
+        OutSection {
+            name: input.name.clone(),
+            sh_type: input.sh_type,
+            flags: input.flags,
+            align: 1,
+            entsize: input.entsize,
+            data: Vec::new(),
+            size: 0,
+            ephemeral: input.ephemeral,
+            elf_order: None,
+            relocations: None,
+            section_symbol: None,
+            has_btf: false,
+            vars: Vec::new(),
+            ext: Default::default(),
+        }
+    }
+
+    /// Whether it holds BPF instructions.
+    pub fn is_code(&self) -> bool {
+        !self.ephemeral
+            && self.sh_type == elf::SHT_PROGBITS.0
+            && self.flags & u64::from(elf::SHF_EXECINSTR.0) != 0
+    }
+
+    /// Appends `input` at its alignment; returns the offset of the piece.
+    fn extend(&mut self, input: &InputSection) -> u64 {
+        if input.ephemeral {
+            return 0;
+        }
+        if self.ephemeral {
+            // A `.maps` of externs only, now given a real definition.
+            *self = OutSection {
+                vars: std::mem::take(&mut self.vars),
+                has_btf: self.has_btf,
+                ..OutSection::new(input)
+            };
+        }
+        self.align = self.align.max(input.align);
+        let offset = self.size.next_multiple_of(input.align);
+        if input.sh_type != elf::SHT_NOBITS.0 {
+            self.data.resize(offset as usize, 0);
+            self.data.extend_from_slice(input.data);
+        }
+        self.size = offset + input.size;
+        offset
+    }
+
+    /// Whether `input` may be appended: same type, flags and entry size.
+    fn check_compatible(&self, input: &InputSection) -> Result<(), String> {
+        if self.ephemeral || input.ephemeral {
+            return Ok(());
+        }
+        let mismatch = if self.sh_type != input.sh_type {
+            "types"
+        } else if self.flags != input.flags {
+            "flags"
+        } else if self.entsize != input.entsize {
+            "entry sizes"
+        } else {
+            return Ok(());
+        };
+        Err(format!(
+            "section '{}' cannot be merged with the same-named section of earlier inputs: \
+             their {mismatch} differ",
+            self.name
+        ))
+    }
+
+    /// Rewrites this section's `.BTF.ext` records of `kind` for the deduplicated BTF: its
+    /// name and the records' strings moved from `old` to `new` (in that order, as libbpf
+    /// visits them), type ids through `map`.
+    pub fn remap_ext_records(
+        &mut self,
+        kind: RecordKind,
+        old: &BtfWriter,
+        new: &mut BtfWriter,
+        map: &[u32],
+    ) {
+        let index = RecordKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("known kind");
+        let records = &mut self.ext[index];
+        if records.data.is_empty() {
+            return;
+        }
+        new.add_str(self.name.as_bytes());
+        for record in records.data.chunks_exact_mut(records.words) {
+            for &word in kind.string_words() {
+                record[word] = new.add_str(old.string(record[word]));
+            }
+            if let Some(word) = kind.type_word() {
+                record[word] = map.get(record[word] as usize).copied().unwrap_or(0);
+            }
+        }
+    }
+}
+
+impl Linker {
+    /// Places `section` after the ELF sections so far, once it has contents.
+    fn give_elf_order(&mut self, section: usize) {
+        if self.sections[section].ephemeral || self.sections[section].elf_order.is_some() {
+            return;
+        }
+        let next = self
+            .sections
+            .iter()
+            .filter(|s| s.elf_order.is_some())
+            .count();
+        self.sections[section].elf_order = Some(next);
+    }
+
+    pub(super) fn section_by_name(&self, name: &str) -> Option<usize> {
+        self.sections.iter().position(|s| s.name == name)
+    }
+
+    /// Appends the data and code sections of `object`; returns where each landed.
+    pub(super) fn append_sections(
+        &mut self,
+        object: &InputObject,
+    ) -> Result<Vec<Option<(usize, u64)>>, String> {
+        let mut placed = vec![None; object.sections.len()];
+        for (position, input) in object.sections.iter().enumerate() {
+            if !input.is_data() {
+                continue;
+            }
+            let out = match self.section_by_name(&input.name) {
+                Some(out) => {
+                    self.sections[out].check_compatible(input)?;
+                    if input.name == "license" || input.name == "version" {
+                        let existing = &self.sections[out];
+                        if existing.data != input.data {
+                            return Err(format!(
+                                "its {} {} differs from the earlier inputs' {}; \
+                                 all files of one program must agree",
+                                input.name,
+                                quoted(input.data),
+                                quoted(&existing.data)
+                            ));
+                        }
+                        // Kept once: this input's copy and its symbol are dropped.
+                        continue;
+                    }
+                    out
+                }
+                None => {
+                    self.sections.push(OutSection::new(input));
+                    self.sections.len() - 1
+                }
+            };
+            let offset = self.sections[out].extend(input);
+            self.give_elf_order(out);
+            placed[position] = Some((out, offset));
+        }
+        Ok(placed)
+    }
+
+    /// Appends the relocations of `object` with offsets and symbols remapped, shifting the
+    /// immediates of instructions that refer to a section symbol.
+    pub(super) fn append_relocations(
+        &mut self,
+        object: &InputObject,
+        placement: &Placement,
+    ) -> Result<(), String> {
+        for (rel_index, relocations) in &object.relocations {
+            let rel_section = &object.sections[*rel_index];
+            let target_position = rel_section.info as usize;
+            let Some((target, target_offset)) = placement.sections[target_position] else {
+                continue;
+            };
+            let out = match self.section_by_name(&rel_section.name) {
+                Some(out) => {
+                    self.sections[out].check_compatible(rel_section)?;
+                    out
+                }
+                None => {
+                    let mut section = OutSection::new(rel_section);
+                    section.align = 8;
+                    section.relocations = Some((target, Vec::new()));
+                    self.sections.push(section);
+                    self.give_elf_order(self.sections.len() - 1);
+                    self.sections.len() - 1
+                }
+            };
+            let mut moved = Vec::with_capacity(relocations.len());
+            for relocation in relocations {
+                let symbol = &object.symbols[relocation.symbol as usize];
+                let offset = relocation.offset + target_offset;
+                if symbol.kind() == elf::STT_SECTION.0 {
+                    if !object.sections[target_position].is_code() {
+                        return Err(format!(
+                            "relocation against section symbol in non-code section '{}' \
+                             is not supported",
+                            object.sections[target_position].name
+                        ));
+                    }
+                    let shift =
+                        placement.sections[symbol.shndx as usize].map_or(0, |(_, offset)| offset);
+                    self.shift_immediate(target, offset, shift);
+                }
+                moved.push(OutRelocation {
+                    offset,
+                    symbol: placement.symbols[relocation.symbol as usize],
+                    r_type: relocation.r_type,
+                });
+            }
+            let section = &mut self.sections[out];
+            if let Some((_, list)) = section.relocations.as_mut() {
+                list.extend(moved);
+            }
+            section.size = 16 * section.relocations.as_ref().map_or(0, |(_, l)| l.len()) as u64;
+        }
+        Ok(())
+    }
+
+    /// Adds `shift` bytes (calls: instructions) to the immediate of the instruction at `at`.
+    fn shift_immediate(&mut self, section: usize, at: u64, shift: u64) {
+        if shift == 0 {
+            return;
+        }
+        let big_endian = self.big_endian == Some(true);
+        let insn = &mut self.sections[section].data[at as usize..at as usize + 8];
+        let delta = if insn[0] == BPF_CALL {
+            shift / 8
+        } else {
+            shift
+        } as i32;
+        let imm: [u8; 4] = insn[4..8].try_into().expect("4 bytes");
+        let value = if big_endian {
+            i32::from_be_bytes(imm)
+        } else {
+            i32::from_le_bytes(imm)
+        }
+        .wrapping_add(delta);
+        insn[4..8].copy_from_slice(&if big_endian {
+            value.to_be_bytes()
+        } else {
+            value.to_le_bytes()
+        });
+    }
+
+    /// Appends `object`'s `.BTF.ext` records to their output sections, offsets shifted, type
+    /// ids and strings moved into the merged BTF.
+    pub(super) fn append_btf_ext(
+        &mut self,
+        object: &InputObject,
+        placement: &Placement,
+    ) -> Result<(), String> {
+        let (Some(bytes), Some(btf_bytes)) = (object.btf_ext, object.btf_raw) else {
+            return Ok(());
+        };
+        // Records name strings by their offsets in the input's own `.BTF`.
+        let btf = RawBtf::parse(btf_bytes).map_err(|e| format!(".BTF: {}", e.message()))?;
+        for mut records in super::ext::read(bytes, object.big_endian, &btf)? {
+            let position = object.section_by_name(&records.section).ok_or_else(|| {
+                format!(
+                    ".BTF.ext refers to section '{}', which it does not have",
+                    records.section
+                )
+            })?;
+            let Some((out, offset)) = placement.sections[position] else {
+                continue;
+            };
+            let kind = records.kind;
+            let words = records.records.words;
+            for record in records.records.data.chunks_exact_mut(words) {
+                record[0] += offset as u32;
+                for &word in kind.string_words() {
+                    record[word] = self.btf.add_str(btf.string(record[word]));
+                }
+                if let Some(word) = kind.type_word() {
+                    record[word] = placement
+                        .types
+                        .get(record[word] as usize)
+                        .copied()
+                        .unwrap_or(0);
+                }
+            }
+            let index = RecordKind::ALL
+                .iter()
+                .position(|k| *k == kind)
+                .expect("known kind");
+            let target = &mut self.sections[out].ext[index];
+            if target.words != 0 && target.words != words {
+                return Err(format!(
+                    ".BTF.ext {kind:?} records of section '{}' are {} bytes, earlier inputs' {}",
+                    records.section,
+                    4 * words,
+                    4 * target.words
+                ));
+            }
+            target.words = words;
+            target.data.extend(records.records.data);
+        }
+        Ok(())
+    }
+}
+
+/// Section contents shown in a message: the text up to its NUL, quoted.
+fn quoted(bytes: &[u8]) -> String {
+    let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
+    format!("\"{}\"", String::from_utf8_lossy(text).escape_debug())
+}

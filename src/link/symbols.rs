@@ -1,0 +1,357 @@
+//! Symbols and global resolution (`linker_append_elf_sym`): local symbols are copied, one
+//! section symbol is kept per output section, and each global name ends as one output symbol:
+//! an extern until something defines it, a weak definition until a strong one replaces it;
+//! two strong definitions are an error; hidden visibility is contagious; the two sides' BTF must
+//! agree.
+
+use super::compat::{self, Side};
+use super::input::{InputObject, InputSymbol, LINKAGE_STATIC};
+use super::{Linker, Placement};
+use crate::btf::raw::{BtfWriter, kind};
+use object::elf;
+
+/// A symbol of the output.
+#[derive(Debug, Clone)]
+pub struct OutSymbol {
+    /// Name.
+    pub name: String,
+    /// `st_info`.
+    pub info: u8,
+    /// `st_other`.
+    pub other: u8,
+    /// The output section it is in; `None` for externs and special indices.
+    pub section: Option<usize>,
+    /// `st_shndx` when `section` is `None` (`SHN_UNDEF`, `SHN_ABS`, ...).
+    pub special_index: u16,
+    /// `st_value`.
+    pub value: u64,
+    /// `st_size`.
+    pub size: u64,
+}
+
+impl OutSymbol {
+    /// The all-zero symbol #0.
+    pub fn null() -> Self {
+        OutSymbol {
+            name: String::new(),
+            info: 0,
+            other: 0,
+            section: None,
+            special_index: 0,
+            value: 0,
+            size: 0,
+        }
+    }
+
+    /// `STB_*`.
+    pub fn bind(&self) -> u8 {
+        self.info >> 4
+    }
+}
+
+/// A global name and what is known of it so far.
+#[derive(Debug)]
+pub struct Global {
+    /// Its output symbol.
+    pub symbol: usize,
+    /// The output section of its definition (or of the DATASEC its extern is in).
+    pub section: Option<usize>,
+    /// Its `VAR` or `FUNC` in the merged BTF (0 until its BTF is appended).
+    pub btf_id: u32,
+    /// Its `VAR`/`FUNC` must take the type of the next input's BTF (set when that input's
+    /// definition replaced an extern or a weak definition).
+    pub retype: bool,
+    /// Not defined yet.
+    pub is_extern: bool,
+    /// Defined weakly.
+    pub is_weak: bool,
+    /// Its entry in its section's DATASEC, once added.
+    pub var_index: Option<usize>,
+    /// The file that defined it, or first declared it.
+    pub file: String,
+}
+
+impl Linker {
+    /// Appends `object`'s symbols; returns the output symbol of each input symbol.
+    pub(super) fn append_symbols(
+        &mut self,
+        object: &InputObject,
+        placement: &Placement,
+    ) -> Result<Vec<usize>, String> {
+        let mut map = vec![0; object.symbols.len()];
+        for (index, symbol) in object.symbols.iter().enumerate().skip(1) {
+            map[index] = self.append_symbol(object, placement, symbol)?;
+        }
+        Ok(map)
+    }
+
+    fn append_symbol(
+        &mut self,
+        object: &InputObject,
+        placement: &Placement,
+        symbol: &InputSymbol,
+    ) -> Result<usize, String> {
+        let mut place = None;
+        if symbol.is_extern() {
+            if object.btf.is_none() {
+                return Err(format!(
+                    "extern '{}' has no BTF; compile with -g so that BTF describes it",
+                    symbol.name
+                ));
+            }
+        } else if symbol.shndx < elf::SHN_LORESERVE {
+            // Symbols of dropped sections (DWARF, .BTF) go with them.
+            let Some((out, offset)) = placement
+                .sections
+                .get(symbol.shndx as usize)
+                .copied()
+                .flatten()
+            else {
+                return Ok(0);
+            };
+            place = Some((out, offset));
+            if symbol.kind() == elf::STT_SECTION.0 {
+                if let Some(existing) = self.sections[out].section_symbol {
+                    return Ok(existing);
+                }
+            }
+        }
+        if symbol.bind() == elf::STB_LOCAL.0 {
+            return Ok(self.push_symbol(symbol, place));
+        }
+
+        let (datasec, btf_id) = find_global_btf(object, &symbol.name)?;
+        if symbol.is_extern() {
+            if let Some(datasec) = datasec.filter(|name| name != ".extern") {
+                let position = object.section_by_name(&datasec).ok_or_else(|| {
+                    format!("no section '{datasec}' for extern '{}'", symbol.name)
+                })?;
+                place = placement.sections[position];
+            }
+        }
+        match self.globals.get(&symbol.name) {
+            Some(_) => self.resolve(object, symbol, place, btf_id),
+            None => {
+                let out = self.push_symbol(symbol, place);
+                self.globals.insert(
+                    symbol.name.clone(),
+                    Global {
+                        symbol: out,
+                        section: place.map(|(section, _)| section),
+                        btf_id: 0,
+                        retype: false,
+                        is_extern: symbol.is_extern(),
+                        is_weak: symbol.bind() == elf::STB_WEAK.0,
+                        var_index: None,
+                        file: object.file.clone(),
+                    },
+                );
+                Ok(out)
+            }
+        }
+    }
+
+    /// Merges another declaration or definition of an already known global.
+    fn resolve(
+        &mut self,
+        object: &InputObject,
+        symbol: &InputSymbol,
+        place: Option<(usize, u64)>,
+        btf_id: u32,
+    ) -> Result<usize, String> {
+        let name = &symbol.name;
+        let global = &self.globals[name];
+        let out = global.symbol;
+        let is_strong = symbol.bind() == elf::STB_GLOBAL.0;
+        if !symbol.is_extern() && !global.is_extern && !global.is_weak && is_strong {
+            return Err(format!(
+                "'{name}' is defined here and in {}; one definition must be __weak or extern",
+                global.file
+            ));
+        }
+        self.check_types_agree(object, symbol, btf_id)?;
+
+        let global = self.globals.get_mut(name).expect("known global");
+        let out_symbol = &mut self.symbols[out];
+        if is_strong {
+            out_symbol.info = (elf::STB_GLOBAL.0 << 4) | (out_symbol.info & 0xf);
+            global.is_weak = false;
+        }
+        if symbol.visibility() > out_symbol.other & 0x3 {
+            out_symbol.other = (out_symbol.other & !0x3) | symbol.visibility();
+        }
+        if symbol.is_extern() || (!global.is_extern && !is_strong) {
+            return Ok(out);
+        }
+        // A strong definition (or the first definition after externs) takes over.
+        out_symbol.info = (out_symbol.info & 0xf0) | symbol.kind();
+        out_symbol.section = place.map(|(section, _)| section);
+        out_symbol.special_index = 0;
+        out_symbol.value = place.map_or(0, |(_, offset)| offset) + symbol.value;
+        out_symbol.size = symbol.size;
+        global.section = place.map(|(section, _)| section);
+        global.is_extern = false;
+        global.retype = true;
+        global.file = object.file.clone();
+        let btf = object.btf.as_ref().expect("globals have BTF");
+        complete_extern_btf(&mut self.btf, global.btf_id, btf, btf_id);
+        Ok(out)
+    }
+
+    /// Checks that a new declaration or definition agrees with the known one, through BTF.
+    fn check_types_agree(
+        &self,
+        object: &InputObject,
+        symbol: &InputSymbol,
+        btf_id: u32,
+    ) -> Result<(), String> {
+        let name = &symbol.name;
+        let global = &self.globals[name];
+        let btf = object.btf.as_ref().expect("globals have BTF");
+        let new_type = btf.get(btf_id).map(|t| t.kind());
+        if !matches!(new_type, Some(kind::VAR | kind::FUNC)) {
+            return Err(format!(
+                "'{name}' is neither a variable nor a function in BTF"
+            ));
+        }
+        let known = Side {
+            btf: &self.btf,
+            file: &global.file,
+        };
+        let new = Side {
+            btf,
+            file: &object.file,
+        };
+        let is_map = global
+            .section
+            .is_some_and(|section| self.sections[section].name == ".maps");
+        let verdict = if is_map {
+            compat::map_defs_match(&known, global.btf_id, &new, btf_id)
+        } else {
+            compat::types_match(&known, global.btf_id, &new, btf_id, true)
+        };
+        verdict.map_err(|why| {
+            format!(
+                "'{name}' is {} `{}` in {} but {} `{}` here: {why}",
+                role(global.is_extern),
+                compat::spell(&self.btf, global.btf_id),
+                global.file,
+                role(symbol.is_extern()),
+                compat::spell(btf, btf_id),
+            )
+        })
+    }
+
+    fn push_symbol(&mut self, symbol: &InputSymbol, place: Option<(usize, u64)>) -> usize {
+        let index = self.symbols.len();
+        let is_section = symbol.kind() == elf::STT_SECTION.0;
+        self.symbols.push(OutSymbol {
+            name: symbol.name.clone(),
+            info: symbol.info,
+            other: symbol.other,
+            section: place.map(|(section, _)| section),
+            special_index: if place.is_some() { 0 } else { symbol.shndx },
+            value: if is_section {
+                0
+            } else {
+                place.map_or(0, |(_, offset)| offset) + symbol.value
+            },
+            size: symbol.size,
+        });
+        if let (true, Some((section, _))) = (is_section, place) {
+            self.sections[section].section_symbol = Some(index);
+        }
+        index
+    }
+}
+
+fn role(is_extern: bool) -> &'static str {
+    if is_extern {
+        "declared extern as"
+    } else {
+        "defined as"
+    }
+}
+
+/// The BTF `VAR` or `FUNC` of a global, and the DATASEC it is listed in (`find_glob_sym_btf`).
+fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, u32), String> {
+    let btf = object
+        .btf
+        .as_ref()
+        .ok_or_else(|| format!("global '{name}' has no BTF; compile with -g"))?;
+    let is_non_static = |id: u32| {
+        btf.get(id).is_some_and(|t| match t.kind() {
+            kind::VAR => t.extra[0] != LINKAGE_STATIC,
+            kind::FUNC => t.vlen() as u32 != LINKAGE_STATIC,
+            _ => false,
+        })
+    };
+    let mut free_floating = None;
+    for id in 1..=btf.len() {
+        let t = btf.get(id).expect("id in range");
+        if is_non_static(id) && btf.string(t.name_off) == name.as_bytes() {
+            free_floating = Some(id);
+            continue;
+        }
+        if t.kind() != kind::DATASEC {
+            continue;
+        }
+        for entry in t.extra.chunks_exact(3) {
+            let var = entry[0];
+            let matches = btf
+                .get(var)
+                .is_some_and(|v| btf.string(v.name_off) == name.as_bytes());
+            if !matches || !is_non_static(var) {
+                continue;
+            }
+            if free_floating.is_some_and(|other| other != var) {
+                return Err(format!(
+                    "the BTF of global '{name}' is ambiguous: types [{}] and [{var}] both match",
+                    free_floating.unwrap_or_default()
+                ));
+            }
+            let section = String::from_utf8_lossy(btf.string(t.name_off)).into_owned();
+            return Ok((Some(section), var));
+        }
+    }
+    free_floating
+        .map(|id| (None, id))
+        .ok_or_else(|| format!("global '{name}' has no BTF VAR or FUNC"))
+}
+
+/// A resolved extern's `VAR` becomes a defined one; a `FUNC` becomes global and takes the
+/// definition's parameter names, so that deduplication sees equal prototypes
+/// (`complete_extern_btf_info`).
+fn complete_extern_btf(merged: &mut BtfWriter, merged_id: u32, source: &BtfWriter, source_id: u32) {
+    let Some(source_type) = source.get(source_id).cloned() else {
+        return;
+    };
+    let Some(target) = merged.get(merged_id).cloned() else {
+        return;
+    };
+    if target.kind() == kind::VAR {
+        merged.get_mut(merged_id).expect("exists").extra[0] = super::input::VAR_GLOBAL_ALLOCATED;
+        return;
+    }
+    const FUNC_GLOBAL: u32 = 1;
+    merged.get_mut(merged_id).expect("exists").info = (kind::FUNC << 24) | FUNC_GLOBAL;
+    let Some(source_proto) = source.get(source_type.size_or_type) else {
+        return;
+    };
+    let mut names = Vec::new();
+    for param in source_proto.extra.chunks_exact(2) {
+        names.push((param[0] != 0).then(|| source.string(param[0]).to_vec()));
+    }
+    let offsets: Vec<Option<u32>> = names
+        .into_iter()
+        .map(|name| name.map(|n| merged.add_str(&n)))
+        .collect();
+    let Some(proto) = merged.get_mut(target.size_or_type) else {
+        return;
+    };
+    for (param, offset) in proto.extra.chunks_exact_mut(2).zip(offsets) {
+        if let Some(offset) = offset {
+            param[0] = offset;
+        }
+    }
+}
