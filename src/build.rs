@@ -64,6 +64,9 @@ pub struct BuildRequest {
     /// fail the source and leave its previous outputs in place. Behind a mutex because the
     /// target kernels' BTF is loaded once and shared by every worker.
     pub check: Option<Arc<Mutex<check::Options>>>,
+    /// Link all sources into one program of this name (`--link NAME`): `NAME.bpf.o`,
+    /// `NAME.skel.h` and `NAME.bpf.d` instead of outputs per source.
+    pub link: Option<String>,
 }
 
 /// The files one source produced.
@@ -105,22 +108,43 @@ pub fn source_stem(source: &Path) -> String {
 }
 
 /// Builds every source, `request.jobs` at a time; outcomes come back in source order.
-/// `on_done` hears about each source as it finishes (for progress reporting).
+/// `on_done` hears about each source as it finishes (for progress reporting). With
+/// `request.link`, the sources are compiled, then linked into one program: the outcomes are
+/// those of the sources that failed to compile, or else the one outcome of the link.
 pub fn build(
     clang: &Clang,
     request: &BuildRequest,
     on_done: &(dyn Fn(&SourceOutcome) + Sync),
 ) -> Result<Vec<SourceOutcome>> {
-    check_distinct_stems(&request.sources)?;
+    if request.link.is_none() {
+        check_distinct_stems(&request.sources)?;
+    }
     std::fs::create_dir_all(&request.out_dir).map_err(|e| Error::io(&request.out_dir, &e))?;
     let generated = OnceLock::new();
+    let Some(name) = &request.link else {
+        return Ok(for_each_source(request, |source| {
+            let outcome = build_one(clang, request, &generated, source);
+            on_done(&outcome);
+            outcome
+        }));
+    };
+    let compiled = for_each_source(request, |source| {
+        compile_source(clang, request, &generated, source)
+    });
+    let outcome = link_compiled(request, name, compiled);
+    outcome.iter().for_each(on_done);
+    Ok(outcome)
+}
+
+/// Runs `work` on every source, `request.jobs` at a time (sharing make's jobserver);
+/// results come back in source order.
+fn for_each_source<T: Send>(request: &BuildRequest, work: impl Fn(&Path) -> T + Sync) -> Vec<T> {
     let next = AtomicUsize::new(0);
-    let outcomes: Vec<Mutex<Option<SourceOutcome>>> =
-        request.sources.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<T>>> = request.sources.iter().map(|_| Mutex::new(None)).collect();
     let workers = request.jobs.clamp(1, request.sources.len().max(1));
     std::thread::scope(|scope| {
         for worker in 0..workers {
-            let (next, generated, outcomes) = (&next, &generated, &outcomes);
+            let (next, results, work) = (&next, &results, &work);
             scope.spawn(move || {
                 // The first worker runs on the token make gave this process and never
                 // waits; the others hold a jobserver token for each source they take, and
@@ -130,22 +154,69 @@ pub fn build(
                     let Some(source) = request.sources.get(index) else {
                         break;
                     };
-                    let outcome = build_one(clang, request, generated, source);
+                    let result = work(source);
                     drop(token);
-                    on_done(&outcome);
-                    *outcomes[index].lock().expect("no worker panics holding it") = Some(outcome);
+                    *results[index].lock().expect("no worker panics holding it") = Some(result);
                 }
             });
         }
     });
-    Ok(outcomes
+    results
         .into_iter()
         .map(|slot| {
             slot.into_inner()
                 .expect("no worker panics holding it")
                 .expect("every source was built")
         })
-        .collect())
+        .collect()
+}
+
+/// Links the compiled sources into `name`'s outputs; if any source failed to compile, the
+/// outcomes are those failures and nothing is written.
+fn link_compiled(
+    request: &BuildRequest,
+    name: &str,
+    compiled: Vec<(String, Result<CachedCompile>)>,
+) -> Vec<SourceOutcome> {
+    let mut diagnostics = String::new();
+    let mut objects = Vec::new();
+    let mut headers = Vec::new();
+    let mut failed = Vec::new();
+    for (source, (text, result)) in request.sources.iter().zip(compiled) {
+        match result {
+            Ok(compiled) => {
+                diagnostics.push_str(&text);
+                objects.push((source.display().to_string(), compiled.object));
+                headers.extend(compiled.headers);
+            }
+            Err(error) => failed.push(SourceOutcome {
+                source: source.clone(),
+                diagnostics: text,
+                result: Err(error),
+            }),
+        }
+    }
+    if !failed.is_empty() {
+        return failed;
+    }
+    // The depfile names every source as a prerequisite, and every header once.
+    headers.extend(request.sources.iter().skip(1).map(|s| s.to_string_lossy().into_owned()));
+    headers.sort();
+    headers.dedup();
+    let first = &request.sources[0];
+    let result = crate::link::link(&objects).and_then(|linked| {
+        let compiled = CachedCompile {
+            object: linked,
+            headers,
+            diagnostics: String::new(),
+        };
+        finish(request, first, name, compiled, &mut diagnostics)
+    });
+    vec![SourceOutcome {
+        source: first.clone(),
+        diagnostics,
+        result,
+    }]
 }
 
 /// Compiles one source to its stripped object bytes, through the build cache, without
@@ -222,7 +293,9 @@ fn build_one(
     source: &Path,
 ) -> SourceOutcome {
     let (mut diagnostics, compiled) = compile_source(clang, request, generated, source);
-    let result = compiled.and_then(|compiled| finish(request, source, compiled, &mut diagnostics));
+    let stem = source_stem(source);
+    let result =
+        compiled.and_then(|compiled| finish(request, source, &stem, compiled, &mut diagnostics));
     SourceOutcome {
         source: source.to_path_buf(),
         diagnostics,
@@ -337,15 +410,16 @@ fn run_checks(
     Ok(())
 }
 
-/// Checks, models, renders and writes one compiled source; check findings are appended to
-/// `diagnostics`.
+/// Checks, models, renders and writes one compiled (or linked) object as `<stem>.bpf.o` and
+/// its companions; check findings are appended to `diagnostics`, and `source` is what
+/// messages name.
 fn finish(
     request: &BuildRequest,
     source: &Path,
+    stem: &str,
     compiled: CachedCompile,
     diagnostics: &mut String,
 ) -> Result<Built> {
-    let stem = source_stem(source);
     let out = |suffix: &str| request.out_dir.join(format!("{stem}{suffix}"));
     let object_path = out(".bpf.o");
     let skeleton_path = match request.skeleton {

@@ -102,6 +102,7 @@ impl Builder {
             check: Some(Arc::new(Mutex::new(check::Options::for_build(Path::new(
                 crate::btf::source::KERNEL_BTF,
             ))))),
+            link: None,
         };
         let outcome = build::build(&clang, &request, &|_| {})?
             .pop()

@@ -17,7 +17,8 @@ use std::process::ExitCode;
 /// (a Make dependency file) into the output directory. Outputs are replaced atomically.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  bpfgen build helloworld.bpf.c\n  \
-                        bpfgen build src/*.bpf.c -o build -I include -D DEBUG=1 -- -O1\n\n\
+                        bpfgen build src/*.bpf.c -o build -I include -D DEBUG=1 -- -O1\n  \
+                        bpfgen build main.bpf.c lib.bpf.c maps.bpf.c --link prog\n\n\
                         Exit status: 0 all built; 1 a source failed to build (the others are \
                         still built); 2 usage or environment (clang missing, unreadable file).")]
 pub struct Opts {
@@ -38,6 +39,10 @@ pub struct Opts {
     /// includes vmlinux.h and no include directory has one.
     #[arg(long, value_name = "FILE", default_value = bpfgen::btf::source::KERNEL_BTF)]
     btf: PathBuf,
+    /// Link all sources into one program, NAME: writes NAME.bpf.o, NAME.skel.h (or .skel.rs)
+    /// and NAME.bpf.d instead of outputs per source (as `bpfgen gen object` links objects).
+    #[arg(long, value_name = "NAME", conflicts_with = "package")]
+    link: Option<String>,
     /// Skip `bpfgen check` (run by default on every object; its errors fail the build).
     #[arg(long)]
     no_check: bool,
@@ -77,6 +82,7 @@ impl Opts {
             },
             check,
             clang_args: self.clang_args,
+            link: self.link,
         })?;
         let progress = progress_bar(request.sources.len());
         let outcomes = build::build(&clang, &request, &|outcome| {

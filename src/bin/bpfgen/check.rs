@@ -60,6 +60,7 @@ impl Opts {
                 skeleton: SkeletonLang::None,
                 check: None,
                 clang_args: self.clang_args,
+                link: None,
             })?)
         } else {
             None

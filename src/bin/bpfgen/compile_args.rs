@@ -53,6 +53,8 @@ pub struct Outputs {
     pub check: Option<check::Options>,
     /// Extra clang arguments.
     pub clang_args: Vec<OsString>,
+    /// Link every source into one program of this name.
+    pub link: Option<String>,
 }
 
 impl CompileArgs {
@@ -96,6 +98,7 @@ impl CompileArgs {
             },
             skeleton: outputs.skeleton,
             check: outputs.check.map(|c| Arc::new(Mutex::new(c))),
+            link: outputs.link,
         };
         Ok((clang, request))
     }
