@@ -8,6 +8,7 @@ mod examples;
 mod examples_more;
 mod fuzz_corpus;
 mod inspect;
+mod link;
 mod makefile;
 mod min_core;
 mod package;
