@@ -9,29 +9,27 @@ use crate::btf::raw::{BtfWriter, RawType, kind};
 use crate::btf::table::TypeTable;
 use std::fmt::Write as _;
 
-/// The BTF of one side of a comparison, and which file it came from.
-pub struct Side<'a> {
-    /// The types.
-    pub btf: &'a BtfWriter,
-    /// The file that declares or defines the global (for messages).
-    pub file: &'a str,
-}
-
 /// Why two types of a global disagree.
 pub type Mismatch = String;
 
 /// Compares the types `a` and `b` of a global; `exact` compares struct members too (off behind
 /// pointers).
-pub fn types_match(a: &Side, id_a: u32, b: &Side, id_b: u32, exact: bool) -> Result<(), Mismatch> {
+pub fn types_match(
+    a: &BtfWriter,
+    id_a: u32,
+    b: &BtfWriter,
+    id_b: u32,
+    exact: bool,
+) -> Result<(), Mismatch> {
     let mut exact = exact;
     let (mut id_a, mut id_b) = (id_a, id_b);
     // Depth bound: BTF is acyclic except through pointers, which turn `exact` off, and
     // struct members recurse; 64 levels is far beyond any real type.
     for _ in 0..64 {
-        id_a = skip_mods_and_typedefs(a.btf, id_a);
-        id_b = skip_mods_and_typedefs(b.btf, id_b);
-        let (ta, tb) = (type_of(a.btf, id_a), type_of(b.btf, id_b));
-        let (name_a, name_b) = (name(a.btf, &ta), name(b.btf, &tb));
+        id_a = skip_mods_and_typedefs(a, id_a);
+        id_b = skip_mods_and_typedefs(b, id_b);
+        let (ta, tb) = (type_of(a, id_a), type_of(b, id_b));
+        let (name_a, name_b) = (name(a, &ta), name(b, &tb));
         let (fwd_a, fwd_b) = (ta.kind() == kind::FWD, tb.kind() == kind::FWD);
         if !exact && fwd_a != fwd_b {
             let (fwd, full) = if fwd_a { (&ta, &tb) } else { (&tb, &ta) };
@@ -127,12 +125,12 @@ pub fn types_match(a: &Side, id_a: u32, b: &Side, id_b: u32, exact: bool) -> Res
     Err("types nested too deeply to compare".into())
 }
 
-fn members_match(a: &Side, ta: &RawType, b: &Side, tb: &RawType) -> Result<(), Mismatch> {
+fn members_match(a: &BtfWriter, ta: &RawType, b: &BtfWriter, tb: &RawType) -> Result<(), Mismatch> {
     if ta.vlen() != tb.vlen() {
         return Err(format!(
             "{} '{}' has {} fields in one and {} in the other",
             kind::name(ta.kind()),
-            name(a.btf, ta),
+            name(a, ta),
             ta.vlen(),
             tb.vlen()
         ));
@@ -143,7 +141,7 @@ fn members_match(a: &Side, ta: &RawType, b: &Side, tb: &RawType) -> Result<(), M
         .zip(tb.extra.chunks_exact(3))
         .enumerate()
     {
-        let (na, nb) = (a.btf.string(ma[0]), b.btf.string(mb[0]));
+        let (na, nb) = (a.string(ma[0]), b.string(mb[0]));
         if na != nb {
             return Err(format!(
                 "field #{i} is '{}' in one and '{}' in the other",
@@ -250,16 +248,21 @@ struct MapDef {
 }
 
 /// Compares two `.maps` definitions of the global `VAR`s `var_a` and `var_b` field by field.
-pub fn map_defs_match(a: &Side, var_a: u32, b: &Side, var_b: u32) -> Result<(), Mismatch> {
-    let def_a = map_def(a.btf, type_of(a.btf, var_a).size_or_type)?;
-    let def_b = map_def(b.btf, type_of(b.btf, var_b).size_or_type)?;
+pub fn map_defs_match(
+    a: &BtfWriter,
+    var_a: u32,
+    b: &BtfWriter,
+    var_b: u32,
+) -> Result<(), Mismatch> {
+    let def_a = map_def(a, type_of(a, var_a).size_or_type)?;
+    let def_b = map_def(b, type_of(b, var_b).size_or_type)?;
     compare_defs(a, &def_a, b, &def_b, "")
 }
 
 fn compare_defs(
-    a: &Side,
+    a: &BtfWriter,
     da: &MapDef,
-    b: &Side,
+    b: &BtfWriter,
     db: &MapDef,
     prefix: &str,
 ) -> Result<(), Mismatch> {

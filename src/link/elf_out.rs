@@ -176,7 +176,7 @@ pub fn write(
         Emitted {
             name: strtab_name,
             sh_type: elf::SHT_STRTAB.0,
-            flags: u64::from(elf::SHF_STRINGS.0),
+            flags: elf::SHF_STRINGS.0,
             align: 1,
             entsize: 0,
             link: 0,

@@ -90,7 +90,7 @@ pub fn read(bytes: &[u8], big_endian: bool, btf: &RawBtf) -> Result<Vec<SectionR
         let start = header_len + off;
         let end = start + len;
         let record_size = word(start)? as usize;
-        if record_size % 4 != 0 || record_size / 4 < kind.min_words() {
+        if !record_size.is_multiple_of(4) || record_size / 4 < kind.min_words() {
             return Err(format!(
                 ".BTF.ext has invalid {kind:?} record size {record_size}"
             ));

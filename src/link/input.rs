@@ -61,7 +61,7 @@ impl InputSection<'_> {
 
     /// Whether it holds BPF instructions.
     pub fn is_code(&self) -> bool {
-        self.sh_type == elf::SHT_PROGBITS.0 && self.flags & u64::from(elf::SHF_EXECINSTR.0) != 0
+        self.sh_type == elf::SHT_PROGBITS.0 && self.flags & elf::SHF_EXECINSTR.0 != 0
     }
 }
 
@@ -357,7 +357,7 @@ fn classify<'a>(
             section.align
         ));
     }
-    if section.is_code() && section.size % 8 != 0 {
+    if section.is_code() && !section.size.is_multiple_of(8) {
         return Err(format!(
             "section '{name}' is {} bytes, not whole 8-byte instructions",
             section.size

@@ -80,7 +80,7 @@ impl OutSection {
     pub fn is_code(&self) -> bool {
         !self.ephemeral
             && self.sh_type == elf::SHT_PROGBITS.0
-            && self.flags & u64::from(elf::SHF_EXECINSTR.0) != 0
+            && self.flags & elf::SHF_EXECINSTR.0 != 0
     }
 
     /// Appends `input` at its alignment; returns the offset of the piece.

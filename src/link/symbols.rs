@@ -4,7 +4,7 @@
 //! two strong definitions are an error; hidden visibility is contagious; the two sides' BTF must
 //! agree.
 
-use super::compat::{self, Side};
+use super::compat;
 use super::input::{InputObject, InputSymbol, LINKAGE_STATIC};
 use super::{Linker, Placement};
 use crate::btf::raw::{BtfWriter, kind};
@@ -110,10 +110,10 @@ impl Linker {
                 return Ok(0);
             };
             place = Some((out, offset));
-            if symbol.kind() == elf::STT_SECTION.0 {
-                if let Some(existing) = self.sections[out].section_symbol {
-                    return Ok(existing);
-                }
+            if symbol.kind() == elf::STT_SECTION.0
+                && let Some(existing) = self.sections[out].section_symbol
+            {
+                return Ok(existing);
             }
         }
         if symbol.bind() == elf::STB_LOCAL.0 {
@@ -121,13 +121,13 @@ impl Linker {
         }
 
         let (datasec, btf_id) = find_global_btf(object, &symbol.name)?;
-        if symbol.is_extern() {
-            if let Some(datasec) = datasec.filter(|name| name != ".extern") {
-                let position = object.section_by_name(&datasec).ok_or_else(|| {
-                    format!("no section '{datasec}' for extern '{}'", symbol.name)
-                })?;
-                place = placement.sections[position];
-            }
+        if symbol.is_extern()
+            && let Some(datasec) = datasec.filter(|name| name != ".extern")
+        {
+            let position = object
+                .section_by_name(&datasec)
+                .ok_or_else(|| format!("no section '{datasec}' for extern '{}'", symbol.name))?;
+            place = placement.sections[position];
         }
         match self.globals.get(&symbol.name) {
             Some(_) => self.resolve(object, symbol, place, btf_id),
@@ -214,21 +214,14 @@ impl Linker {
                 "'{name}' is neither a variable nor a function in BTF"
             ));
         }
-        let known = Side {
-            btf: &self.btf,
-            file: &global.file,
-        };
-        let new = Side {
-            btf,
-            file: &object.file,
-        };
+        let known = &self.btf;
         let is_map = global
             .section
             .is_some_and(|section| self.sections[section].name == ".maps");
         let verdict = if is_map {
-            compat::map_defs_match(&known, global.btf_id, &new, btf_id)
+            compat::map_defs_match(known, global.btf_id, btf, btf_id)
         } else {
-            compat::types_match(&known, global.btf_id, &new, btf_id, true)
+            compat::types_match(known, global.btf_id, btf, btf_id, true)
         };
         verdict.map_err(|why| {
             format!(
