@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Times `bpfgen gen object` next to `bpftool gen object` (Debian's bpftool 7.1) on the same
+# inputs in the same process: the three-file link fixture (tests/fixtures/link) compiled by
+# clang with BTF, and the bootstrap example alone (a one-file link: libbpf-bootstrap's strip
+# step, with vmlinux.h types to deduplicate). Checks first that .BTF and .BTF.ext are the same
+# bytes. Not a test: nothing here asserts.
+# Usage: bench/link.sh [RUNS]   (default 10; medians are reported)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-10}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+
+inputs=()
+for stem in main lib maps; do
+    clang -g -O2 -target bpf -I/usr/include/x86_64-linux-gnu -Itests/fixtures/link \
+        -c "tests/fixtures/link/$stem.bpf.c" -o "$scratch/$stem.o"
+    inputs+=("$scratch/$stem.o")
+done
+"$bpfgen" build --skel none --no-check -o "$scratch" -I examples/c examples/c/bootstrap.bpf.c
+
+same_btf() {
+    for section in .BTF .BTF.ext; do
+        llvm-objcopy --dump-section "$section=$scratch/a.sec" "$1" /dev/null
+        llvm-objcopy --dump-section "$section=$scratch/b.sec" "$2" /dev/null
+        cmp -s "$scratch/a.sec" "$scratch/b.sec" || echo "  note: $section differs from bpftool's"
+    done
+}
+
+for case in three-files bootstrap; do
+    if [ "$case" = three-files ]; then set -- "${inputs[@]}"; else set -- "$scratch/bootstrap.bpf.o"; fi
+    "$bpfgen" gen object "$scratch/ours.o" "$@"
+    bpftool gen object "$scratch/theirs.o" "$@"
+    same_btf "$scratch/ours.o" "$scratch/theirs.o"
+    ours() { "$bpfgen" gen object "$scratch/ours.o" "$@"; }
+    theirs() { bpftool gen object "$scratch/theirs.o" "$@"; }
+    mine=$(median_ms ours "$@")
+    ref=$(median_ms theirs "$@")
+    echo "$case ($# input(s)), $runs runs each, medians"
+    echo "  bpfgen gen object   ${mine} ms"
+    echo "  bpftool gen object  ${ref} ms"
+    echo "  ratio (bpfgen / bpftool): $(ratio "$mine" "$ref")"
+done
