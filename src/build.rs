@@ -200,7 +200,13 @@ fn link_compiled(
         return failed;
     }
     // The depfile names every source as a prerequisite, and every header once.
-    headers.extend(request.sources.iter().skip(1).map(|s| s.to_string_lossy().into_owned()));
+    headers.extend(
+        request
+            .sources
+            .iter()
+            .skip(1)
+            .map(|s| s.to_string_lossy().into_owned()),
+    );
     headers.sort();
     headers.dedup();
     let first = &request.sources[0];

@@ -19,6 +19,7 @@ mod rust_types;
 mod skeleton_shape;
 mod skeletons_compile;
 mod strip;
+mod subskeleton;
 mod tricky;
 mod util;
 mod vmlinux;

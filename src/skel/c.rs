@@ -11,6 +11,8 @@ use minijinja::{Value, context};
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("../../templates/c/skel.h.j2");
+/// The macros the C templates share, under the name they import them by.
+pub(super) const COMMON: (&str, &str) = ("common.j2", include_str!("../../templates/c/common.j2"));
 /// bpftool assumes a 32-bit host when padding data-section structs: never align past 4.
 const MAX_HOST_ALIGN: u64 = 4;
 
@@ -18,8 +20,10 @@ const MAX_HOST_ALIGN: u64 = 4;
 struct MapCtx {
     name: String,
     ident: String,
+    /// Registers the pointer to its memory-mapped data.
     mmaped: bool,
-    struct_ops: bool,
+    /// Registers its link (struct_ops maps).
+    link: bool,
     min_libbpf: Option<(u32, u32)>,
 }
 
@@ -30,10 +34,67 @@ struct ProgCtx {
 }
 
 #[derive(Serialize)]
-struct StructCtx {
-    ident: String,
-    type_name: String,
-    lines: Vec<String>,
+pub(super) struct StructCtx {
+    pub(super) ident: String,
+    pub(super) type_name: String,
+    pub(super) lines: Vec<String>,
+}
+
+/// The maps, programs and struct_ops shadows, as `common.j2`'s macros take them.
+pub(super) struct Handles {
+    maps: Vec<MapCtx>,
+    progs: Vec<ProgCtx>,
+    struct_ops: Vec<StructCtx>,
+}
+
+impl Handles {
+    /// The handles of `skeleton`. `owner`: the header opens the object itself (a skeleton,
+    /// which registers memory-mapped pointers and links) rather than finding its parts in an
+    /// object opened elsewhere (a subskeleton).
+    pub(super) fn new(skeleton: &Skeleton, types: Option<&TypeTable>, owner: bool) -> Result<Self> {
+        let mut struct_ops = Vec::new();
+        for ops in &skeleton.struct_ops {
+            let types = types.ok_or_else(|| Error::input("struct_ops map without BTF"))?;
+            struct_ops.push(StructCtx {
+                ident: ops.ident.clone(),
+                type_name: ops.type_name.clone(),
+                lines: struct_ops_lines(types, ops)?,
+            });
+        }
+        let maps = skeleton
+            .maps
+            .iter()
+            .map(|m| MapCtx {
+                name: c_string_body(&m.name),
+                ident: m.ident.clone(),
+                mmaped: owner && m.mmaped,
+                link: owner && m.struct_ops,
+                min_libbpf: m.min_libbpf,
+            })
+            .collect();
+        let progs = skeleton
+            .progs
+            .iter()
+            .map(|p| ProgCtx {
+                name: c_string_body(&p.name),
+                ident: p.ident.clone(),
+            })
+            .collect();
+        Ok(Handles {
+            maps,
+            progs,
+            struct_ops,
+        })
+    }
+
+    /// The template variables `maps`, `progs` and `struct_ops`.
+    pub(super) fn context(&self) -> Value {
+        context! {
+            maps => Value::from(Serde(&self.maps)),
+            progs => Value::from(Serde(&self.progs)),
+            struct_ops => Value::from(Serde(&self.struct_ops)),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -82,7 +143,7 @@ pub fn is_userspace_typedef(name: &str) -> bool {
 }
 
 /// How skeleton declarations are written: only user-space typedefs, `bool` for `_Bool`.
-fn style(strip_mods: bool) -> DeclStyle<'static> {
+pub(super) fn style(strip_mods: bool) -> DeclStyle<'static> {
     DeclStyle {
         strip_mods,
         keep_typedef: &is_userspace_typedef,
@@ -112,49 +173,21 @@ pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<Str
             });
         }
     }
-    let mut struct_ops = Vec::new();
-    for ops in &skeleton.struct_ops {
-        let types = types.ok_or_else(|| Error::input("struct_ops map without BTF"))?;
-        struct_ops.push(StructCtx {
-            ident: ops.ident.clone(),
-            type_name: ops.type_name.clone(),
-            lines: struct_ops_lines(types, ops)?,
-        });
-    }
-    let maps: Vec<_> = skeleton
-        .maps
-        .iter()
-        .map(|m| MapCtx {
-            name: c_string_body(&m.name),
-            ident: m.ident.clone(),
-            mmaped: m.mmaped,
-            struct_ops: m.struct_ops,
-            min_libbpf: m.min_libbpf,
-        })
-        .collect();
-    let progs: Vec<_> = skeleton
-        .progs
-        .iter()
-        .map(|p| ProgCtx {
-            name: c_string_body(&p.name),
-            ident: p.ident.clone(),
-        })
-        .collect();
+    let handles = Handles::new(skeleton, types, true)?;
     let links: Vec<_> = skeleton.link_idents().collect();
 
-    super::template::render(
+    super::template::render_with(
         "skel.h.j2",
         TEMPLATE,
+        &[COMMON],
         context! {
             obj,
             guard => format!("__{}_SKEL_H__", obj.to_uppercase()),
-            maps => Value::from(Serde(&maps)),
-            progs => Value::from(Serde(&progs)),
             links => Value::from(Serde(&links)),
             datasecs => Value::from(Serde(&datasecs)),
-            struct_ops => Value::from(Serde(&struct_ops)),
             asserts => Value::from(Serde(&asserts)),
             elf_literal => elf_string_literal(elf),
+            ..handles.context()
         },
     )
 }

@@ -51,6 +51,8 @@ pub struct SkelDatasec {
 /// A variable of a data section.
 #[derive(Debug, Clone)]
 pub struct SkelVar {
+    /// Name in BTF, which libbpf looks the variable up by (subskeletons).
+    pub name: String,
     /// Sanitized identifier (`func.var` -> `func_var`).
     pub ident: String,
     /// BTF id of its type.
@@ -193,6 +195,7 @@ fn exposed(vars: &[Variable], identifier: fn(&str) -> String) -> Vec<SkelVar> {
     vars.iter()
         .filter(|v| v.linkage != VarLinkage::Static)
         .map(|v| SkelVar {
+            name: v.name.clone(),
             ident: identifier(&v.name),
             type_id: v.type_id,
             offset: v.offset,

@@ -9,7 +9,7 @@ use bpfgen::output::write_atomic;
 use bpfgen::skel::rust::Embed;
 use bpfgen::skel::{self, Skeleton};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Generate code from a BPF object.
@@ -22,6 +22,7 @@ pub struct Opts {
 #[derive(clap::Subcommand)]
 enum What {
     Skeleton(SkeletonOpts),
+    Subskeleton(SubskeletonOpts),
     Vmlinux(crate::btf::VmlinuxOpts),
     MinCoreBtf(MinCoreBtfOpts),
     Object(crate::link::ObjectOpts),
@@ -66,10 +67,32 @@ struct SkeletonOpts {
     lang: String,
 }
 
+/// Write the C subskeleton of a BPF library object (what `bpftool gen subskeleton` writes): once
+/// the library is statically linked into a bigger object, user space opens the subskeleton
+/// against that object's skeleton and reaches the library's variables, maps and programs.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  bpfgen gen object app.bpf.o main.bpf.o lib.bpf.o   # or bpftool gen object\n  \
+                  bpfgen gen skeleton app.bpf.o -o app.skel.h\n  \
+                  bpfgen gen subskeleton lib.bpf.o -o lib.subskel.h\n  \
+                  # C: struct lib_bpf *lib = lib_bpf__open(app->obj); before app_bpf__load(app)"
+)]
+struct SubskeletonOpts {
+    /// The library's BPF object file, as it was before linking (it needs BTF).
+    object: PathBuf,
+    /// Object name (default: the file name without `.o`, made a valid identifier).
+    #[arg(long)]
+    name: Option<String>,
+    /// Write here (atomically) instead of to standard output.
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+}
+
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.what {
             What::Skeleton(opts) => opts.run(),
+            What::Subskeleton(opts) => opts.run(),
             What::Vmlinux(opts) => opts.run(),
             What::MinCoreBtf(opts) => opts.run(),
             What::Object(opts) => opts.run(),
@@ -129,11 +152,24 @@ impl SkeletonOpts {
             Skeleton::new(&loaded.object, &loaded.name, names::skeleton_identifier)
                 .and_then(|model| skel::c::render(&model, &loaded.object, &loaded.bytes))
         };
-        let header = text.map_err(in_file)?;
-        match &self.output {
-            Some(path) => write_atomic(path, header.as_bytes())?,
-            None => std::io::stdout().lock().write_all(header.as_bytes())?,
-        }
-        Ok(ExitCode::SUCCESS)
+        emit(self.output.as_deref(), &text.map_err(in_file)?)
     }
+}
+
+impl SubskeletonOpts {
+    fn run(self) -> anyhow::Result<ExitCode> {
+        let loaded = objects::load(&self.object, self.name.as_deref())?;
+        let header = skel::subskel::render(&loaded.object, &loaded.name)
+            .map_err(|e| e.in_file(&self.object))?;
+        emit(self.output.as_deref(), &header)
+    }
+}
+
+/// Writes generated `text` atomically to `output`, or to standard output.
+fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<ExitCode> {
+    match output {
+        Some(path) => write_atomic(path, text.as_bytes())?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
