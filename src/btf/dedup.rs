@@ -64,7 +64,6 @@ pub fn dedup(btf: &BtfWriter) -> Deduped {
     }
     for &id in &kept {
         let mut ty = btf.get(id).expect("kept ids exist").clone();
-        ty.visit_strings(|offset| *offset = out.add_str(btf.string(*offset)));
         ty.visit_type_ids(|type_id| *type_id = map[*type_id as usize]);
         out.push(ty);
     }

@@ -155,19 +155,8 @@ impl<'a> RustTypes<'a> {
     }
 
     /// Follows modifiers and typedefs (Rust gets no aliases).
-    fn skip(&self, mut id: u32) -> Result<u32> {
-        for _ in 0..MAX_DEPTH {
-            let ty = self.ty(id)?;
-            match ty.kind {
-                Kind::Const
-                | Kind::Volatile
-                | Kind::Restrict
-                | Kind::Typedef
-                | Kind::TypeTag { .. } => id = ty.target,
-                _ => return Ok(id),
-            }
-        }
-        Err(too_deep(id))
+    fn skip(&self, id: u32) -> Result<u32> {
+        self.table.skip_mods_and_typedefs(id)
     }
 
     /// The Rust spelling of a reference to type `id`.

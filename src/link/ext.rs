@@ -19,6 +19,11 @@ impl RecordKind {
     /// All kinds, in the order their subsections appear.
     pub const ALL: [RecordKind; 3] = [RecordKind::Func, RecordKind::Line, RecordKind::CoreRelo];
 
+    /// Its position in [`RecordKind::ALL`] (and in per-section record arrays).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     fn min_words(self) -> usize {
         match self {
             RecordKind::Func => 2,

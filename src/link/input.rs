@@ -61,8 +61,13 @@ impl InputSection<'_> {
 
     /// Whether it holds BPF instructions.
     pub fn is_code(&self) -> bool {
-        self.sh_type == elf::SHT_PROGBITS.0 && self.flags & elf::SHF_EXECINSTR.0 != 0
+        holds_code(self.sh_type, self.flags)
     }
+}
+
+/// Whether a section of this type and these flags holds BPF instructions.
+pub fn holds_code(sh_type: u32, flags: u64) -> bool {
+    sh_type == elf::SHT_PROGBITS.0 && flags & elf::SHF_EXECINSTR.0 != 0
 }
 
 /// A symbol of an input object.
@@ -129,8 +134,8 @@ pub struct InputObject<'a> {
     pub relocations: Vec<(usize, Vec<Relocation>)>,
     /// The object's BTF, with DATASECs fixed up from the ELF.
     pub btf: Option<BtfWriter>,
-    /// The raw `.BTF` bytes, whose string offsets `.BTF.ext` records use.
-    pub btf_raw: Option<&'a [u8]>,
+    /// The `.BTF` as read, whose string offsets `.BTF.ext` records use.
+    pub btf_raw: Option<RawBtf<'a>>,
     /// The raw `.BTF.ext` bytes.
     pub btf_ext: Option<&'a [u8]>,
 }
@@ -199,13 +204,15 @@ impl<'a> InputObject<'a> {
         let symbols = read_symbols(&table, endian, data, symtab, sections.len()).map_err(fail)?;
         let relocations =
             read_relocations(&table, endian, data, &sections, symbols.len()).map_err(fail)?;
-        let btf = btf_bytes
-            .map(|bytes| {
-                RawBtf::parse(bytes)
-                    .and_then(|raw| BtfWriter::from_raw(&raw))
-                    .map_err(|e| fail(format!(".BTF: {}", e.message())))
-            })
-            .transpose()?;
+        let btf_raw = btf_bytes
+            .map(RawBtf::parse)
+            .transpose()
+            .map_err(|e| fail(format!(".BTF: {}", e.message())))?;
+        let btf = btf_raw
+            .as_ref()
+            .map(BtfWriter::from_raw)
+            .transpose()
+            .map_err(|e| fail(format!(".BTF: {}", e.message())))?;
         let mut object = InputObject {
             file: file.to_string(),
             big_endian,
@@ -213,7 +220,7 @@ impl<'a> InputObject<'a> {
             symbols,
             relocations,
             btf,
-            btf_raw: btf_bytes,
+            btf_raw,
             btf_ext,
         };
         object.fix_up_btf().map_err(fail)?;

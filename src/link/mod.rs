@@ -119,19 +119,17 @@ impl Linker {
         if has_btf {
             self.add_datasecs();
             // libbpf adds the `.BTF.ext` section names before deduplicating.
-            for (index, _) in ext::RecordKind::ALL.iter().enumerate() {
+            for kind in ext::RecordKind::ALL {
                 for section in &self.sections {
-                    if !section.ext[index].data.is_empty() {
+                    if !section.ext[kind.index()].data.is_empty() {
                         self.btf.add_str(section.name.as_bytes());
                     }
                 }
             }
             let deduped = dedup(&self.btf);
             let mut btf = deduped.btf;
-            for kind in ext::RecordKind::ALL {
-                for section in &mut self.sections {
-                    section.remap_ext_records(kind, &self.btf, &mut btf, &deduped.map);
-                }
+            for section in &mut self.sections {
+                section.remap_ext_type_ids(&deduped.map);
             }
             let records: Vec<_> = self
                 .sections

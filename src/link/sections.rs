@@ -3,9 +3,8 @@
 //! (`linker_append_elf_relos`), and each section's `.BTF.ext` records.
 
 use super::ext::{RecordKind, Records};
-use super::input::{InputObject, InputSection};
+use super::input::{InputObject, InputSection, holds_code};
 use super::{Linker, Placement};
-use crate::btf::raw::{BtfWriter, RawBtf};
 use object::elf;
 
 /// `BPF_JMP | BPF_CALL`: a call instruction, whose immediate counts instructions.
@@ -26,7 +25,7 @@ pub struct OutSection {
     pub entsize: u64,
     /// Contents (empty for `SHT_NOBITS`).
     pub data: Vec<u8>,
-    /// Size in bytes (also for `SHT_NOBITS`).
+    /// Size in bytes (also for `SHT_NOBITS`; a relocation section's comes from its entries).
     pub size: u64,
     /// Only a BTF DATASEC (`.kconfig`, `.ksyms`), no ELF section.
     pub ephemeral: bool,
@@ -78,9 +77,7 @@ impl OutSection {
 
     /// Whether it holds BPF instructions.
     pub fn is_code(&self) -> bool {
-        !self.ephemeral
-            && self.sh_type == elf::SHT_PROGBITS.0
-            && self.flags & elf::SHF_EXECINSTR.0 != 0
+        !self.ephemeral && holds_code(self.sh_type, self.flags)
     }
 
     /// Appends `input` at its alignment; returns the offset of the piece.
@@ -127,30 +124,14 @@ impl OutSection {
         ))
     }
 
-    /// Rewrites this section's `.BTF.ext` records of `kind` for the deduplicated BTF: its
-    /// name and the records' strings moved from `old` to `new` (in that order, as libbpf
-    /// visits them), type ids through `map`.
-    pub fn remap_ext_records(
-        &mut self,
-        kind: RecordKind,
-        old: &BtfWriter,
-        new: &mut BtfWriter,
-        map: &[u32],
-    ) {
-        let index = RecordKind::ALL
-            .iter()
-            .position(|k| *k == kind)
-            .expect("known kind");
-        let records = &mut self.ext[index];
-        if records.data.is_empty() {
-            return;
-        }
-        new.add_str(self.name.as_bytes());
-        for record in records.data.chunks_exact_mut(records.words) {
-            for &word in kind.string_words() {
-                record[word] = new.add_str(old.string(record[word]));
-            }
-            if let Some(word) = kind.type_word() {
+    /// Rewrites the type ids of this section's `.BTF.ext` records through `map`, the
+    /// deduplication's (strings keep their offsets: deduplication keeps the string section).
+    pub fn remap_ext_type_ids(&mut self, map: &[u32]) {
+        for (kind, records) in RecordKind::ALL.into_iter().zip(&mut self.ext) {
+            let Some(word) = kind.type_word().filter(|_| !records.data.is_empty()) else {
+                continue;
+            };
+            for record in records.data.chunks_exact_mut(records.words) {
                 record[word] = map.get(record[word] as usize).copied().unwrap_or(0);
             }
         }
@@ -265,11 +246,9 @@ impl Linker {
                     r_type: relocation.r_type,
                 });
             }
-            let section = &mut self.sections[out];
-            if let Some((_, list)) = section.relocations.as_mut() {
+            if let Some((_, list)) = self.sections[out].relocations.as_mut() {
                 list.extend(moved);
             }
-            section.size = 16 * section.relocations.as_ref().map_or(0, |(_, l)| l.len()) as u64;
         }
         Ok(())
     }
@@ -307,12 +286,11 @@ impl Linker {
         object: &InputObject,
         placement: &Placement,
     ) -> Result<(), String> {
-        let (Some(bytes), Some(btf_bytes)) = (object.btf_ext, object.btf_raw) else {
+        // Records name strings by their offsets in the input's own `.BTF`.
+        let (Some(bytes), Some(btf)) = (object.btf_ext, object.btf_raw.as_ref()) else {
             return Ok(());
         };
-        // Records name strings by their offsets in the input's own `.BTF`.
-        let btf = RawBtf::parse(btf_bytes).map_err(|e| format!(".BTF: {}", e.message()))?;
-        for mut records in super::ext::read(bytes, object.big_endian, &btf)? {
+        for mut records in super::ext::read(bytes, object.big_endian, btf)? {
             let position = object.section_by_name(&records.section).ok_or_else(|| {
                 format!(
                     ".BTF.ext refers to section '{}', which it does not have",
@@ -337,11 +315,7 @@ impl Linker {
                         .unwrap_or(0);
                 }
             }
-            let index = RecordKind::ALL
-                .iter()
-                .position(|k| *k == kind)
-                .expect("known kind");
-            let target = &mut self.sections[out].ext[index];
+            let target = &mut self.sections[out].ext[kind.index()];
             if target.words != 0 && target.words != words {
                 return Err(format!(
                     ".BTF.ext {kind:?} records of section '{}' are {} bytes, earlier inputs' {}",

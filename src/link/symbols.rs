@@ -5,7 +5,8 @@
 //! agree.
 
 use super::compat;
-use super::input::{InputObject, InputSymbol, LINKAGE_STATIC};
+use super::input::{InputObject, InputSymbol};
+use super::types::is_non_static;
 use super::{Linker, Placement};
 use crate::btf::raw::{BtfWriter, kind};
 use object::elf;
@@ -272,17 +273,11 @@ fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, 
         .btf
         .as_ref()
         .ok_or_else(|| format!("global '{name}' has no BTF; compile with -g"))?;
-    let is_non_static = |id: u32| {
-        btf.get(id).is_some_and(|t| match t.kind() {
-            kind::VAR => t.extra[0] != LINKAGE_STATIC,
-            kind::FUNC => t.vlen() as u32 != LINKAGE_STATIC,
-            _ => false,
-        })
-    };
+    let is_global = |id: u32| btf.get(id).is_some_and(is_non_static);
     let mut free_floating = None;
     for id in 1..=btf.len() {
         let t = btf.get(id).expect("id in range");
-        if is_non_static(id) && btf.string(t.name_off) == name.as_bytes() {
+        if is_global(id) && btf.string(t.name_off) == name.as_bytes() {
             free_floating = Some(id);
             continue;
         }
@@ -294,7 +289,7 @@ fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, 
             let matches = btf
                 .get(var)
                 .is_some_and(|v| btf.string(v.name_off) == name.as_bytes());
-            if !matches || !is_non_static(var) {
+            if !matches || !is_global(var) {
                 continue;
             }
             if free_floating.is_some_and(|other| other != var) {

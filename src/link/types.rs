@@ -9,7 +9,7 @@ use super::{Linker, Placement};
 use crate::btf::raw::{RawType, kind};
 
 /// Whether `ty` is a global (non-static) variable or function.
-fn is_non_static(ty: &RawType) -> bool {
+pub(super) fn is_non_static(ty: &RawType) -> bool {
     match ty.kind() {
         kind::VAR => ty.extra[0] != LINKAGE_STATIC,
         kind::FUNC => ty.vlen() as u32 != LINKAGE_STATIC,
