@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times `bpfgen check` resolving every CO-RE relocation of an object against three kernel BTFs
-# (Debian 6.1, 6.12 and this machine's 6.18, from ../shared/btf), next to what libbpf 1.1 needs
+# (Debian 6.1, 6.12 and this machine's 6.18, from tests/data), next to what libbpf 1.1 needs
 # to open the same object with each BTF as btf_custom_path and relocate it (the oracle harness
 # of the tests, tests/fixtures/check/libbpf_core_verdicts.c: open + load, which relocates before
 # it loads; needs root). The object is generated: 30 kernel fields, each read with
@@ -15,7 +15,7 @@ source bench/lib.sh
 
 btfs=()
 for name in debian-12-6.1.0-56-amd64 debian-12-6.12.117-amd64 running-6.18.44-fc-v669-x86_64; do
-    xz -dc "../shared/btf/$name.btf.xz" > "$scratch/$name.btf"
+    xz -dc "tests/data/$name.btf.xz" > "$scratch/$name.btf"
     btfs+=("$scratch/$name.btf")
 done
 

@@ -13,7 +13,7 @@ source bench/lib.sh
 
 btfs=(/sys/kernel/btf/vmlinux)
 for name in debian-12-6.1.0-56-amd64 debian-12-6.12.117-amd64; do
-    xz -dc "../shared/btf/$name.btf.xz" > "$scratch/$name.btf"
+    xz -dc "tests/data/$name.btf.xz" > "$scratch/$name.btf"
     btfs+=("$scratch/$name.btf")
 done
 "$bpfgen" build --skel none --no-check -o "$scratch" -I examples/c examples/c/bootstrap.bpf.c

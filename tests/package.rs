@@ -46,7 +46,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A btfhub-style tree of the kernels in ../shared/btf plus the running one.
+/// A btfhub-style tree of the kernels in tests/data plus the running one.
 fn btfhub_tree(dir: &Path) -> PathBuf {
     let root = dir.join("btfhub");
     for (kernel, release) in [

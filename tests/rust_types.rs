@@ -64,7 +64,7 @@ fn fixture_types_compile_with_their_layout() {
 
 #[test]
 fn a_kernels_types_compile_with_their_layout() {
-    let xz = repo().join("../shared/btf/debian-12-6.1.0-56-amd64.btf.xz");
+    let xz = repo().join("tests/data/debian-12-6.1.0-56-amd64.btf.xz");
     let raw = run_ok(Command::new("xz").arg("-dc").arg(&xz)).stdout;
     let table = TypeTable::from_bytes(&raw, None).unwrap();
     // Every 8th named type and everything they reach: thousands of kernel types.

@@ -238,13 +238,13 @@ pub fn compile_userspace(source: &Path, include: &Path, out: &Path) {
     );
 }
 
-/// The kernel BTFs shipped in ../shared/btf, decompressed once per test process.
+/// The kernel BTFs shipped in tests/data, decompressed once per test process.
 pub fn kernel_btf(name: &str) -> PathBuf {
     static DECOMPRESSING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = DECOMPRESSING.lock().unwrap();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.btf"));
     if !out.exists() {
-        let xz = repo().join("../shared/btf").join(format!("{name}.btf.xz"));
+        let xz = repo().join("tests/data").join(format!("{name}.btf.xz"));
         let raw = run_ok(Command::new("xz").arg("-dc").arg(&xz)).stdout;
         let tmp = out.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, raw).unwrap();
@@ -253,7 +253,7 @@ pub fn kernel_btf(name: &str) -> PathBuf {
     out
 }
 
-/// The kernels ../shared/btf has BTF of, oldest first.
+/// The kernels tests/data has BTF of, oldest first.
 pub const KERNELS: &[&str] = &[
     "debian-12-6.1.0-56-amd64",
     "debian-12-6.12.117-amd64",
