@@ -19,6 +19,7 @@ use crate::skel::rust::Embed;
 use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
 use crate::vmlinux;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -443,6 +444,28 @@ fn finish(
         run_checks(&object, source, options, diagnostics)?;
     }
 
+    // A per-file piece of a program (extern functions, maps or variables another file
+    // defines) is what the static linker takes; libbpf cannot open it, so it has no skeleton.
+    // The output of `--link` is final: what it leaves unresolved, nothing will resolve.
+    let skeleton_path = match object.first_linked_extern() {
+        Some(linked) if request.link.is_some() => {
+            return Err(Error::input(format!(
+                "extern '{}' is defined by none of the linked sources",
+                linked.name
+            ))
+            .in_file(source));
+        }
+        Some(linked) if skeleton_path.is_some() => {
+            let why = skel::model::unlinked_extern_message(&linked.name);
+            let _ = writeln!(
+                diagnostics,
+                "bpfgen: note: {}: no skeleton: {why}",
+                source.display()
+            );
+            None
+        }
+        _ => skeleton_path,
+    };
     let mut outputs = OutputSet::new();
     outputs.stage(&object_path, &stripped)?;
     if let Some(path) = &skeleton_path {

@@ -5,7 +5,7 @@
 use crate::btf::dump::type_name;
 use crate::btf::table::TypeTable;
 use crate::error::Result;
-use crate::object::{BpfObject, ByteOrder, ExternKind, MapKind, Variable, map_type_name};
+use crate::object::{BpfObject, ByteOrder, MapKind, Variable, map_type_name};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -154,10 +154,7 @@ impl Report {
                 .iter()
                 .map(|e| ExternReport {
                     name: e.name.clone(),
-                    kind: match e.kind {
-                        ExternKind::Kconfig => "kconfig",
-                        ExternKind::Ksym => "ksym",
-                    },
+                    kind: e.kind.name(),
                     weak: e.weak,
                 })
                 .collect(),

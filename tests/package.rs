@@ -646,3 +646,51 @@ fn bad_inputs_are_one_line_errors_and_leave_outputs_alone() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn objects_with_kconfig_externs_package_in_every_format_and_load() {
+    let dir = scratch();
+    run_ok(
+        bpfgen()
+            .args(["build", "--skel", "none", "-o"])
+            .arg(dir.path())
+            .arg(fixture("package/kconfig_externs.bpf.c")),
+    );
+    let object = dir.path().join("kconfig_externs.bpf.o");
+    let package = |format: &str, out: &Path| {
+        run_ok(
+            bpfgen()
+                .args(["package", "--format", format])
+                .arg(&object)
+                .arg("-o")
+                .arg(out),
+        );
+    };
+    let layout = dir.path().join("oci");
+    package("oci", &layout);
+    let images = check_oci_layout(&layout, dir.path());
+    let manifest = json(&images[0].1[1].1);
+    assert_eq!(
+        manifest["externs"],
+        serde_json::json!([
+            {"name": "CONFIG_BPF_SYSCALL", "kind": "kconfig", "weak": true, "type": "_Bool"},
+            {"name": "LINUX_KERNEL_VERSION", "kind": "kconfig", "weak": false, "type": "int"},
+        ])
+    );
+    package("oci-archive", &dir.path().join("image.tar"));
+    package("ecli-tar", &dir.path().join("package.tar"));
+    let ecli = dir.path().join("package.json");
+    package("ecli-json", &ecli);
+    if !kernel_available("objects_with_kconfig_externs_package_in_every_format_and_load") {
+        return;
+    }
+    let out = run_ok(
+        Command::new(ecli_loader())
+            .arg(&ecli)
+            .args(["--seconds", "1"]),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "loaded and attached: kconfig_externs_bpf (1 programs)\n"
+    );
+}

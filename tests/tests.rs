@@ -2,6 +2,7 @@
 
 mod build_cache;
 mod check;
+mod conformance;
 mod differential;
 mod errors;
 mod examples;

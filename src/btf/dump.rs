@@ -815,7 +815,12 @@ impl<'a> Dumper<'a> {
 
     fn resolve_name(&mut self, id: u32, plain: bool, ident: bool) -> Rc<str> {
         let ty = self.ty(id);
-        let original = self.name(ty.name);
+        let text = self.table.name(ty.name);
+        let original = if ty.kind == Kind::Typedef && names::is_type_keyword(text) {
+            Cow::Borrowed(text)
+        } else {
+            self.name(ty.name)
+        };
         if original.is_empty() {
             return "".into();
         }

@@ -233,18 +233,33 @@ pub enum ExternKind {
     Kconfig,
     /// `__ksym`: a kernel symbol (variable or kfunc) resolved at load time.
     Ksym,
+    /// A function, map or variable that another object defines: resolved by the static
+    /// linker (`bpfgen gen object`), never by libbpf, so the object cannot be opened as it is.
+    Linked,
 }
 
-/// An unresolved extern that libbpf resolves when loading.
+impl ExternKind {
+    /// How reports and manifests spell it: `kconfig`, `ksym` or `linked`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExternKind::Kconfig => "kconfig",
+            ExternKind::Ksym => "ksym",
+            ExternKind::Linked => "linked",
+        }
+    }
+}
+
+/// An unresolved extern: libbpf resolves `__kconfig` and `__ksym` ones when loading, the
+/// static linker the others.
 #[derive(Debug, Clone)]
 pub struct Extern {
     /// Symbol name.
     pub name: String,
-    /// `__kconfig` or `__ksym`.
+    /// `__kconfig`, `__ksym`, or left for the static linker.
     pub kind: ExternKind,
     /// Declared `__weak`.
     pub weak: bool,
-    /// BTF id of its `VAR` or `FUNC`.
+    /// BTF id of its `VAR` or `FUNC` (0 when a linked extern has no BTF of its own).
     pub type_id: u32,
 }
 
@@ -279,6 +294,12 @@ pub struct BpfObject {
 }
 
 impl BpfObject {
+    /// The first extern that only the static linker can resolve: such an object is a
+    /// per-file piece of a program (libbpf-bootstrap's `.tmp.bpf.o`), not one libbpf opens.
+    pub fn first_linked_extern(&self) -> Option<&Extern> {
+        self.externs.iter().find(|e| e.kind == ExternKind::Linked)
+    }
+
     /// The function containing byte `offset` of section `section_index`.
     pub fn function_at(&self, section_index: usize, offset: u64) -> Option<&Function> {
         self.functions.iter().find(|f| {

@@ -142,6 +142,18 @@ pub fn skeleton_identifier(name: &str) -> String {
     ident
 }
 
+/// Keywords that user space has as type names: `bool` (C with `<stdbool.h>`, C23 and C++) and
+/// C++'s character types. A typedef of BTF with one of these names (vmlinux.h's
+/// `typedef _Bool bool;`) is referred to by that name, as bpftool does; escaping it would
+/// name a type user space does not have.
+const TYPE_KEYWORDS: &[&str] = &["bool", "wchar_t", "char8_t", "char16_t", "char32_t"];
+
+/// Whether `name` is a keyword that user space also spells as a type name (see
+/// [`TYPE_KEYWORDS`]), so that a typedef of that name is written as it is.
+pub fn is_type_keyword(name: &str) -> bool {
+    TYPE_KEYWORDS.contains(&name)
+}
+
 /// The skeleton object name for an object file name: the base name truncated to 63 characters,
 /// a trailing `.o` removed, then sanitized (`minimal.bpf.o` -> `minimal_bpf`).
 pub fn object_name_from_file(file_name: &str) -> String {

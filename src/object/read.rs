@@ -393,12 +393,12 @@ fn read_externs(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Extern>> {
                 sym.name
             ))
         })?;
-        let (kind, type_id) = find_extern_in_datasecs(btf, &sym.name)?.ok_or_else(|| {
-            Error::input(format!(
-                "extern '{}' is neither __kconfig nor __ksym (no .kconfig/.ksyms BTF entry)",
-                sym.name
-            ))
-        })?;
+        let (kind, type_id) = match find_extern_in_datasecs(btf, &sym.name)? {
+            Some(found) => found,
+            // Another object defines it: clang and libbpf's linker accept such per-file
+            // objects, and only the link resolves them.
+            None => (ExternKind::Linked, find_extern_declaration(btf, &sym.name)?),
+        };
         externs.push(Extern {
             name: sym.name.clone(),
             kind,
@@ -407,6 +407,22 @@ fn read_externs(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Extern>> {
         });
     }
     Ok(externs)
+}
+
+/// The BTF id of the extern `FUNC` or `VAR` called `name`, or 0 when BTF has none.
+fn find_extern_declaration(btf: &Btf, name: &str) -> Result<u32> {
+    for entry in btf.types() {
+        let (id, ty) = entry?;
+        let is_extern = match &ty {
+            Type::Func(func) => func.is_extern() && btf.name(func)? == name,
+            Type::Var(var) => var.is_extern() && btf.name(var)? == name,
+            _ => false,
+        };
+        if is_extern {
+            return Ok(id);
+        }
+    }
+    Ok(0)
 }
 
 fn find_extern_in_datasecs(btf: &Btf, name: &str) -> Result<Option<(ExternKind, u32)>> {

@@ -9,7 +9,7 @@ use crate::btf::core::{ReloKind, access_path};
 use crate::btf::dump::type_name;
 use crate::btf::table::{Kind, TypeTable};
 use crate::error::Result;
-use crate::object::{ByteOrder, ExternKind, Map, MapKind, Program, map_type_name};
+use crate::object::{ByteOrder, Map, MapKind, Program, map_type_name};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -56,9 +56,11 @@ pub fn manifest(object: &PackageObject, epoch: u64) -> Result<Value> {
         .map(|e| {
             Ok(json!({
                 "name": e.name,
-                "kind": match e.kind { ExternKind::Kconfig => "kconfig", ExternKind::Ksym => "ksym" },
+                "kind": e.kind.name(),
                 "weak": e.weak,
-                "type": name_of(e.type_id)?,
+                // The VAR's type, or the FUNC's prototype: a VAR or FUNC is a declaration,
+                // not a type C can name.
+                "type": name_of(types.and_then(|t| t.get(e.type_id).ok()).map_or(0, |ty| ty.target))?,
             }))
         })
         .collect::<Result<Vec<_>>>()?;

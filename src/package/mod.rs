@@ -177,6 +177,10 @@ fn read_object(input: ObjectInput, kernels: &[(&KernelBtf, FileBytes)]) -> Resul
         .ok_or_else(|| Error::environment("is not a file").in_file(path))?;
     let obj_name = names::object_name_from_file(&file_name);
     let object = BpfObject::parse(&bytes, &obj_name).map_err(|e| e.in_file(path))?;
+    if let Some(linked) = object.first_linked_extern() {
+        let why = crate::skel::model::unlinked_extern_message(&linked.name);
+        return Err(Error::input(why).in_file(path));
+    }
     let big_endian = object.byte_order == ByteOrder::Big;
     let platform = match &input.arch {
         Some(arch) => {

@@ -95,6 +95,9 @@ impl Skeleton {
     /// ([`crate::object::names::skeleton_identifier`] for C,
     /// [`crate::btf::rust::rust_identifier`] for Rust).
     pub fn new(object: &BpfObject, obj_name: &str, identifier: fn(&str) -> String) -> Result<Self> {
+        if let Some(linked) = object.first_linked_extern() {
+            return Err(Error::input(unlinked_extern_message(&linked.name)));
+        }
         let mut skeleton = Skeleton {
             obj_name: obj_name.to_string(),
             maps: Vec::new(),
@@ -202,4 +205,13 @@ fn exposed(vars: &[Variable], identifier: fn(&str) -> String) -> Vec<SkelVar> {
             size: v.size,
         })
         .collect()
+}
+
+/// Why an object with an extern that only the static linker resolves gets no skeleton
+/// (libbpf cannot open it: "unrecognized extern section", or a kfunc lookup that fails).
+pub fn unlinked_extern_message(name: &str) -> String {
+    format!(
+        "extern '{name}' is defined in another object: link the objects first \
+         (bpfgen gen object OUT.bpf.o IN.bpf.o..., or bpfgen build --link NAME)"
+    )
 }
