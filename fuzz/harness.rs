@@ -62,7 +62,11 @@ pub fn btf_to_c(data: &[u8]) {
     let _ = bpfgen::btf::dump::vmlinux_header(&table);
     let style = bpfgen::btf::dump::DeclStyle {
         strip_mods: true,
-        keep_typedef: &|name: &str| name.starts_with("__u"),
+        keep_typedef: &|table: &bpfgen::btf::table::TypeTable, id: u32| {
+            table
+                .get(id)
+                .is_ok_and(|ty| table.name(ty.name).starts_with("__u"))
+        },
         bool_keyword: true,
         avoid_keywords: true,
     };

@@ -15,20 +15,67 @@ pub struct SkeletonShape {
     pub datasecs: BTreeMap<String, Vec<String>>,
 }
 
-/// The declared name in a member line such as `int (*fp)(int);` or `char tag[8];`.
+/// Keywords that spell (part of) a base type; a typedef name is the one other identifier a
+/// base type may have.
+const TYPE_KEYWORDS: &[&str] = &[
+    "void",
+    "char",
+    "short",
+    "int",
+    "long",
+    "float",
+    "double",
+    "signed",
+    "unsigned",
+    "_Bool",
+    "bool",
+    "__int128",
+    "_Float128",
+];
+const QUALIFIERS: &[&str] = &["const", "volatile", "restrict", "static", "extern"];
+
+/// The declared name in a member line such as `int (*fp)(int);`, `char tag[8];` or
+/// `__u8 (*(*p)[2])[16];`: the first identifier after the base type (parameter lists come
+/// after it).
 fn member_name(line: &str) -> String {
-    let decl = line.trim().trim_end_matches(';').trim();
-    if let Some(at) = decl.find("(*") {
-        let rest = &decl[at + 2..];
-        return rest[..rest.find(')').unwrap()].trim().to_string();
+    let mut base_done = false;
+    let mut in_declarator = false;
+    let mut skip_tag = false;
+    let mut rest = line.trim();
+    while !rest.is_empty() {
+        let word_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if word_len == 0 {
+            let c = rest.chars().next().unwrap();
+            in_declarator |= c == '*' || c == '(';
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let word = &rest[..word_len];
+        rest = &rest[word_len..];
+        if skip_tag {
+            skip_tag = false;
+            base_done = true;
+        } else if ["struct", "union", "enum"].contains(&word) {
+            skip_tag = true;
+        } else if QUALIFIERS.contains(&word) {
+        } else if TYPE_KEYWORDS.contains(&word) {
+            base_done = true;
+        } else if base_done || in_declarator {
+            return word.to_string();
+        } else {
+            base_done = true;
+        }
     }
-    let decl = match decl.find('[') {
-        Some(at) => &decl[..at],
-        None => decl,
-    };
-    decl.rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .find(|s| !s.is_empty())
-        .unwrap()
+    panic!("no declared name in {line:?}")
+}
+
+/// The name after a nested struct's closing brace: `} *bss;`, `} maps;`, `} pairs[2];`.
+fn closing_name(line: &str) -> String {
+    let line = line.trim_start_matches('}').trim_end_matches(';');
+    line[..line.find('[').unwrap_or(line.len())]
+        .trim_matches(|c: char| c == '*' || c.is_whitespace())
         .to_string()
 }
 
@@ -54,7 +101,7 @@ pub fn parse(header: &str, obj: &str) -> SkeletonShape {
         if trimmed.starts_with('}') {
             depth -= 1;
             if depth == 0 {
-                let name = member_name(trimmed.trim_start_matches('}'));
+                let name = closing_name(trimmed);
                 let collected = std::mem::take(&mut members);
                 match name.as_str() {
                     "maps" => shape.maps = collected,
@@ -66,7 +113,7 @@ pub fn parse(header: &str, obj: &str) -> SkeletonShape {
                     }
                 }
             } else if depth == 1 {
-                members.push(member_name(trimmed.trim_start_matches('}')));
+                members.push(closing_name(trimmed));
             }
             continue;
         }
@@ -86,4 +133,9 @@ fn member_names_are_read_from_declarators() {
         member_name("enum libbpf_tristate CONFIG_XYZ;"),
         "CONFIG_XYZ"
     );
+    assert_eq!(member_name("__u8 (*(*p0))[16];"), "p0");
+    assert_eq!(member_name("int (*a1[2])(void *ctx);"), "a1");
+    assert_eq!(member_name("const volatile unsigned long long v2;"), "v2");
+    assert_eq!(member_name(" *bss;"), "bss");
+    assert_eq!(member_name("pid_t pid;"), "pid");
 }

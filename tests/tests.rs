@@ -9,6 +9,7 @@ mod examples;
 mod examples_more;
 mod fuzz_corpus;
 mod inspect;
+mod kernel_types;
 mod link;
 mod makefile;
 mod min_core;

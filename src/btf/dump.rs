@@ -26,8 +26,9 @@ const MAX_PADDING_BITS: u32 = 64 * 1024 * 8;
 pub struct DeclStyle<'a> {
     /// Drop `const`, `volatile` and `restrict` everywhere in the declaration.
     pub strip_mods: bool,
-    /// Whether a typedef name may be printed; others are replaced by what they name.
-    pub keep_typedef: &'a dyn Fn(&str) -> bool,
+    /// Whether typedef `id` of the table may be printed by name; others are replaced by
+    /// what they name.
+    pub keep_typedef: &'a dyn Fn(&TypeTable, u32) -> bool,
     /// Print `_Bool` as `bool` (valid C with stdbool.h, and C++).
     pub bool_keyword: bool,
     /// Keep names clear of C and C++ keywords (a member called `new` or `class`).
@@ -37,7 +38,7 @@ pub struct DeclStyle<'a> {
 /// Headers keep every type as BTF names it.
 const HEADER_STYLE: DeclStyle<'static> = DeclStyle {
     strip_mods: false,
-    keep_typedef: &|_| true,
+    keep_typedef: &|_, _| true,
     bool_keyword: false,
     avoid_keywords: false,
 };
@@ -115,6 +116,10 @@ struct Dumper<'a> {
     stack: Vec<u32>,
     /// How many declarations are being printed inside each other right now.
     nesting: usize,
+    /// How many function prototypes the declaration being written is inside: `strip_mods`
+    /// applies outside them only, so that a prototype stays the type its typedef names
+    /// (`int (*)(const char *)` is not `int (*)(char *)`).
+    in_prototype: usize,
     out: String,
 }
 
@@ -151,6 +156,7 @@ impl<'a> Dumper<'a> {
             queue: Vec::new(),
             stack: Vec::new(),
             nesting: 0,
+            in_prototype: 0,
             out: String::new(),
         }
     }
@@ -590,6 +596,10 @@ impl<'a> Dumper<'a> {
     fn emit_nested_type_decl(&mut self, id: u32, fname: &str, lvl: usize) -> Result<()> {
         let start = self.stack.len();
         let mut id = id;
+        // Modifiers under a prototype or an expanded typedef belong to that type (a
+        // `typedef const int tracepoint_ptr_t;` stays const): only the declaration's own are
+        // stripped.
+        let mut past_typedef = false;
         for step in 0.. {
             if step > MAX_DEPTH {
                 self.stack.truncate(start);
@@ -601,15 +611,17 @@ impl<'a> Dumper<'a> {
             }
             let ty = self.ty(id);
             let mods = matches!(ty.kind, Kind::Const | Kind::Volatile | Kind::Restrict);
-            if mods && self.style.strip_mods {
+            if mods && self.style.strip_mods && !past_typedef && self.in_prototype == 0 {
                 id = ty.target;
                 continue;
             }
-            if ty.kind == Kind::Typedef && !(self.style.keep_typedef)(self.table.name(ty.name)) {
+            if ty.kind == Kind::Typedef && !(self.style.keep_typedef)(self.table, id) {
+                past_typedef = true;
                 id = ty.target;
                 continue;
             }
             self.stack.push(id);
+            past_typedef |= ty.kind == Kind::FuncProto;
             match ty.kind {
                 Kind::Ptr
                 | Kind::Const
@@ -787,7 +799,10 @@ impl<'a> Dumper<'a> {
                 break;
             }
             let param_name = self.name(param.name);
-            self.emit_type_decl(param.target, &param_name, lvl)?;
+            self.in_prototype += 1;
+            let result = self.emit_type_decl(param.target, &param_name, lvl);
+            self.in_prototype -= 1;
+            result?;
         }
         self.out.push(')');
         Ok(())

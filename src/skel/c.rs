@@ -142,11 +142,63 @@ pub fn is_userspace_typedef(name: &str) -> bool {
     KNOWN.contains(&name)
 }
 
-/// How skeleton declarations are written: only user-space typedefs, `bool` for `_Bool`.
+/// Whether a skeleton names typedef `id` rather than what it names: when user space has it
+/// (`__u32`, `size_t`), or when what it names reaches an anonymous struct, union or enum
+/// (`typedef struct { ... } atomic_t;`). Written out, such a type would be a new type of the
+/// skeleton's own, incompatible with the user's `atomic_t`, and an anonymous enum would
+/// define its enumerators a second time; named like a named struct, user space defines it
+/// first, as with bpftool's skeleton.
+fn keep_typedef(table: &TypeTable, id: u32) -> bool {
+    table
+        .get(id)
+        .is_ok_and(|ty| is_userspace_typedef(table.name(ty.name)))
+        || table
+            .get(id)
+            .is_ok_and(|ty| reaches_anonymous_type(table, ty.target, 0))
+}
+
+/// How deep [`reaches_anonymous_type`] looks: real declarations nest a few levels, and the
+/// walk branches at every function prototype.
+const MAX_WALK_DEPTH: usize = 32;
+
+/// Whether the declaration of type `id` writes out an anonymous struct, union or enum
+/// (through modifiers, pointers, arrays, function prototypes and unnamed-through typedefs).
+fn reaches_anonymous_type(table: &TypeTable, id: u32, depth: usize) -> bool {
+    let Ok(ty) = table.get(id) else {
+        return false;
+    };
+    if depth > MAX_WALK_DEPTH {
+        return false;
+    }
+    match ty.kind {
+        Kind::Struct | Kind::Union | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+            table.name(ty.name).is_empty()
+        }
+        Kind::Typedef if is_userspace_typedef(table.name(ty.name)) => false,
+        Kind::Typedef
+        | Kind::Ptr
+        | Kind::Array { .. }
+        | Kind::Const
+        | Kind::Volatile
+        | Kind::Restrict
+        | Kind::TypeTag { .. } => reaches_anonymous_type(table, ty.target, depth + 1),
+        Kind::FuncProto => {
+            reaches_anonymous_type(table, ty.target, depth + 1)
+                || table
+                    .items(ty)
+                    .iter()
+                    .any(|param| reaches_anonymous_type(table, param.target, depth + 1))
+        }
+        _ => false,
+    }
+}
+
+/// How skeleton declarations are written: user-space typedefs and those that must stay named
+/// ([`keep_typedef`]), `bool` for `_Bool`.
 pub(super) fn style(strip_mods: bool) -> DeclStyle<'static> {
     DeclStyle {
         strip_mods,
-        keep_typedef: &is_userspace_typedef,
+        keep_typedef: &keep_typedef,
         bool_keyword: true,
         avoid_keywords: true,
     }
