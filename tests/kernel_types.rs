@@ -511,7 +511,7 @@ fn check_kernel(kernel: &str, rotation: usize) -> String {
     std::fs::create_dir_all(&dir).unwrap();
     let btf = kernel_btf(kernel);
     let table = TypeTable::from_bytes(&std::fs::read(&btf).unwrap(), None).unwrap();
-    let vmlinux_path = &dir.join("vmlinux.h");
+    let vmlinux_path = dir.join("vmlinux.h");
     run_ok(
         bpfgen()
             .args(["gen", "vmlinux", "--btf"])
