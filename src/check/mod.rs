@@ -9,6 +9,7 @@
 mod btf;
 pub mod core;
 mod externs;
+mod flow;
 mod helpers;
 mod license;
 mod maps;
