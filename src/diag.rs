@@ -153,6 +153,18 @@ pub struct SourceLocation {
     pub text: String,
 }
 
+/// What a finding is about, in source terms: [`crate::check::attach_sources`] moves its
+/// location to the line that says it when it reads the source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// The nearest line at or above the recorded one that contains this text: a `SEC("...")`
+    /// or a function's declaration, above the first statement the line table records.
+    Above(String),
+    /// The nearest line, a few either way, that names this identifier: the statement that
+    /// reads a field, when clang's line table puts the read on a neighbouring statement.
+    Word(String),
+}
+
 /// One finding about one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -170,6 +182,8 @@ pub struct Diagnostic {
     pub target: Option<String>,
     /// Further lines: how to fix it, what libbpf will print.
     pub notes: Vec<String>,
+    /// What the finding is about in the source, to refine `location` with.
+    pub anchor: Option<Anchor>,
 }
 
 impl Diagnostic {
@@ -183,7 +197,14 @@ impl Diagnostic {
             location: None,
             target: None,
             notes: Vec::new(),
+            anchor: None,
         }
+    }
+
+    /// Says what the finding is about in the source.
+    pub fn anchored(mut self, anchor: Anchor) -> Self {
+        self.anchor = Some(anchor);
+        self
     }
 
     /// Adds the source location.

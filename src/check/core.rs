@@ -10,7 +10,7 @@ use super::Context;
 use super::flow::{self, Patch, Reach};
 use crate::btf::core::{ReloKind, Resolution, Resolver, Target, access_path, essential_name};
 use crate::btf::ext::CoreRelo;
-use crate::diag::{Code, Diagnostic, Severity, SourceLocation};
+use crate::diag::{Anchor, Code, Diagnostic, Severity, SourceLocation};
 use crate::error::Result;
 use crate::object::{BpfObject, ByteOrder};
 use std::collections::HashMap;
@@ -140,6 +140,7 @@ pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
             found.push(
                 finding(cx, group.code, group.verdict, &group.kinds)
                     .at(group.location)
+                    .anchored(named(&group.verdict.path))
                     .on_target(&target.name),
             );
         }
@@ -195,6 +196,16 @@ fn finding(cx: &Context, code: Code, verdict: &CoreVerdict, kinds: &[&str]) -> D
                  flavour (struct name___suffix) that matches this kernel",
             ),
     }
+}
+
+/// The statement a relocation belongs to names the last identifier of its access path
+/// (`mm_cid` of `task_struct->mm_cid`, `BPF_FUNC_x` of `enum bpf_func_id::BPF_FUNC_x`).
+fn named(path: &str) -> Anchor {
+    let last = path
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|word| !word.is_empty() && !word.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(path);
+    Anchor::Word(last.to_string())
 }
 
 /// What libbpf writes into each relocated instruction, by section index and byte offset.

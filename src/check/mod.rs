@@ -14,9 +14,10 @@ mod helpers;
 mod license;
 mod maps;
 mod sections;
+mod statics;
 
 use crate::btf::core::Target;
-use crate::diag::{Code, Diagnostic, Severity, SourceLocation};
+use crate::diag::{Anchor, Code, Diagnostic, Severity, SourceLocation};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use std::collections::HashMap;
@@ -172,31 +173,35 @@ pub fn check_object(object: &BpfObject, name: &str, options: &Options) -> Result
         name,
         options,
     };
+    let mut found = run_rules(&cx)?;
+    sort(&mut found);
+    Ok(found)
+}
+
+/// Every rule's findings, unsorted.
+fn run_rules(cx: &Context) -> Result<Vec<Diagnostic>> {
     let mut found = Vec::new();
-    found.extend(sections::check(&cx));
-    found.extend(maps::check(&cx));
-    found.extend(license::check(&cx));
-    found.extend(btf::check(&cx));
-    found.extend(externs::check(&cx)?);
-    found.extend(core::check(&cx)?);
-    found.sort_by(|a, b| {
-        let place = |d: &Diagnostic| {
-            d.location
-                .as_ref()
-                .map(|l| (l.file.clone(), l.line, l.column))
-        };
-        (a.severity, place(a)).cmp(&(b.severity, place(b)))
-    });
+    found.extend(sections::check(cx));
+    found.extend(maps::check(cx));
+    found.extend(license::check(cx));
+    found.extend(btf::check(cx));
+    found.extend(externs::check(cx)?);
+    found.extend(core::check(cx)?);
     Ok(found)
 }
 
 /// Points findings at the source files on disk: a location's file (as the compiler recorded
 /// it, e.g. `./prog.bpf.c` under bpfgen's reproducible path mapping) is looked up in each of
-/// `dirs` in turn; when found, the location names that path and, if the object did not record
-/// the line's text, gets it from the file; when not, it loses its leading `./`s.
+/// `dirs` in turn; when found, the location names that path, moves to the line its finding's
+/// [`Anchor`] points at, and, if the object did not record the line's text, gets it from the
+/// file; when not, it loses its leading `./`s. Findings are sorted again afterwards.
 pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
     let mut files: HashMap<PathBuf, Option<Vec<String>>> = HashMap::new();
-    for location in findings.iter_mut().filter_map(|f| f.location.as_mut()) {
+    for finding in findings.iter_mut() {
+        let anchor = finding.anchor.clone();
+        let Some(location) = finding.location.as_mut() else {
+            continue;
+        };
         let mut recorded = location.file.as_str();
         while let Some(rest) = recorded.strip_prefix("./") {
             recorded = rest;
@@ -216,6 +221,9 @@ pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
             location.file = recorded.display().to_string();
             continue;
         };
+        if let Some(anchor) = &anchor {
+            follow_anchor(location, lines, anchor);
+        }
         if location.text.is_empty()
             && let Some(text) = location
                 .line
@@ -226,23 +234,85 @@ pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
         }
         location.file = path.display().to_string();
     }
+    sort(findings);
+}
+
+/// How far from the recorded line an [`Anchor`] is looked for.
+const ANCHOR_ABOVE: usize = 30;
+const ANCHOR_NEAR: usize = 8;
+
+/// Moves `location` to the line of `lines` that `anchor` points at, when there is one.
+fn follow_anchor(location: &mut SourceLocation, lines: &[String], anchor: &Anchor) {
+    let here = location.line.saturating_sub(1) as usize;
+    let found = match anchor {
+        Anchor::Above(text) => (here.saturating_sub(ANCHOR_ABOVE)..=here)
+            .rev()
+            .find_map(|i| Some((i, lines.get(i)?.find(text.as_str())?))),
+        Anchor::Word(word) => (0..=ANCHOR_NEAR)
+            .flat_map(|d| [Some(here + d), here.checked_sub(d)])
+            .flatten()
+            .find_map(|i| Some((i, word_in(lines.get(i)?, word)?))),
+    };
+    if let Some((index, at)) = found {
+        location.line = index as u32 + 1;
+        location.column = at as u32 + 1;
+        location.text = lines[index].clone();
+    }
+}
+
+/// Where `line` names identifier `word` (not as part of a longer identifier).
+fn word_in(line: &str, word: &str) -> Option<usize> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    line.match_indices(word).map(|(at, _)| at).find(|&at| {
+        !line[..at].chars().next_back().is_some_and(is_ident)
+            && !line[at + word.len()..].chars().next().is_some_and(is_ident)
+    })
+}
+
+/// Errors first, then by place.
+fn sort(findings: &mut [Diagnostic]) {
+    findings.sort_by(|a, b| {
+        let place = |d: &Diagnostic| {
+            d.location
+                .as_ref()
+                .map(|l| (l.file.clone(), l.line, l.column))
+        };
+        (a.severity, place(a)).cmp(&(b.severity, place(b)))
+    });
 }
 
 /// Parses and checks an object file's bytes: an object libbpf could not open is one finding,
-/// under the code of the rule it breaks.
+/// under the code of the rule it breaks, except for `static` programs, which are reported
+/// each with every other finding.
 pub fn check_bytes(
     data: &[u8],
     name: &str,
     object_name: &str,
     options: &Options,
 ) -> Result<Vec<Diagnostic>> {
-    match BpfObject::parse(data, object_name) {
-        Ok(object) => check_object(&object, name, options),
-        Err(err) => Ok(vec![Diagnostic::new(
-            err.code().unwrap_or(Code::InvalidObject),
-            Severity::Error,
+    let err = match BpfObject::parse(data, object_name) {
+        Ok(object) => return check_object(&object, name, options),
+        Err(err) => err,
+    };
+    if err.code() == Some(Code::StaticProgram)
+        && let Some((globalised, statics)) = statics::globalised(data)
+        && let Ok(object) = BpfObject::parse(&globalised, object_name)
+    {
+        let cx = Context {
+            object: &object,
             name,
-            err.message(),
-        )]),
+            options,
+        };
+        let mut found = run_rules(&cx)?;
+        found.extend(statics::check(&cx, &statics));
+        sort(&mut found);
+        return Ok(found);
     }
+    let code = err.code().unwrap_or(Code::InvalidObject);
+    let finding = if code == Code::InvalidBtf {
+        Diagnostic::new(code, Severity::Warning, name, err.message()).note(btf::OPTIONAL_BTF)
+    } else {
+        Diagnostic::new(code, Severity::Error, name, err.message())
+    };
+    Ok(vec![finding])
 }

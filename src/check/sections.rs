@@ -2,7 +2,7 @@
 //! load fails with "missing BPF prog type, check ELF section name".
 
 use super::Context;
-use crate::diag::{Code, Diagnostic, Severity};
+use crate::diag::{Anchor, Code, Diagnostic, Severity};
 use crate::object::sec_def;
 
 /// Section names libbpf learnt after 1.1 (Debian 12's libbpf and bpftool 7.1), which that
@@ -59,6 +59,7 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
                 ),
             )
             .at(cx.location(&program.section, program.offset))
+            .anchored(sec_anchor(&program.section))
             .note(
                 "libbpf 1.1 (Debian 12's, and bpftool 7.1's) fails to load it: missing BPF \
                  prog type",
@@ -85,7 +86,8 @@ fn unknown(cx: &Context) -> Vec<Diagnostic> {
                         program.name, program.section
                     ),
                 )
-                .at(cx.location(&program.section, program.offset));
+                .at(cx.location(&program.section, program.offset))
+                .anchored(sec_anchor(&program.section));
             if let Some(suggestion) = suggest(&program.section) {
                 found = found.note(format!("did you mean SEC(\"{suggestion}\")?"));
             }
@@ -96,6 +98,11 @@ fn unknown(cx: &Context) -> Vec<Diagnostic> {
             ))
         })
         .collect()
+}
+
+/// The `SEC("...")` a program is declared with, above its first statement.
+fn sec_anchor(section: &str) -> Anchor {
+    Anchor::Above(format!("\"{section}\""))
 }
 
 /// The known section name nearest to `section`: its first component (before `/`) is
