@@ -335,6 +335,23 @@ fn exit_codes_tell_errors_from_usage() {
         .args(["--btf", "/no/such.btf"]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("/no/such.btf"), "{}", stderr(&out));
+    // An unusable target is a usage error before any rule runs, even for an object that has
+    // no CO-RE relocation to check against it.
+    let (_dir, plain) = built_object("stack_trace_sized_by_user", &[]);
+    for target in ["/no/such.btf", "/etc/passwd"] {
+        let out = run(bpfgen()
+            .args(["check", "--message-format", "json"])
+            .arg(&plain)
+            .args(["--btf", target]));
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{target}: no rule ran");
+        let message = stderr(&out);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(
+            message.starts_with(&format!("bpfgen: error: {target}: not a usable target")),
+            "{message}"
+        );
+    }
     let out = run(bpfgen()
         .arg("check")
         .arg(&source)

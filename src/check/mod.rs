@@ -64,7 +64,8 @@ impl Options {
         options
     }
 
-    /// The target kernels, loaded on first use (an unreadable BTF file is an environment error).
+    /// The target kernels, loaded on first use; an unreadable or invalid BTF file is an
+    /// environment error (exit code 2), whichever input it is checked against.
     pub fn targets(&self) -> Result<&[Target]> {
         self.targets
             .get_or_init(|| {
@@ -75,7 +76,14 @@ impl Options {
                         .iter()
                         .map(|path| {
                             scope.spawn(move || {
-                                let types = crate::btf::source::load(path, None)?;
+                                let types =
+                                    crate::btf::source::load(path, None).map_err(|e| {
+                                        Error::environment(format!(
+                                            "not a usable target kernel BTF: {}",
+                                            e.message()
+                                        ))
+                                        .in_file(path)
+                                    })?;
                                 Ok(Target::new(path.display().to_string(), types))
                             })
                         })

@@ -50,7 +50,13 @@ impl Opts {
         } else {
             self.btf.clone()
         };
+        let explicit_targets = !self.btf.is_empty();
         let options = check::Options::new(targets);
+        // Targets named on the command line must be usable before any rule runs, whether or
+        // not an input needs them.
+        if explicit_targets {
+            options.targets()?;
+        }
         let has_sources = self.inputs.iter().any(|p| is_source(p));
         let compiler = if has_sources {
             Some(self.compile.request(Outputs {
