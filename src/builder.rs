@@ -17,6 +17,7 @@ use crate::build_cache;
 use crate::cache::Cache;
 use crate::check;
 use crate::compile::CompileOptions;
+use crate::diag::{Code, Level, Levels};
 use crate::error::{Error, Result};
 use crate::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
@@ -30,6 +31,7 @@ pub struct Builder {
     source: Option<PathBuf>,
     clang: Option<PathBuf>,
     clang_args: Vec<OsString>,
+    levels: Levels,
 }
 
 impl Builder {
@@ -57,6 +59,20 @@ impl Builder {
         args: impl IntoIterator<Item = A>,
     ) -> &mut Self {
         self.clang_args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Reports `bpfgen check` findings of `code` at `level`, as `bpfgen build --allow`,
+    /// `--warn` and `--deny` do (errors fail the build; warnings become `cargo:warning=`).
+    pub fn check_level(&mut self, code: Code, level: Level) -> &mut Self {
+        self.levels.set(code, level);
+        self
+    }
+
+    /// Makes `bpfgen check` warnings fail the build, except for codes given a level with
+    /// [`Builder::check_level`] (`bpfgen build --deny warnings`).
+    pub fn deny_warnings(&mut self) -> &mut Self {
+        self.levels.deny_warnings();
         self
     }
 
@@ -99,9 +115,10 @@ impl Builder {
             jobs: 1,
             cache_limit: Some(build_cache::max_bytes_from_env()?),
             jobserver: None,
-            check: Some(Arc::new(Mutex::new(check::Options::for_build(Path::new(
-                crate::btf::source::KERNEL_BTF,
-            ))))),
+            check: Some(Arc::new(Mutex::new(
+                check::Options::for_build(Path::new(crate::btf::source::KERNEL_BTF))
+                    .with_levels(self.levels.clone()),
+            ))),
             link: None,
         };
         let outcome = build::build(&clang, &request, &|_| {})?

@@ -134,6 +134,70 @@ impl Code {
     }
 }
 
+impl std::str::FromStr for Code {
+    type Err = String;
+
+    /// A code (`B0402`, any case) or its name (`no-btf-ext`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Code::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text) || c.name() == text)
+            .ok_or_else(|| {
+                format!("unknown check code '{text}' (codes are B0001 to B0603, or their names)")
+            })
+    }
+}
+
+/// What to make of one code's findings (`--allow`, `--warn`, `--deny`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Drop them.
+    Allow,
+    /// Report them as warnings.
+    Warn,
+    /// Report them as errors.
+    Deny,
+}
+
+/// Levels chosen per code, and whether warnings of other codes become errors
+/// (`--deny warnings`); a code's own level wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Levels {
+    codes: Vec<(Code, Level)>,
+    deny_warnings: bool,
+}
+
+impl Levels {
+    /// Sets the level of `code` (a later setting of the same code wins).
+    pub fn set(&mut self, code: Code, level: Level) {
+        self.codes.retain(|(c, _)| *c != code);
+        self.codes.push((code, level));
+    }
+
+    /// Makes warnings errors, except for codes given a level of their own.
+    pub fn deny_warnings(&mut self) {
+        self.deny_warnings = true;
+    }
+
+    /// `findings` at these levels: allowed ones dropped, the others with their new severity.
+    pub fn apply(&self, findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        findings
+            .into_iter()
+            .filter_map(|mut finding| {
+                let level = self.codes.iter().find(|(c, _)| *c == finding.code);
+                finding.severity = match level.map(|(_, l)| *l) {
+                    Some(Level::Allow) => return None,
+                    Some(Level::Warn) => Severity::Warning,
+                    Some(Level::Deny) => Severity::Error,
+                    None if self.deny_warnings => Severity::Error,
+                    None => finding.severity,
+                };
+                Some(finding)
+            })
+            .collect()
+    }
+}
+
 impl Serialize for Code {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -333,6 +397,37 @@ mod tests {
             text,
             "x.bpf.c:12:9: error[B0601]: task_struct->mm_cid not found (on 6.1.btf)\n   |\n12 | \tint v = BPF_CORE_READ(t, mm_cid);\n   | \t       ^\n  = in: x.bpf.o\n  = note: guard it\n"
         );
+    }
+
+    #[test]
+    fn levels_drop_demote_and_promote() {
+        let warning = Diagnostic::new(Code::NoBtfExt, Severity::Warning, "x.o", "w");
+        let error = Diagnostic::new(Code::CoreUnresolved, Severity::Error, "x.o", "e");
+        let severities = |levels: &Levels| -> Vec<(Code, Severity)> {
+            levels
+                .apply(vec![warning.clone(), error.clone()])
+                .into_iter()
+                .map(|d| (d.code, d.severity))
+                .collect()
+        };
+        let mut levels = Levels::default();
+        levels.deny_warnings();
+        assert_eq!(
+            severities(&levels),
+            [
+                (Code::NoBtfExt, Severity::Error),
+                (Code::CoreUnresolved, Severity::Error)
+            ]
+        );
+        levels.set(Code::NoBtfExt, Level::Allow);
+        levels.set(Code::CoreUnresolved, Level::Warn);
+        assert_eq!(
+            severities(&levels),
+            [(Code::CoreUnresolved, Severity::Warning)]
+        );
+        assert_eq!("b0402".parse::<Code>(), Ok(Code::NoBtfExt));
+        assert_eq!("core-unresolved".parse::<Code>(), Ok(Code::CoreUnresolved));
+        assert!("B9999".parse::<Code>().is_err());
     }
 
     #[test]

@@ -152,6 +152,11 @@ fn objects_without_btf_or_btf_ext_are_reported() {
     let (code, findings) = check_json(&[no_ext.as_os_str()]);
     assert_eq!(codes(&findings), expect(&[("B0402", 1)]));
     assert_eq!(code, 0);
+    // An object without code has no .BTF.ext to miss.
+    let no_code = clang_object(dir.path(), &check_fixture("no_code.bpf.c"), &["-g"]);
+    let (code, findings) = check_json(&[no_code.as_os_str()]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert_eq!(code, 0);
 }
 
 #[test]
@@ -757,4 +762,41 @@ fn one_run_reports_every_finding() {
         .map(|f| f["location"]["line"].as_u64().unwrap())
         .collect();
     assert_eq!(lines, [11, 16, 22], "errors by line, then the warning");
+}
+
+#[test]
+fn codes_can_be_allowed_warned_or_denied() {
+    let source = check_fixture("map_definition.bpf.c");
+    let with = |flags: &[&str]| {
+        let mut args = vec![source.as_os_str()];
+        args.extend(flags.iter().map(std::ffi::OsStr::new));
+        check_json(&args)
+    };
+    let (code, findings) = with(&["--deny", "warnings"]);
+    assert_eq!(codes(&findings), expect(&[("B0203", 4)]));
+    assert!(findings.iter().all(|f| f["severity"] == "error"));
+    assert_eq!(code, 1);
+    let (code, findings) = with(&["--deny", "warnings", "--warn", "map-definition"]);
+    assert!(findings.iter().all(|f| f["severity"] == "warning"));
+    assert_eq!(code, 0);
+    let (code, findings) = with(&["--allow", "B0203"]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert_eq!(code, 0);
+    let out = run(bpfgen().arg("check").arg(&source).args(["--deny", "B0999"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown check code 'B0999'"));
+    // build takes the same flags: denied warnings fail it, an allowed error does not.
+    let dir = scratch();
+    let out = run(bpfgen()
+        .args(["build", "--skel", "none", "--deny", "warnings", "-o"])
+        .arg(dir.path())
+        .arg(&source));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error[B0203]"), "{}", stderr(&out));
+    run_ok(
+        bpfgen()
+            .args(["build", "--skel", "none", "--allow", "B0101", "-o"])
+            .arg(dir.path())
+            .arg(check_fixture("unknown_section.bpf.c")),
+    );
 }

@@ -24,7 +24,7 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
         ];
     };
     let mut found = Vec::new();
-    if object.btf_ext.is_none() && !object.code.is_empty() {
+    if object.btf_ext.is_none() && object.code.iter().any(|c| !c.bytes.is_empty()) {
         found.push(
             cx.diagnostic(
                 Code::NoBtfExt,

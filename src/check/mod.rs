@@ -17,23 +17,26 @@ mod sections;
 mod statics;
 
 use crate::btf::core::Target;
-use crate::diag::{Anchor, Code, Diagnostic, Severity, SourceLocation};
+use crate::diag::{Anchor, Code, Diagnostic, Levels, Severity, SourceLocation};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Which kernels to check against; their BTF is read the first time a rule needs it.
+/// Which kernels to check against (their BTF is read the first time a rule needs it), and
+/// at which level to report each code.
 pub struct Options {
     target_paths: Vec<PathBuf>,
     targets: OnceLock<std::result::Result<Vec<Target>, Error>>,
+    levels: Levels,
 }
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("target_paths", &self.target_paths)
+            .field("levels", &self.levels)
             .finish_non_exhaustive()
     }
 }
@@ -44,7 +47,14 @@ impl Options {
         Options {
             target_paths,
             targets: OnceLock::new(),
+            levels: Levels::default(),
         }
+    }
+
+    /// Reports findings at `levels` (`--allow`, `--warn`, `--deny`).
+    pub fn with_levels(mut self, levels: Levels) -> Self {
+        self.levels = levels;
+        self
     }
 
     /// What `bpfgen build` checks against: the kernel BTF the build uses, when it exists
@@ -76,14 +86,13 @@ impl Options {
                         .iter()
                         .map(|path| {
                             scope.spawn(move || {
-                                let types =
-                                    crate::btf::source::load(path, None).map_err(|e| {
-                                        Error::environment(format!(
-                                            "not a usable target kernel BTF: {}",
-                                            e.message()
-                                        ))
-                                        .in_file(path)
-                                    })?;
+                                let types = crate::btf::source::load(path, None).map_err(|e| {
+                                    Error::environment(format!(
+                                        "not a usable target kernel BTF: {}",
+                                        e.message()
+                                    ))
+                                    .in_file(path)
+                                })?;
                                 Ok(Target::new(path.display().to_string(), types))
                             })
                         })
@@ -181,9 +190,15 @@ pub fn check_object(object: &BpfObject, name: &str, options: &Options) -> Result
         name,
         options,
     };
-    let mut found = run_rules(&cx)?;
+    let found = run_rules(&cx)?;
+    Ok(finish(found, options))
+}
+
+/// Findings at the levels `options` asks for, errors first, then by place.
+fn finish(found: Vec<Diagnostic>, options: &Options) -> Vec<Diagnostic> {
+    let mut found = options.levels.apply(found);
     sort(&mut found);
-    Ok(found)
+    found
 }
 
 /// Every rule's findings, unsorted.
@@ -313,8 +328,7 @@ pub fn check_bytes(
         };
         let mut found = run_rules(&cx)?;
         found.extend(statics::check(&cx, &statics));
-        sort(&mut found);
-        return Ok(found);
+        return Ok(finish(found, options));
     }
     let code = err.code().unwrap_or(Code::InvalidObject);
     let finding = if code == Code::InvalidBtf {
@@ -322,5 +336,5 @@ pub fn check_bytes(
     } else {
         Diagnostic::new(code, Severity::Error, name, err.message())
     };
-    Ok(vec![finding])
+    Ok(finish(vec![finding], options))
 }

@@ -2,6 +2,7 @@
 //! before the object ever reaches a kernel.
 
 use crate::compile_args::{CompileArgs, Outputs};
+use crate::levels::LevelArgs;
 use bpfgen::build::{self, SkeletonLang};
 use bpfgen::check;
 use bpfgen::diag::{Diagnostic, Severity};
@@ -35,6 +36,8 @@ pub struct Opts {
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     message_format: String,
     #[command(flatten)]
+    levels: LevelArgs,
+    #[command(flatten)]
     compile: CompileArgs,
     /// Extra clang arguments for `.bpf.c` inputs, after `--`.
     #[arg(last = true, value_name = "CLANG_ARGS")]
@@ -51,7 +54,7 @@ impl Opts {
             self.btf.clone()
         };
         let explicit_targets = !self.btf.is_empty();
-        let options = check::Options::new(targets);
+        let options = check::Options::new(targets).with_levels(self.levels.levels()?);
         // Targets named on the command line must be usable before any rule runs, whether or
         // not an input needs them.
         if explicit_targets {
