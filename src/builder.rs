@@ -16,6 +16,7 @@ use crate::build::{self, BuildRequest, Built, SkeletonLang};
 use crate::build_cache;
 use crate::cache::Cache;
 use crate::check;
+use crate::check::libbpf_version::LibbpfVersion;
 use crate::compile::CompileOptions;
 use crate::diag::{Code, Level, Levels};
 use crate::error::{Error, Result};
@@ -117,7 +118,8 @@ impl Builder {
             jobserver: None,
             check: Some(Arc::new(Mutex::new(
                 check::Options::for_build(Path::new(crate::btf::source::KERNEL_BTF))
-                    .with_levels(self.levels.clone()),
+                    .with_levels(self.levels.clone())
+                    .with_libbpf_version(LibbpfVersion::detect(&self.include_dirs())),
             ))),
             link: None,
         };
@@ -142,6 +144,22 @@ impl Builder {
             skeleton: Some(skeleton.to_path_buf()),
             ..built
         })
+    }
+}
+
+impl Builder {
+    /// The `-I` directories among the clang arguments.
+    fn include_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        let mut args = self.clang_args.iter().map(|a| a.to_string_lossy());
+        while let Some(arg) = args.next() {
+            match arg.strip_prefix("-I") {
+                Some("") => dirs.extend(args.next().map(|d| PathBuf::from(d.as_ref()))),
+                Some(dir) => dirs.push(PathBuf::from(dir)),
+                None => {}
+            }
+        }
+        dirs
     }
 }
 

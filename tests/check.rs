@@ -800,3 +800,50 @@ fn codes_can_be_allowed_warned_or_denied() {
             .arg(check_fixture("unknown_section.bpf.c")),
     );
 }
+
+#[test]
+fn newer_sections_are_judged_against_the_libbpf_that_loads_them() {
+    let source = check_fixture("newer_section.bpf.c");
+    let with = |flags: &[&std::ffi::OsStr]| {
+        let mut args = vec![source.as_os_str()];
+        args.extend_from_slice(flags);
+        check_json(&args)
+    };
+    // Debian 12's libbpf-dev is 1.1: tcx arrived in 1.3.
+    let (code, findings) = with(&[]);
+    assert_eq!(codes(&findings), expect(&[("B0104", 1)]), "{findings:#?}");
+    let notes = findings[0]["notes"].to_string();
+    assert!(
+        notes.contains("libbpf 1.1 (from /usr/include/bpf/libbpf_version.h"),
+        "{notes}"
+    );
+    assert_eq!(code, 0);
+    let (_, findings) = with(&["--libbpf-version".as_ref(), "1.3".as_ref()]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    // The include path's libbpf_version.h wins over the system's.
+    let dir = scratch();
+    std::fs::create_dir_all(dir.path().join("bpf")).unwrap();
+    std::fs::write(
+        dir.path().join("bpf/libbpf_version.h"),
+        "#define LIBBPF_MAJOR_VERSION 1\n#define LIBBPF_MINOR_VERSION 4\n",
+    )
+    .unwrap();
+    let (_, findings) = with(&["-I".as_ref(), dir.path().as_os_str()]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    let out = run(bpfgen()
+        .arg("check")
+        .arg(&source)
+        .args(["--libbpf-version", "one"]));
+    assert_eq!(out.status.code(), Some(2));
+    // What libbpf 1.1 says.
+    if !kernel_available("newer_sections_are_judged_against_the_libbpf_that_loads_them") {
+        return;
+    }
+    let object = clang_object(dir.path(), &source, &["-g"]);
+    let (loaded, log) = libbpf_load(&load_harness(dir.path()), &object, &[]);
+    assert!(!loaded);
+    assert!(
+        log.contains("missing BPF prog type, check ELF section name 'tcx/ingress'"),
+        "{log}"
+    );
+}

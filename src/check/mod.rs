@@ -11,6 +11,7 @@ pub mod core;
 mod externs;
 mod flow;
 mod helpers;
+pub mod libbpf_version;
 mod license;
 mod maps;
 mod sections;
@@ -20,6 +21,7 @@ use crate::btf::core::Target;
 use crate::diag::{Anchor, Code, Diagnostic, Levels, Severity, SourceLocation};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
+use libbpf_version::{LibbpfVersion, VersionSource};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -30,6 +32,7 @@ pub struct Options {
     target_paths: Vec<PathBuf>,
     targets: OnceLock<std::result::Result<Vec<Target>, Error>>,
     levels: Levels,
+    libbpf: OnceLock<(LibbpfVersion, VersionSource)>,
 }
 
 impl std::fmt::Debug for Options {
@@ -37,6 +40,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("target_paths", &self.target_paths)
             .field("levels", &self.levels)
+            .field("libbpf", &self.libbpf.get())
             .finish_non_exhaustive()
     }
 }
@@ -48,7 +52,21 @@ impl Options {
             target_paths,
             targets: OnceLock::new(),
             levels: Levels::default(),
+            libbpf: OnceLock::new(),
         }
+    }
+
+    /// The libbpf release that loads the objects, and where that was learnt; without
+    /// [`Options::with_libbpf_version`], read from the system's `bpf/libbpf_version.h`.
+    pub fn libbpf_version(&self) -> &(LibbpfVersion, VersionSource) {
+        self.libbpf.get_or_init(|| LibbpfVersion::detect(&[]))
+    }
+
+    /// Checks section names against this libbpf release (`--libbpf-version`, or
+    /// [`LibbpfVersion::detect`] on the build's include directories).
+    pub fn with_libbpf_version(self, version: (LibbpfVersion, VersionSource)) -> Self {
+        let _ = self.libbpf.set(version);
+        self
     }
 
     /// Reports findings at `levels` (`--allow`, `--warn`, `--deny`).

@@ -69,8 +69,12 @@ pub struct Opts {
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let levels = self.levels.levels()?;
-        let check =
-            (!self.no_check).then(|| check::Options::for_build(&self.btf).with_levels(levels));
+        let libbpf = self.compile.libbpf_version();
+        let check = (!self.no_check).then(|| {
+            check::Options::for_build(&self.btf)
+                .with_levels(levels)
+                .with_libbpf_version(libbpf)
+        });
         let packaging = self.package.map(|format| PackageArgs {
             format,
             btf: self.package_btf,

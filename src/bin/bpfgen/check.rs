@@ -54,7 +54,9 @@ impl Opts {
             self.btf.clone()
         };
         let explicit_targets = !self.btf.is_empty();
-        let options = check::Options::new(targets).with_levels(self.levels.levels()?);
+        let options = check::Options::new(targets)
+            .with_levels(self.levels.levels()?)
+            .with_libbpf_version(self.compile.libbpf_version());
         // Targets named on the command line must be usable before any rule runs, whether or
         // not an input needs them.
         if explicit_targets {
