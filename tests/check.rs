@@ -847,3 +847,29 @@ fn newer_sections_are_judged_against_the_libbpf_that_loads_them() {
         "{log}"
     );
 }
+
+#[test]
+fn programs_user_space_must_enable_only_warn() {
+    let (code, findings) = check_json(&[check_fixture("optional_program.bpf.c").as_os_str()]);
+    assert_eq!(codes(&findings), expect(&[("B0302", 1)]), "{findings:#?}");
+    assert_eq!(findings[0]["severity"], "warning");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unless user space turns on the autoload"),
+        "{findings:#?}"
+    );
+    assert_eq!(code, 0);
+    if !kernel_available("programs_user_space_must_enable_only_warn") {
+        return;
+    }
+    let dir = scratch();
+    let object = clang_object(
+        dir.path(),
+        &check_fixture("optional_program.bpf.c"),
+        &["-g"],
+    );
+    let (loaded, log) = libbpf_load(&load_harness(dir.path()), &object, &[]);
+    assert!(loaded, "{log}");
+}

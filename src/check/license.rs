@@ -54,13 +54,16 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // SEC("?...") programs are not loaded unless user space asks for them.
-    for code in cx
-        .object
-        .code
-        .iter()
-        .filter(|c| !c.section.starts_with('?'))
-    {
+    for code in &cx.object.code {
+        // SEC("?...") programs are not loaded unless user space turns their autoload on.
+        let (severity, autoload) = if code.section.starts_with('?') {
+            (
+                Severity::Warning,
+                " (unless user space turns on the autoload of this SEC(\"?...\") program)",
+            )
+        } else {
+            (Severity::Error, "")
+        };
         let sec_def = sec_def::find(&code.section);
         for call in calls(&code.bytes, cx.object.byte_order) {
             let location = cx.location(&code.section, call.offset);
@@ -75,8 +78,8 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
                 found.push(
                     cx.diagnostic(
                         Code::KfuncLicense,
-                        Severity::Error,
-                        format!("kfunc {}() called under {shown}", kfunc.name),
+                        severity,
+                        format!("kfunc {}() called under {shown}{autoload}", kfunc.name),
                     )
                     .at(location)
                     .note("the verifier refuses: cannot call kernel function from non-GPL compatible program")
@@ -98,8 +101,11 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
             found.push(
                 cx.diagnostic(
                     Code::GplOnlyHelper,
-                    Severity::Error,
-                    format!("GPL-only helper {}() called under {shown}", helper.name),
+                    severity,
+                    format!(
+                        "GPL-only helper {}() called under {shown}{autoload}",
+                        helper.name
+                    ),
                 )
                 .at(location)
                 .note("the verifier refuses: cannot call GPL-restricted function from non-GPL compatible program")
