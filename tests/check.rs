@@ -553,8 +553,53 @@ fn core_reads_behind_a_type_existence_test_are_judged_per_branch() {
     if !kernel_available("core_reads_behind_a_type_existence_test_are_judged_per_branch") {
         return;
     }
+    // It loads on this kernel, and (CO-RE against 6.1's BTF) with 6.1's layout too.
     let harness = load_harness(dir.path());
     let (loaded, log) = libbpf_load(&harness, &object_path, &[]);
+    assert!(loaded, "{log}");
+    let old = old.display().to_string();
+    let (loaded, log) = libbpf_load(&harness, &object_path, &["-b", &old]);
+    assert!(loaded, "{log}");
+}
+
+#[test]
+fn core_reads_behind_rodata_settings_are_warnings() {
+    let old = kernel_btf(KERNELS[0]);
+    let (code, findings) = check_against("core_rodata_guard.bpf.c", &old);
+    assert_eq!(
+        codes(&findings),
+        expect(&[("B0601", 1), ("B0602", 2)]),
+        "{findings:#?}"
+    );
+    let lines = |code: &str| -> Vec<u64> {
+        findings
+            .iter()
+            .filter(|f| f["code"] == code)
+            .map(|f| f["location"]["line"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(lines("B0601"), [32], "the unguarded read");
+    assert_eq!(
+        lines("B0602"),
+        [21, 23],
+        "the reads behind .rodata settings"
+    );
+    assert_eq!(code, 1);
+    if !kernel_available("core_reads_behind_rodata_settings_are_warnings") {
+        return;
+    }
+    // With 6.1's BTF, the unguarded read is refused; with the settings left off, the guarded
+    // reads are pruned and the program loads.
+    let (dir, object) = built_object("core_rodata_guard", &[]);
+    let harness = load_harness(dir.path());
+    let old = old.display().to_string();
+    let (loaded, log) = libbpf_load(&harness, &object, &["-b", &old]);
+    assert!(!loaded);
+    assert!(
+        log.contains("prog 'unconfigured': BPF program load failed"),
+        "{log}"
+    );
+    let (loaded, log) = libbpf_load(&harness, &object, &["-b", &old, "-n", "unconfigured"]);
     assert!(loaded, "{log}");
 }
 
