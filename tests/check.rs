@@ -918,3 +918,21 @@ fn programs_user_space_must_enable_only_warn() {
     let (loaded, log) = libbpf_load(&load_harness(dir.path()), &object, &[]);
     assert!(loaded, "{log}");
 }
+
+#[test]
+fn build_reports_every_finding_too() {
+    let dir = scratch();
+    let out = run(bpfgen()
+        .args(["build", "--skel", "none", "-o"])
+        .arg(dir.path())
+        .arg(check_fixture("many_findings.bpf.c")));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    for finding in [
+        "many_findings.bpf.c:11:34: error[B0102]",
+        "many_findings.bpf.c:16:5: error[B0101]",
+        "many_findings.bpf.c:22:5: warning[B0104]",
+    ] {
+        assert!(text.contains(finding), "{finding} in\n{text}");
+    }
+}
