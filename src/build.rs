@@ -442,9 +442,12 @@ fn finish(
     let stripped = compiled.object;
     let parsed = BpfObject::parse(&stripped, &object_name);
     if let Some(options) = &request.check {
-        // Before the parse error, if any: what libbpf cannot open is a check finding too,
-        // reported with every other one.
-        run_checks(&stripped, &object_name, source, options, diagnostics)?;
+        // What libbpf cannot open is a check finding too, reported with every other one;
+        // the source then fails with the parse error itself.
+        let checked = run_checks(&stripped, &object_name, source, options, diagnostics);
+        if parsed.is_ok() {
+            checked?;
+        }
     }
     let object = parsed.map_err(|e| e.in_file(source))?;
 

@@ -26,8 +26,12 @@ pub enum Code {
     StaticProgram,
     /// Legacy `struct bpf_map_def` maps in a `maps` section.
     LegacyMaps,
-    /// A `SEC()` name that only libbpf releases newer than 1.1 know.
+    /// A `SEC()` name that only libbpf releases newer than the one loading the object know.
     NewerSection,
+    /// A program's attach target (function, tracepoint) that a target kernel's BTF lacks.
+    AttachTargetMissing,
+    /// A helper a target kernel's `enum bpf_func_id` lacks.
+    HelperMissing,
     /// A `.maps` section without the BTF that describes it.
     MapWithoutBtf,
     /// A map definition with a field libbpf does not know, or a malformed one.
@@ -60,12 +64,14 @@ pub enum Code {
 
 impl Code {
     /// Every code, in catalogue order (the README's table lists them in this order).
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 21] = [
         Code::InvalidObject,
         Code::UnknownSection,
         Code::StaticProgram,
         Code::LegacyMaps,
         Code::NewerSection,
+        Code::AttachTargetMissing,
+        Code::HelperMissing,
         Code::MapWithoutBtf,
         Code::MapField,
         Code::MapDefinition,
@@ -91,6 +97,8 @@ impl Code {
             Code::StaticProgram => "B0102",
             Code::LegacyMaps => "B0103",
             Code::NewerSection => "B0104",
+            Code::AttachTargetMissing => "B0105",
+            Code::HelperMissing => "B0106",
             Code::MapWithoutBtf => "B0201",
             Code::MapField => "B0202",
             Code::MapDefinition => "B0203",
@@ -116,6 +124,8 @@ impl Code {
             Code::StaticProgram => "static-program",
             Code::LegacyMaps => "legacy-maps",
             Code::NewerSection => "newer-section",
+            Code::AttachTargetMissing => "attach-target-missing",
+            Code::HelperMissing => "helper-missing",
             Code::MapWithoutBtf => "map-without-btf",
             Code::MapField => "map-field",
             Code::MapDefinition => "map-definition",

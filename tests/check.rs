@@ -936,3 +936,83 @@ fn build_reports_every_finding_too() {
         assert!(text.contains(finding), "{finding} in\n{text}");
     }
 }
+
+#[test]
+fn what_a_target_kernel_lacks_is_reported_per_target() {
+    let sources = |findings: &[Value], code: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f["code"] == code)
+            .map(|f| f["location"]["source"].as_str().unwrap().trim().to_string())
+            .collect()
+    };
+    let (code, findings) = check_against("kernel_lacks.bpf.c", &kernel_btf(KERNELS[0]));
+    assert_eq!(
+        codes(&findings),
+        expect(&[("B0105", 2), ("B0106", 2)]),
+        "{findings:#?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| (f["code"] == "B0105") == (f["severity"] == "warning")),
+        "attach targets warn, helpers fail: {findings:#?}"
+    );
+    assert_eq!(
+        sources(&findings, "B0105"),
+        [
+            "SEC(\"tp_btf/bpfgen_no_such_tracepoint\")",
+            "SEC(\"fentry/bpfgen_no_such_function\")"
+        ]
+    );
+    // The guarded call of bpf_cgrp_storage_get is pruned on 6.1; the unguarded one is not.
+    assert_eq!(
+        sources(&findings, "B0106"),
+        [
+            "return no_such_helper() & 1;",
+            "return cgrp_storage_get(0, 0, 0, 0) & 1;"
+        ]
+    );
+    assert_eq!(code, 1);
+    let (_, findings) = check_against("kernel_lacks.bpf.c", &kernel_btf(KERNELS[2]));
+    assert_eq!(
+        codes(&findings),
+        expect(&[("B0105", 2), ("B0106", 1)]),
+        "{findings:#?}"
+    );
+    if !kernel_available("what_a_target_kernel_lacks_is_reported_per_target") {
+        return;
+    }
+    let dir = scratch();
+    let object = clang_object(dir.path(), &check_fixture("kernel_lacks.bpf.c"), &["-g"]);
+    let harness = load_harness(dir.path());
+    let programs = [
+        "on_no_tracepoint",
+        "on_no_function",
+        "call_no_helper",
+        "call_new_helper",
+        "call_new_helper_if_there",
+    ];
+    let only = |program: &str| -> Vec<&str> {
+        programs
+            .iter()
+            .filter(|p| **p != program)
+            .flat_map(|p| ["-n", *p])
+            .collect()
+    };
+    for (program, says) in [
+        (
+            "on_no_tracepoint",
+            "failed to find kernel BTF type ID of 'bpfgen_no_such_tracepoint'",
+        ),
+        (
+            "on_no_function",
+            "failed to find kernel BTF type ID of 'bpfgen_no_such_function'",
+        ),
+        ("call_no_helper", "invalid func unknown#999"),
+    ] {
+        let (loaded, log) = libbpf_load(&harness, &object, &only(program));
+        assert!(!loaded, "{program}");
+        assert!(log.contains(says), "{program}: {log}");
+    }
+}

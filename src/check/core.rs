@@ -7,11 +7,10 @@
 //! path at all is not reported.
 
 use super::Context;
-use super::flow::{self, Patch, Reach};
+use super::flow::{Patch, Reach, Reachability};
 use crate::btf::core::{ReloKind, Resolution, Resolver, Target, access_path, essential_name};
 use crate::btf::ext::CoreRelo;
 use crate::diag::{Anchor, Code, Diagnostic, Severity, SourceLocation};
-use crate::error::Result;
 use crate::object::{BpfObject, ByteOrder};
 use std::collections::HashMap;
 
@@ -89,63 +88,56 @@ struct Group<'a> {
     kinds: Vec<&'static str>,
 }
 
-/// Findings about CO-RE relocations that fail on a target kernel.
-pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
-    let has_relos = cx
-        .object
-        .btf_ext
-        .as_ref()
-        .is_some_and(|ext| ext.core_relo_count() > 0);
-    if !has_relos {
-        return Ok(Vec::new());
-    }
-    let mut found = Vec::new();
-    for target in cx.options.targets()? {
-        let all = verdicts(cx.object, target);
-        let reach = flow::analyze(cx.object, &patches(&all));
-        let mut groups: Vec<Group> = Vec::new();
-        for verdict in &all {
-            let code = match &verdict.resolution {
-                Resolution::Resolved { .. } | Resolution::Missing { value: Some(_) } => continue,
-                Resolution::Missing { value: None } | Resolution::UnsafeAccess => {
-                    match reach.at(verdict.section_index, u64::from(verdict.relo.insn_off)) {
-                        Reach::Dead => continue,
-                        Reach::Conditional => Code::CoreGuarded,
-                        Reach::Live => Code::CoreUnresolved,
-                    }
+/// Findings about the CO-RE relocations that fail on `target`, given its `verdicts` and which
+/// instructions the verifier reaches there.
+pub(crate) fn check(
+    cx: &Context,
+    target: &Target,
+    all: &[CoreVerdict],
+    reach: &Reachability,
+) -> Vec<Diagnostic> {
+    let mut groups: Vec<Group> = Vec::new();
+    for verdict in all {
+        let code = match &verdict.resolution {
+            Resolution::Resolved { .. } | Resolution::Missing { value: Some(_) } => continue,
+            Resolution::Missing { value: None } | Resolution::UnsafeAccess => {
+                match reach.at(verdict.section_index, u64::from(verdict.relo.insn_off)) {
+                    Reach::Dead => continue,
+                    Reach::Conditional => Code::CoreGuarded,
+                    Reach::Live => Code::CoreUnresolved,
                 }
-                Resolution::Invalid(_) => Code::CoreInvalid,
-            };
-            let kind = verdict.kind.map_or("unknown", ReloKind::name);
-            let location = cx.location(&verdict.section, u64::from(verdict.relo.insn_off));
-            let same = groups.iter_mut().find(|g| {
-                g.code == code
-                    && code != Code::CoreInvalid
-                    && g.verdict.function == verdict.function
-                    && g.verdict.path == verdict.path
-                    && g.location == location
-            });
-            match same {
-                Some(group) if group.kinds.contains(&kind) => {}
-                Some(group) => group.kinds.push(kind),
-                None => groups.push(Group {
-                    code,
-                    verdict,
-                    location,
-                    kinds: vec![kind],
-                }),
             }
-        }
-        for group in groups {
-            found.push(
-                finding(cx, group.code, group.verdict, &group.kinds)
-                    .at(group.location)
-                    .anchored(named(&group.verdict.path))
-                    .on_target(&target.name),
-            );
+            Resolution::Invalid(_) => Code::CoreInvalid,
+        };
+        let kind = verdict.kind.map_or("unknown", ReloKind::name);
+        let location = cx.location(&verdict.section, u64::from(verdict.relo.insn_off));
+        let same = groups.iter_mut().find(|g| {
+            g.code == code
+                && code != Code::CoreInvalid
+                && g.verdict.function == verdict.function
+                && g.verdict.path == verdict.path
+                && g.location == location
+        });
+        match same {
+            Some(group) if group.kinds.contains(&kind) => {}
+            Some(group) => group.kinds.push(kind),
+            None => groups.push(Group {
+                code,
+                verdict,
+                location,
+                kinds: vec![kind],
+            }),
         }
     }
-    Ok(found)
+    groups
+        .into_iter()
+        .map(|group| {
+            finding(cx, group.code, group.verdict, &group.kinds)
+                .at(group.location)
+                .anchored(named(&group.verdict.path))
+                .on_target(&target.name)
+        })
+        .collect()
 }
 
 /// The finding for a group of relocations of one access at one place.
@@ -209,7 +201,7 @@ fn named(path: &str) -> Anchor {
 }
 
 /// What libbpf writes into each relocated instruction, by section index and byte offset.
-fn patches(all: &[CoreVerdict]) -> HashMap<(usize, u64), Patch> {
+pub(crate) fn patches(all: &[CoreVerdict]) -> HashMap<(usize, u64), Patch> {
     all.iter()
         .filter_map(|v| {
             let patch = match v.resolution {

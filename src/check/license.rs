@@ -3,10 +3,10 @@
 //! and kfuncs ("cannot call kernel function from non-GPL compatible program").
 
 use super::Context;
-use super::helpers::HELPERS;
+use super::helpers::{HELPERS, calls};
 use crate::diag::{Code, Diagnostic, Severity};
+use crate::object::ExternKind;
 use crate::object::sec_def::{self, SecDef};
-use crate::object::{ByteOrder, ExternKind};
 
 /// The license strings the kernel's `license_is_gpl_compatible()` accepts, exactly.
 const GPL_COMPATIBLE: &[&str] = &[
@@ -17,16 +17,6 @@ const GPL_COMPATIBLE: &[&str] = &[
     "Dual MIT/GPL",
     "Dual MPL/GPL",
 ];
-
-/// `BPF_JMP | BPF_CALL`.
-const CALL: u8 = 0x85;
-
-/// A `call` instruction: its byte offset in the section, `src_reg` and `imm`.
-struct Call {
-    offset: u64,
-    src_reg: u8,
-    imm: i32,
-}
 
 /// Findings about the license and what it lets the programs call.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
@@ -129,24 +119,4 @@ fn gpl_free_here(helper: usize, sec_def: Option<SecDef>) -> bool {
         }
         _ => false,
     }
-}
-
-/// Every `call` instruction of a section's code.
-fn calls(bytes: &[u8], order: ByteOrder) -> impl Iterator<Item = Call> + '_ {
-    bytes
-        .chunks_exact(8)
-        .enumerate()
-        .filter(|(_, insn)| insn[0] == CALL)
-        .map(move |(i, insn)| {
-            let imm: [u8; 4] = insn[4..8].try_into().expect("chunk of 8");
-            let (src_reg, imm) = match order {
-                ByteOrder::Little => (insn[1] >> 4, i32::from_le_bytes(imm)),
-                ByteOrder::Big => (insn[1] & 0xf, i32::from_be_bytes(imm)),
-            };
-            Call {
-                offset: i as u64 * 8,
-                src_reg,
-                imm,
-            }
-        })
 }

@@ -11,6 +11,7 @@ pub mod core;
 mod externs;
 mod flow;
 mod helpers;
+mod kernel;
 pub mod libbpf_version;
 mod license;
 mod maps;
@@ -227,7 +228,13 @@ fn run_rules(cx: &Context) -> Result<Vec<Diagnostic>> {
     found.extend(license::check(cx));
     found.extend(btf::check(cx));
     found.extend(externs::check(cx)?);
-    found.extend(core::check(cx)?);
+    for target in cx.options.targets()? {
+        let verdicts = core::verdicts(cx.object, target);
+        let reach = flow::analyze(cx.object, &core::patches(&verdicts));
+        found.extend(core::check(cx, target, &verdicts, &reach));
+        found.extend(kernel::attach_targets(cx, target));
+        found.extend(kernel::helpers(cx, target, &reach));
+    }
     Ok(found)
 }
 

@@ -29,7 +29,8 @@ pub struct Opts {
     #[arg(required = true, value_name = "FILE.bpf.o|FILE.bpf.c")]
     inputs: Vec<PathBuf>,
     /// A target kernel's BTF (raw, like /sys/kernel/btf/vmlinux or a BTFHub file, or an ELF
-    /// with .BTF); repeat for several kernels. Default: the running kernel's.
+    /// with .BTF); repeat for several kernels. Default: the running kernel's, when it has
+    /// one (without, the CO-RE, __ksym, attach-target and helper rules are skipped).
     #[arg(long = "btf", value_name = "FILE")]
     btf: Vec<PathBuf>,
     /// How findings are printed.
@@ -48,8 +49,12 @@ impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let json = self.message_format == "json";
         let kernel = PathBuf::from(bpfgen::btf::source::KERNEL_BTF);
+        // Without --btf and without the running kernel's BTF, the per-kernel rules have no
+        // target and are skipped.
         let targets = if self.btf.is_empty() {
-            vec![kernel.clone()]
+            std::iter::once(kernel.clone())
+                .filter(|p| p.exists())
+                .collect()
         } else {
             self.btf.clone()
         };
