@@ -77,6 +77,20 @@ impl Builder {
         self
     }
 
+    /// The `-I` directories among the clang arguments.
+    fn include_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        let mut args = self.clang_args.iter().map(|a| a.to_string_lossy());
+        while let Some(arg) = args.next() {
+            match arg.strip_prefix("-I") {
+                Some("") => dirs.extend(args.next().map(|d| PathBuf::from(d.as_ref()))),
+                Some(dir) => dirs.push(PathBuf::from(dir)),
+                None => {}
+            }
+        }
+        dirs
+    }
+
     /// Compiles the source and writes its skeleton to `skeleton` (a `.skel.rs` file); the
     /// stripped object and the dependency file go beside it as `<stem>.bpf.o` and
     /// `<stem>.bpf.d`, the object is `include_bytes!`d from there. Prints the cargo
@@ -147,22 +161,6 @@ impl Builder {
     }
 }
 
-impl Builder {
-    /// The `-I` directories among the clang arguments.
-    fn include_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs = Vec::new();
-        let mut args = self.clang_args.iter().map(|a| a.to_string_lossy());
-        while let Some(arg) = args.next() {
-            match arg.strip_prefix("-I") {
-                Some("") => dirs.extend(args.next().map(|d| PathBuf::from(d.as_ref()))),
-                Some(dir) => dirs.push(PathBuf::from(dir)),
-                None => {}
-            }
-        }
-        dirs
-    }
-}
-
 /// The byte order cargo builds for (`CARGO_CFG_TARGET_ENDIAN`), else the build host's.
 fn target_byte_order() -> BpfTarget {
     match std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() {
@@ -177,5 +175,20 @@ fn target_arch() -> Result<TargetArch> {
     match std::env::var("CARGO_CFG_TARGET_ARCH") {
         Ok(arch) => TargetArch::from_machine(&arch),
         Err(_) => TargetArch::host(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_dirs_come_from_the_clang_arguments() {
+        let mut builder = Builder::new();
+        builder.clang_args(["-I", "inc", "-Ivendor/libbpf", "-DX=1", "-O2"]);
+        assert_eq!(
+            builder.include_dirs(),
+            [PathBuf::from("inc"), PathBuf::from("vendor/libbpf")]
+        );
     }
 }

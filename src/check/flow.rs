@@ -212,8 +212,11 @@ pub(crate) fn analyze(object: &BpfObject, patches: &HashMap<(usize, u64), Patch>
         else {
             continue;
         };
-        let range = function.offset as usize..(function.offset + function.size) as usize;
-        let Some(bytes) = code.bytes.get(range) else {
+        let end = function.offset.checked_add(function.size);
+        let range = end.and_then(|end| {
+            Some(usize::try_from(function.offset).ok()?..usize::try_from(end).ok()?)
+        });
+        let Some(bytes) = range.and_then(|range| code.bytes.get(range)) else {
             continue;
         };
         functions.push(Function {
