@@ -8,7 +8,8 @@
 //! verifier knows but bpfgen does not: code behind a branch on them is [`Reach::Conditional`].
 //! Everything else (context, maps, helpers' results) is unknown, and both ways are walked.
 
-use crate::object::{BpfObject, ByteOrder, ExternKind, MapKind, SectionKind};
+use super::insn::*;
+use crate::object::{BpfObject, ExternKind, MapKind, SectionKind};
 use std::collections::{BTreeMap, HashMap};
 
 /// How surely the verifier reaches an instruction.
@@ -115,55 +116,6 @@ impl State {
         }
     }
 }
-
-/// One decoded instruction.
-#[derive(Debug, Clone, Copy)]
-struct Insn {
-    code: u8,
-    dst: usize,
-    src: usize,
-    off: i16,
-    imm: i32,
-}
-
-fn decode(bytes: &[u8], order: ByteOrder) -> Insn {
-    let b: [u8; 8] = bytes.try_into().expect("8-byte instruction");
-    let (dst, src) = match order {
-        ByteOrder::Little => (b[1] & 0xf, b[1] >> 4),
-        ByteOrder::Big => (b[1] >> 4, b[1] & 0xf),
-    };
-    let (off, imm) = match order {
-        ByteOrder::Little => (
-            i16::from_le_bytes([b[2], b[3]]),
-            i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-        ),
-        ByteOrder::Big => (
-            i16::from_be_bytes([b[2], b[3]]),
-            i32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-        ),
-    };
-    Insn {
-        code: b[0],
-        dst: usize::from(dst.min(10)),
-        src: usize::from(src.min(10)),
-        off,
-        imm,
-    }
-}
-
-const LD: u8 = 0x00;
-const LDX: u8 = 0x01;
-const ST: u8 = 0x02;
-const STX: u8 = 0x03;
-const ALU: u8 = 0x04;
-const JMP: u8 = 0x05;
-const JMP32: u8 = 0x06;
-const ALU64: u8 = 0x07;
-const LD_IMM64: u8 = 0x18;
-const MEM: u8 = 0x60;
-const CALL: u8 = 0x80;
-const EXIT: u8 = 0x90;
-const PSEUDO_CALL: usize = 1;
 
 /// A call from one function's instruction to another function.
 struct CallSite {
@@ -572,16 +524,6 @@ impl Analyzer<'_> {
     }
 }
 
-/// Bytes a load or store moves.
-fn mem_size(code: u8) -> i64 {
-    match code & 0x18 {
-        0x00 => 4,
-        0x08 => 2,
-        0x10 => 1,
-        _ => 8,
-    }
-}
-
 /// An ALU instruction's result.
 fn alu(state: &State, insn: Insn, wide: bool) -> Val {
     let op = insn.code & 0xf0;
@@ -613,82 +555,9 @@ fn alu(state: &State, insn: Insn, wide: bool) -> Val {
     }
 }
 
-/// `a op b` as the BPF ISA defines it (division by zero gives 0, modulo by zero `a`).
-fn arithmetic(op: u8, a: u64, b: u64, wide: bool) -> Option<u64> {
-    let (a, b) = if wide {
-        (a, b)
-    } else {
-        (a & 0xffff_ffff, b & 0xffff_ffff)
-    };
-    let bits = if wide { 64 } else { 32 };
-    let shift = (b % bits) as u32;
-    let value = match op {
-        0x00 => a.wrapping_add(b),
-        0x10 => a.wrapping_sub(b),
-        0x20 => a.wrapping_mul(b),
-        0x30 => a.checked_div(b).unwrap_or(0),
-        0x40 => a | b,
-        0x50 => a & b,
-        0x60 => a << shift,
-        0x70 => a >> shift,
-        0x80 => a.wrapping_neg(),
-        0x90 => a.checked_rem(b).unwrap_or(a),
-        0xa0 => a ^ b,
-        0xc0 if wide => ((a as i64) >> shift) as u64,
-        0xc0 => ((a as u32 as i32) >> shift) as u32 as u64,
-        _ => return None,
-    };
-    Some(if wide { value } else { value & 0xffff_ffff })
-}
-
-/// Whether a conditional jump of kind `op` is taken for `a` and `b`.
-fn condition(op: u8, a: u64, b: u64, wide: bool) -> Option<bool> {
-    let (a, b, sa, sb) = if wide {
-        (a, b, a as i64, b as i64)
-    } else {
-        let (a, b) = (a & 0xffff_ffff, b & 0xffff_ffff);
-        (a, b, i64::from(a as u32 as i32), i64::from(b as u32 as i32))
-    };
-    Some(match op {
-        0x10 => a == b,
-        0x20 => a > b,
-        0x30 => a >= b,
-        0x40 => a & b != 0,
-        0x50 => a != b,
-        0x60 => sa > sb,
-        0x70 => sa >= sb,
-        0xa0 => a < b,
-        0xb0 => a <= b,
-        0xc0 => sa < sb,
-        0xd0 => sa <= sb,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arithmetic_follows_the_isa() {
-        assert_eq!(arithmetic(0x00, u64::MAX, 2, true), Some(1));
-        assert_eq!(arithmetic(0x00, 0xffff_ffff, 2, false), Some(1));
-        assert_eq!(arithmetic(0x30, 7, 0, true), Some(0));
-        assert_eq!(arithmetic(0x90, 7, 0, true), Some(7));
-        assert_eq!(
-            arithmetic(0xc0, (-8i64) as u64, 1, true),
-            Some((-4i64) as u64)
-        );
-    }
-
-    #[test]
-    fn conditions_compare_signed_and_unsigned() {
-        assert_eq!(condition(0x10, 1, 1, true), Some(true));
-        assert_eq!(condition(0x20, (-1i64) as u64, 1, true), Some(true));
-        assert_eq!(condition(0x60, (-1i64) as u64, 1, true), Some(false));
-        assert_eq!(condition(0x50, 0x1_0000_0000, 0, false), Some(false));
-        assert_eq!(condition(0x90, 0, 0, true), None);
-    }
 
     #[test]
     fn joins_lose_precision_only() {

@@ -11,6 +11,7 @@ pub mod core;
 mod externs;
 mod flow;
 mod helpers;
+mod insn;
 mod kernel;
 pub mod libbpf_version;
 mod license;
