@@ -390,10 +390,12 @@ fn source_options(
     Ok(opts)
 }
 
-/// Runs `bpfgen check` on a freshly built object: findings go to `diagnostics`, and any error
-/// fails the source.
+/// Runs `bpfgen check` on a freshly built object's bytes (parsed again, so that an object
+/// libbpf cannot open is reported with every finding): findings go to `diagnostics`, and
+/// any error fails the source.
 fn run_checks(
-    object: &BpfObject,
+    object: &[u8],
+    object_name: &str,
     source: &Path,
     options: &Mutex<check::Options>,
     diagnostics: &mut String,
@@ -403,7 +405,7 @@ fn run_checks(
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let name = source.display().to_string();
     let mut findings =
-        check::check_object(object, &name, &options).map_err(|e| e.in_file(source))?;
+        check::check_bytes(object, &name, object_name, &options).map_err(|e| e.in_file(source))?;
     check::attach_sources(&mut findings, &[source.parent().unwrap_or(Path::new(""))]);
     for finding in &findings {
         diagnostics.push_str(&finding.render_human());
@@ -439,10 +441,16 @@ fn finish(
     let object_file = format!("{stem}.bpf.o");
     let object_name = names::object_name_from_file(&object_file);
     let stripped = compiled.object;
-    let object = BpfObject::parse(&stripped, &object_name).map_err(|e| e.in_file(source))?;
+    let parsed = BpfObject::parse(&stripped, &object_name);
     if let Some(options) = &request.check {
-        run_checks(&object, source, options, diagnostics)?;
+        // What libbpf cannot open is a check finding too, reported with every other one;
+        // the source then fails with the parse error itself.
+        let checked = run_checks(&stripped, &object_name, source, options, diagnostics);
+        if parsed.is_ok() {
+            checked?;
+        }
     }
+    let object = parsed.map_err(|e| e.in_file(source))?;
 
     // A per-file piece of a program (extern functions, maps or variables another file
     // defines) is what the static linker takes; libbpf cannot open it, so it has no skeleton.

@@ -16,7 +16,9 @@ use crate::build::{self, BuildRequest, Built, SkeletonLang};
 use crate::build_cache;
 use crate::cache::Cache;
 use crate::check;
+use crate::check::libbpf_version::LibbpfVersion;
 use crate::compile::CompileOptions;
+use crate::diag::{Code, Level, Levels};
 use crate::error::{Error, Result};
 use crate::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
@@ -30,6 +32,7 @@ pub struct Builder {
     source: Option<PathBuf>,
     clang: Option<PathBuf>,
     clang_args: Vec<OsString>,
+    levels: Levels,
 }
 
 impl Builder {
@@ -58,6 +61,34 @@ impl Builder {
     ) -> &mut Self {
         self.clang_args = args.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// Reports `bpfgen check` findings of `code` at `level`, as `bpfgen build --allow`,
+    /// `--warn` and `--deny` do (errors fail the build; warnings become `cargo:warning=`).
+    pub fn check_level(&mut self, code: Code, level: Level) -> &mut Self {
+        self.levels.set(code, level);
+        self
+    }
+
+    /// Makes `bpfgen check` warnings fail the build, except for codes given a level with
+    /// [`Builder::check_level`] (`bpfgen build --deny warnings`).
+    pub fn deny_warnings(&mut self) -> &mut Self {
+        self.levels.deny_warnings();
+        self
+    }
+
+    /// The `-I` directories among the clang arguments.
+    fn include_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        let mut args = self.clang_args.iter().map(|a| a.to_string_lossy());
+        while let Some(arg) = args.next() {
+            match arg.strip_prefix("-I") {
+                Some("") => dirs.extend(args.next().map(|d| PathBuf::from(d.as_ref()))),
+                Some(dir) => dirs.push(PathBuf::from(dir)),
+                None => {}
+            }
+        }
+        dirs
     }
 
     /// Compiles the source and writes its skeleton to `skeleton` (a `.skel.rs` file); the
@@ -99,9 +130,11 @@ impl Builder {
             jobs: 1,
             cache_limit: Some(build_cache::max_bytes_from_env()?),
             jobserver: None,
-            check: Some(Arc::new(Mutex::new(check::Options::for_build(Path::new(
-                crate::btf::source::KERNEL_BTF,
-            ))))),
+            check: Some(Arc::new(Mutex::new(
+                check::Options::for_build(Path::new(crate::btf::source::KERNEL_BTF))
+                    .with_levels(self.levels.clone())
+                    .with_libbpf_version(LibbpfVersion::detect(&self.include_dirs())),
+            ))),
             link: None,
         };
         let outcome = build::build(&clang, &request, &|_| {})?
@@ -142,5 +175,20 @@ fn target_arch() -> Result<TargetArch> {
     match std::env::var("CARGO_CFG_TARGET_ARCH") {
         Ok(arch) => TargetArch::from_machine(&arch),
         Err(_) => TargetArch::host(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_dirs_come_from_the_clang_arguments() {
+        let mut builder = Builder::new();
+        builder.clang_args(["-I", "inc", "-Ivendor/libbpf", "-DX=1", "-O2"]);
+        assert_eq!(
+            builder.include_dirs(),
+            [PathBuf::from("inc"), PathBuf::from("vendor/libbpf")]
+        );
     }
 }

@@ -26,8 +26,12 @@ pub enum Code {
     StaticProgram,
     /// Legacy `struct bpf_map_def` maps in a `maps` section.
     LegacyMaps,
-    /// A `SEC()` name that only libbpf releases newer than 1.1 know.
+    /// A `SEC()` name that only libbpf releases newer than the one loading the object know.
     NewerSection,
+    /// A program's attach target (function, tracepoint) that a target kernel's BTF lacks.
+    AttachTargetMissing,
+    /// A helper a target kernel's `enum bpf_func_id` lacks.
+    HelperMissing,
     /// A `.maps` section without the BTF that describes it.
     MapWithoutBtf,
     /// A map definition with a field libbpf does not know, or a malformed one.
@@ -60,12 +64,14 @@ pub enum Code {
 
 impl Code {
     /// Every code, in catalogue order (the README's table lists them in this order).
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 21] = [
         Code::InvalidObject,
         Code::UnknownSection,
         Code::StaticProgram,
         Code::LegacyMaps,
         Code::NewerSection,
+        Code::AttachTargetMissing,
+        Code::HelperMissing,
         Code::MapWithoutBtf,
         Code::MapField,
         Code::MapDefinition,
@@ -91,6 +97,8 @@ impl Code {
             Code::StaticProgram => "B0102",
             Code::LegacyMaps => "B0103",
             Code::NewerSection => "B0104",
+            Code::AttachTargetMissing => "B0105",
+            Code::HelperMissing => "B0106",
             Code::MapWithoutBtf => "B0201",
             Code::MapField => "B0202",
             Code::MapDefinition => "B0203",
@@ -116,6 +124,8 @@ impl Code {
             Code::StaticProgram => "static-program",
             Code::LegacyMaps => "legacy-maps",
             Code::NewerSection => "newer-section",
+            Code::AttachTargetMissing => "attach-target-missing",
+            Code::HelperMissing => "helper-missing",
             Code::MapWithoutBtf => "map-without-btf",
             Code::MapField => "map-field",
             Code::MapDefinition => "map-definition",
@@ -131,6 +141,70 @@ impl Code {
             Code::CoreGuarded => "core-guarded",
             Code::CoreInvalid => "core-invalid",
         }
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = String;
+
+    /// A code (`B0402`, any case) or its name (`no-btf-ext`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Code::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text) || c.name() == text)
+            .ok_or_else(|| {
+                format!("unknown check code '{text}' (codes are B0001 to B0603, or their names)")
+            })
+    }
+}
+
+/// What to make of one code's findings (`--allow`, `--warn`, `--deny`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Drop them.
+    Allow,
+    /// Report them as warnings.
+    Warn,
+    /// Report them as errors.
+    Deny,
+}
+
+/// Levels chosen per code, and whether warnings of other codes become errors
+/// (`--deny warnings`); a code's own level wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Levels {
+    codes: Vec<(Code, Level)>,
+    deny_warnings: bool,
+}
+
+impl Levels {
+    /// Sets the level of `code` (a later setting of the same code wins).
+    pub fn set(&mut self, code: Code, level: Level) {
+        self.codes.retain(|(c, _)| *c != code);
+        self.codes.push((code, level));
+    }
+
+    /// Makes warnings errors, except for codes given a level of their own.
+    pub fn deny_warnings(&mut self) {
+        self.deny_warnings = true;
+    }
+
+    /// `findings` at these levels: allowed ones dropped, the others with their new severity.
+    pub fn apply(&self, findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        findings
+            .into_iter()
+            .filter_map(|mut finding| {
+                let level = self.codes.iter().find(|(c, _)| *c == finding.code);
+                finding.severity = match level.map(|(_, l)| *l) {
+                    Some(Level::Allow) => return None,
+                    Some(Level::Warn) => Severity::Warning,
+                    Some(Level::Deny) => Severity::Error,
+                    None if self.deny_warnings => Severity::Error,
+                    None => finding.severity,
+                };
+                Some(finding)
+            })
+            .collect()
     }
 }
 
@@ -153,6 +227,18 @@ pub struct SourceLocation {
     pub text: String,
 }
 
+/// What a finding is about, in source terms: [`crate::check::attach_sources`] moves its
+/// location to the line that says it when it reads the source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// The nearest line at or above the recorded one that contains this text: a `SEC("...")`
+    /// or a function's declaration, above the first statement the line table records.
+    Above(String),
+    /// The nearest line, a few either way, that names this identifier: the statement that
+    /// reads a field, when clang's line table puts the read on a neighbouring statement.
+    Word(String),
+}
+
 /// One finding about one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -170,6 +256,8 @@ pub struct Diagnostic {
     pub target: Option<String>,
     /// Further lines: how to fix it, what libbpf will print.
     pub notes: Vec<String>,
+    /// What the finding is about in the source, to refine `location` with.
+    pub anchor: Option<Anchor>,
 }
 
 impl Diagnostic {
@@ -183,7 +271,14 @@ impl Diagnostic {
             location: None,
             target: None,
             notes: Vec::new(),
+            anchor: None,
         }
+    }
+
+    /// Says what the finding is about in the source.
+    pub fn anchored(mut self, anchor: Anchor) -> Self {
+        self.anchor = Some(anchor);
+        self
     }
 
     /// Adds the source location.
@@ -312,6 +407,37 @@ mod tests {
             text,
             "x.bpf.c:12:9: error[B0601]: task_struct->mm_cid not found (on 6.1.btf)\n   |\n12 | \tint v = BPF_CORE_READ(t, mm_cid);\n   | \t       ^\n  = in: x.bpf.o\n  = note: guard it\n"
         );
+    }
+
+    #[test]
+    fn levels_drop_demote_and_promote() {
+        let warning = Diagnostic::new(Code::NoBtfExt, Severity::Warning, "x.o", "w");
+        let error = Diagnostic::new(Code::CoreUnresolved, Severity::Error, "x.o", "e");
+        let severities = |levels: &Levels| -> Vec<(Code, Severity)> {
+            levels
+                .apply(vec![warning.clone(), error.clone()])
+                .into_iter()
+                .map(|d| (d.code, d.severity))
+                .collect()
+        };
+        let mut levels = Levels::default();
+        levels.deny_warnings();
+        assert_eq!(
+            severities(&levels),
+            [
+                (Code::NoBtfExt, Severity::Error),
+                (Code::CoreUnresolved, Severity::Error)
+            ]
+        );
+        levels.set(Code::NoBtfExt, Level::Allow);
+        levels.set(Code::CoreUnresolved, Level::Warn);
+        assert_eq!(
+            severities(&levels),
+            [(Code::CoreUnresolved, Severity::Warning)]
+        );
+        assert_eq!("b0402".parse::<Code>(), Ok(Code::NoBtfExt));
+        assert_eq!("core-unresolved".parse::<Code>(), Ok(Code::CoreUnresolved));
+        assert!("B9999".parse::<Code>().is_err());
     }
 
     #[test]

@@ -1,20 +1,26 @@
 //! CO-RE: every `.BTF.ext` relocation resolved against each target kernel as libbpf would,
-//! in libbpf's order. A relocation no target type satisfies is an error (libbpf poisons the
-//! instruction and the verifier rejects it), or a warning when the function tests the same
-//! field or type with an existence check first (the poisoned code is then dead).
+//! in libbpf's order. libbpf poisons the instruction of a relocation no target type
+//! satisfies, and the verifier rejects it if it walks there: with the patched instructions'
+//! constants followed through the branches they decide ([`flow`](super::flow)), a poisoned
+//! instruction on a path whatever user space does is an error, one behind a branch on
+//! `.rodata`/`.kconfig` values (or in a program not autoloaded) a warning, and one on no
+//! path at all is not reported.
 
 use super::Context;
+use super::flow::{Patch, Reach, Reachability};
 use crate::btf::core::{ReloKind, Resolution, Resolver, Target, access_path, essential_name};
 use crate::btf::ext::CoreRelo;
-use crate::diag::{Code, Diagnostic, Severity, SourceLocation};
-use crate::error::Result;
-use crate::object::{BpfObject, ByteOrder, ExternKind};
+use crate::diag::{Anchor, Code, Diagnostic, Severity, SourceLocation};
+use crate::object::{BpfObject, ByteOrder};
+use std::collections::HashMap;
 
 /// libbpf's verdict on one relocation against one target.
 #[derive(Debug, Clone)]
 pub struct CoreVerdict {
     /// ELF section of the relocated instruction.
     pub section: String,
+    /// Its ELF index.
+    pub section_index: usize,
     /// Index of the record among its section's CO-RE records (libbpf's `relo #N`).
     pub index: usize,
     /// The program or sub-program the instruction belongs to (libbpf's `prog '...'`).
@@ -56,6 +62,7 @@ pub fn verdicts(object: &BpfObject, target: &Target) -> Vec<CoreVerdict> {
             let insn = object.instruction_at(section.index, relo.insn_off);
             out.push(CoreVerdict {
                 section: records.section.clone(),
+                section_index: section.index,
                 index,
                 function: function.name.clone(),
                 relo: relo.clone(),
@@ -81,62 +88,56 @@ struct Group<'a> {
     kinds: Vec<&'static str>,
 }
 
-/// Findings about CO-RE relocations that fail on a target kernel.
-pub(crate) fn check(cx: &Context) -> Result<Vec<Diagnostic>> {
-    let has_relos = cx
-        .object
-        .btf_ext
-        .as_ref()
-        .is_some_and(|ext| ext.core_relo_count() > 0);
-    if !has_relos {
-        return Ok(Vec::new());
-    }
-    let mut found = Vec::new();
-    for target in cx.options.targets()? {
-        let all = verdicts(cx.object, target);
-        let mut groups: Vec<Group> = Vec::new();
-        for verdict in &all {
-            let code = match &verdict.resolution {
-                Resolution::Resolved { .. } | Resolution::Missing { value: Some(_) } => continue,
-                Resolution::Missing { value: None } | Resolution::UnsafeAccess
-                    if guarded(cx, verdict, &all) =>
-                {
-                    Code::CoreGuarded
+/// Findings about the CO-RE relocations that fail on `target`, given its `verdicts` and which
+/// instructions the verifier reaches there.
+pub(crate) fn check(
+    cx: &Context,
+    target: &Target,
+    all: &[CoreVerdict],
+    reach: &Reachability,
+) -> Vec<Diagnostic> {
+    let mut groups: Vec<Group> = Vec::new();
+    for verdict in all {
+        let code = match &verdict.resolution {
+            Resolution::Resolved { .. } | Resolution::Missing { value: Some(_) } => continue,
+            Resolution::Missing { value: None } | Resolution::UnsafeAccess => {
+                match reach.at(verdict.section_index, u64::from(verdict.relo.insn_off)) {
+                    Reach::Dead => continue,
+                    Reach::Conditional => Code::CoreGuarded,
+                    Reach::Live => Code::CoreUnresolved,
                 }
-                Resolution::Missing { value: None } | Resolution::UnsafeAccess => {
-                    Code::CoreUnresolved
-                }
-                Resolution::Invalid(_) => Code::CoreInvalid,
-            };
-            let kind = verdict.kind.map_or("unknown", ReloKind::name);
-            let location = cx.location(&verdict.section, u64::from(verdict.relo.insn_off));
-            let same = groups.iter_mut().find(|g| {
-                g.code == code
-                    && code != Code::CoreInvalid
-                    && g.verdict.function == verdict.function
-                    && g.verdict.path == verdict.path
-                    && g.location == location
-            });
-            match same {
-                Some(group) if group.kinds.contains(&kind) => {}
-                Some(group) => group.kinds.push(kind),
-                None => groups.push(Group {
-                    code,
-                    verdict,
-                    location,
-                    kinds: vec![kind],
-                }),
             }
-        }
-        for group in groups {
-            found.push(
-                finding(cx, group.code, group.verdict, &group.kinds)
-                    .at(group.location)
-                    .on_target(&target.name),
-            );
+            Resolution::Invalid(_) => Code::CoreInvalid,
+        };
+        let kind = verdict.kind.map_or("unknown", ReloKind::name);
+        let location = cx.location(&verdict.section, u64::from(verdict.relo.insn_off));
+        let same = groups.iter_mut().find(|g| {
+            g.code == code
+                && code != Code::CoreInvalid
+                && g.verdict.function == verdict.function
+                && g.verdict.path == verdict.path
+                && g.location == location
+        });
+        match same {
+            Some(group) if group.kinds.contains(&kind) => {}
+            Some(group) => group.kinds.push(kind),
+            None => groups.push(Group {
+                code,
+                verdict,
+                location,
+                kinds: vec![kind],
+            }),
         }
     }
-    Ok(found)
+    groups
+        .into_iter()
+        .map(|group| {
+            finding(cx, group.code, group.verdict, &group.kinds)
+                .at(group.location)
+                .anchored(named(&group.verdict.path))
+                .on_target(&target.name)
+        })
+        .collect()
 }
 
 /// The finding for a group of relocations of one access at one place.
@@ -169,11 +170,13 @@ fn finding(cx: &Context, code: Code, verdict: &CoreVerdict, kinds: &[&str]) -> D
                 format!("{} ({}): {why}", verdict.path, kinds.join(", ")),
             )
             .note(format!("libbpf fails the whole load at {relo}")),
-        (_, Code::CoreGuarded) => cx.diagnostic(code, Severity::Warning, missing).note(
-            "its function tests this type with an existence check, or reads a __kconfig \
-             value such as LINUX_KERNEL_VERSION: assuming the access is dead code on this \
-             kernel (bpfgen does not follow control flow)",
-        ),
+        (_, Code::CoreGuarded) => cx
+            .diagnostic(code, Severity::Warning, missing)
+            .note(format!(
+                "libbpf poisons the instruction of {relo}; the verifier rejects it unless the \
+                 .rodata/.kconfig values the program is loaded with (LINUX_KERNEL_VERSION, \
+                 CONFIG_*, const volatile settings), or its autoload, keep it off every path"
+            )),
         _ => cx
             .diagnostic(code, Severity::Error, missing)
             .note(format!(
@@ -187,48 +190,28 @@ fn finding(cx: &Context, code: Code, verdict: &CoreVerdict, kinds: &[&str]) -> D
     }
 }
 
-/// Whether the failing access may be dead code on this kernel, because its function tests it
-/// first: an existence check (`bpf_core_field_exists`, `bpf_core_enum_value_exists`) of the
-/// same access, `bpf_core_type_exists`/`bpf_core_type_matches` of the same type, any
-/// existence check on another flavour of the type (libbpf-tools reads
-/// `task_struct___o->state` after testing `task_struct___x->__state`), or a `__kconfig` value
-/// such as `LINUX_KERNEL_VERSION`. A heuristic, not control flow: a guard in a caller is not
-/// seen, and an access after a test it does not depend on passes as guarded.
-fn guarded(cx: &Context, verdict: &CoreVerdict, all: &[CoreVerdict]) -> bool {
-    let tested = all.iter().any(|other| {
-        let Some(kind) = other.kind.filter(|k| k.is_existence_check()) else {
-            return false;
-        };
-        let same_type = other.relo.type_id == verdict.relo.type_id;
-        let covers = match kind {
-            ReloKind::TypeExists | ReloKind::TypeMatches => true,
-            _ => other.relo.access == verdict.relo.access,
-        };
-        other.function == verdict.function && other.root == verdict.root && (!same_type || covers)
-    });
-    tested || reads_kconfig(cx, verdict)
+/// The statement a relocation belongs to names the last identifier of its access path
+/// (`mm_cid` of `task_struct->mm_cid`, `BPF_FUNC_x` of `enum bpf_func_id::BPF_FUNC_x`).
+fn named(path: &str) -> Anchor {
+    let last = path
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|word| !word.is_empty() && !word.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(path);
+    Anchor::Word(last.to_string())
 }
 
-/// Whether the function of `verdict` refers to a `__kconfig` extern.
-fn reads_kconfig(cx: &Context, verdict: &CoreVerdict) -> bool {
-    let object = cx.object;
-    let Some(section) = object.sections.iter().find(|s| s.name == verdict.section) else {
-        return false;
-    };
-    let Some(function) = object.function_at(section.index, u64::from(verdict.relo.insn_off)) else {
-        return false;
-    };
-    let end = function.offset + function.size;
-    object
-        .code
-        .iter()
-        .filter(|c| c.section_index == section.index)
-        .flat_map(|c| &c.relocations)
-        .filter(|r| (function.offset..end).contains(&r.offset))
-        .any(|r| {
-            object
-                .externs
-                .iter()
-                .any(|e| e.kind == ExternKind::Kconfig && e.name == r.symbol)
+/// What libbpf writes into each relocated instruction, by section index and byte offset.
+pub(crate) fn patches(all: &[CoreVerdict]) -> HashMap<(usize, u64), Patch> {
+    all.iter()
+        .filter_map(|v| {
+            let patch = match v.resolution {
+                Resolution::Resolved { value } | Resolution::Missing { value: Some(value) } => {
+                    Patch::Value(value)
+                }
+                Resolution::Missing { value: None } | Resolution::UnsafeAccess => Patch::Poisoned,
+                Resolution::Invalid(_) => return None,
+            };
+            Some(((v.section_index, u64::from(v.relo.insn_off)), patch))
         })
+        .collect()
 }

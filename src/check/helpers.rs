@@ -49,6 +49,8 @@
 //!    (a new attach type) with a different `.gpl_only`.
 //! 3. Update the versions named above.
 
+use crate::object::ByteOrder;
+
 /// One BPF helper function: its name and whether the kernel allows it only in programs with a
 /// GPL-compatible license, so bpfgen can name the helper a non-GPL object may not call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +281,39 @@ pub(crate) const HELPERS: &[Helper] = &[
     Helper { name: "bpf_ktime_get_tai_ns", gpl_only: false }, // 208
     Helper { name: "bpf_user_ringbuf_drain", gpl_only: false }, // 209
 ];
+
+/// `BPF_JMP | BPF_CALL`.
+const CALL: u8 = 0x85;
+
+/// A `call` instruction: its byte offset in the section, `src_reg` and `imm`.
+pub(crate) struct Call {
+    /// Byte offset of the instruction in its section.
+    pub(crate) offset: u64,
+    /// `src_reg`: 0 for a helper, 1 for a sub-program, 2 for a kfunc.
+    pub(crate) src_reg: u8,
+    /// The helper id (or call offset).
+    pub(crate) imm: i32,
+}
+
+/// Every `call` instruction of a section's code.
+pub(crate) fn calls(bytes: &[u8], order: ByteOrder) -> impl Iterator<Item = Call> + '_ {
+    bytes
+        .chunks_exact(8)
+        .enumerate()
+        .filter(|(_, insn)| insn[0] == CALL)
+        .map(move |(i, insn)| {
+            let imm: [u8; 4] = insn[4..8].try_into().expect("chunk of 8");
+            let (src_reg, imm) = match order {
+                ByteOrder::Little => (insn[1] >> 4, i32::from_le_bytes(imm)),
+                ByteOrder::Big => (insn[1] & 0xf, i32::from_be_bytes(imm)),
+            };
+            Call {
+                offset: i as u64 * 8,
+                src_reg,
+                imm,
+            }
+        })
+}
 
 #[cfg(test)]
 mod tests {

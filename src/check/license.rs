@@ -3,10 +3,10 @@
 //! and kfuncs ("cannot call kernel function from non-GPL compatible program").
 
 use super::Context;
-use super::helpers::HELPERS;
+use super::helpers::{HELPERS, calls};
 use crate::diag::{Code, Diagnostic, Severity};
+use crate::object::ExternKind;
 use crate::object::sec_def::{self, SecDef};
-use crate::object::{ByteOrder, ExternKind};
 
 /// The license strings the kernel's `license_is_gpl_compatible()` accepts, exactly.
 const GPL_COMPATIBLE: &[&str] = &[
@@ -17,16 +17,6 @@ const GPL_COMPATIBLE: &[&str] = &[
     "Dual MIT/GPL",
     "Dual MPL/GPL",
 ];
-
-/// `BPF_JMP | BPF_CALL`.
-const CALL: u8 = 0x85;
-
-/// A `call` instruction: its byte offset in the section, `src_reg` and `imm`.
-struct Call {
-    offset: u64,
-    src_reg: u8,
-    imm: i32,
-}
 
 /// Findings about the license and what it lets the programs call.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
@@ -54,13 +44,16 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // SEC("?...") programs are not loaded unless user space asks for them.
-    for code in cx
-        .object
-        .code
-        .iter()
-        .filter(|c| !c.section.starts_with('?'))
-    {
+    for code in &cx.object.code {
+        // SEC("?...") programs are not loaded unless user space turns their autoload on.
+        let (severity, autoload) = if code.section.starts_with('?') {
+            (
+                Severity::Warning,
+                " (unless user space turns on the autoload of this SEC(\"?...\") program)",
+            )
+        } else {
+            (Severity::Error, "")
+        };
         let sec_def = sec_def::find(&code.section);
         for call in calls(&code.bytes, cx.object.byte_order) {
             let location = cx.location(&code.section, call.offset);
@@ -75,8 +68,8 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
                 found.push(
                     cx.diagnostic(
                         Code::KfuncLicense,
-                        Severity::Error,
-                        format!("kfunc {}() called under {shown}", kfunc.name),
+                        severity,
+                        format!("kfunc {}() called under {shown}{autoload}", kfunc.name),
                     )
                     .at(location)
                     .note("the verifier refuses: cannot call kernel function from non-GPL compatible program")
@@ -98,8 +91,11 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
             found.push(
                 cx.diagnostic(
                     Code::GplOnlyHelper,
-                    Severity::Error,
-                    format!("GPL-only helper {}() called under {shown}", helper.name),
+                    severity,
+                    format!(
+                        "GPL-only helper {}() called under {shown}{autoload}",
+                        helper.name
+                    ),
                 )
                 .at(location)
                 .note("the verifier refuses: cannot call GPL-restricted function from non-GPL compatible program")
@@ -123,24 +119,4 @@ fn gpl_free_here(helper: usize, sec_def: Option<SecDef>) -> bool {
         }
         _ => false,
     }
-}
-
-/// Every `call` instruction of a section's code.
-fn calls(bytes: &[u8], order: ByteOrder) -> impl Iterator<Item = Call> + '_ {
-    bytes
-        .chunks_exact(8)
-        .enumerate()
-        .filter(|(_, insn)| insn[0] == CALL)
-        .map(move |(i, insn)| {
-            let imm: [u8; 4] = insn[4..8].try_into().expect("chunk of 8");
-            let (src_reg, imm) = match order {
-                ByteOrder::Little => (insn[1] >> 4, i32::from_le_bytes(imm)),
-                ByteOrder::Big => (insn[1] & 0xf, i32::from_be_bytes(imm)),
-            };
-            Call {
-                offset: i as u64 * 8,
-                src_reg,
-                imm,
-            }
-        })
 }

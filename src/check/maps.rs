@@ -37,7 +37,10 @@ const BPF_F_RDONLY_PROG: u64 = 1 << 7;
 const BPF_F_WRONLY_PROG: u64 = 1 << 8;
 const BPF_F_MMAPABLE: u64 = 1 << 10;
 
-/// Findings about the user's `.maps` definitions.
+/// Findings about the user's `.maps` definitions. Each is a warning: libbpf lets user space
+/// change every part of a definition before load (`bpf_map__set_type()`, `_set_key_size()`,
+/// `_set_value_size()`, `_set_max_entries()`, `_set_map_flags()`), so none of them is a
+/// refusal whatever user space does.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for map in cx
@@ -46,18 +49,22 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
         .iter()
         .filter(|m| matches!(m.kind, MapKind::User))
     {
-        for (severity, problem) in problems(&map.def) {
+        for problem in problems(&map.def) {
             found.push(
                 cx.diagnostic(
                     Code::MapDefinition,
-                    severity,
-                    format!("map '{}': {problem}", map.name),
+                    Severity::Warning,
+                    format!(
+                        "map '{}': {} (unless user space sets {} before load)",
+                        map.name, problem.text, problem.field
+                    ),
                 )
                 .at(cx.first_use(&map.name))
                 .note(format!(
-                    "BPF_MAP_CREATE fails for this {} map (unless user space changes the \
-                     definition before loading)",
-                    map_type_name(map.def.map_type)
+                    "as written, BPF_MAP_CREATE fails for this {} map; \
+                     bpf_map__set_{}() before load fixes it",
+                    map_type_name(map.def.map_type),
+                    problem.field
                 )),
             );
         }
@@ -65,113 +72,163 @@ pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
     found
 }
 
-/// Everything wrong with one definition. A zero `max_entries` is only a warning: user space
-/// often sets it with `bpf_map__set_max_entries()` before loading; so is a map type newer
-/// than bpfgen knows.
-fn problems(def: &MapDef) -> Vec<(Severity, String)> {
+/// What is wrong with a definition, and which part of it user space can set to fix it.
+#[derive(Debug, PartialEq)]
+struct Problem {
+    /// The definition field (`value_size`, `max_entries`, ...); `bpf_map__set_<field>()`
+    /// sets it.
+    field: &'static str,
+    /// What is wrong.
+    text: String,
+}
+
+impl Problem {
+    fn new(field: &'static str, text: impl Into<String>) -> Self {
+        Problem {
+            field,
+            text: text.into(),
+        }
+    }
+}
+
+/// Everything wrong with one definition as written.
+fn problems(def: &MapDef) -> Vec<Problem> {
     let ty = def.map_type;
     if ty == 0 {
-        return vec![(
-            Severity::Error,
-            "map type isn't specified (add __uint(type, BPF_MAP_TYPE_...))".into(),
+        return vec![Problem::new(
+            "type",
+            "map type isn't specified (add __uint(type, BPF_MAP_TYPE_...))",
         )];
     }
     if ty > ARENA {
-        return vec![(
-            Severity::Warning,
+        return vec![Problem::new(
+            "type",
             format!("map type {ty} is unknown to bpfgen"),
         )];
     }
-    let mut out: Vec<String> = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
+    let mut out = Vec::new();
     let storage = matches!(ty, SK_STORAGE | INODE_STORAGE | TASK_STORAGE | CGRP_STORAGE);
     let entries_filled_in = matches!(
         ty,
         PERF_EVENT_ARRAY | CGROUP_STORAGE | PERCPU_CGROUP_STORAGE | STRUCT_OPS
     ) || storage;
     if def.max_entries == 0 && !entries_filled_in {
-        warnings.push(
-            "max_entries is 0 (add __uint(max_entries, N), or set it from user space)".into(),
-        );
+        out.push(Problem::new("max_entries", "max_entries is 0"));
     }
     if storage {
         if def.max_entries != 0 {
-            out.push(format!(
-                "local storage maps take max_entries 0, not {}",
-                def.max_entries
+            out.push(Problem::new(
+                "max_entries",
+                format!(
+                    "local storage maps take max_entries 0, not {}",
+                    def.max_entries
+                ),
             ));
         }
         if def.flags & BPF_F_NO_PREALLOC == 0 {
-            out.push("local storage maps need map_flags BPF_F_NO_PREALLOC".into());
+            out.push(Problem::new(
+                "map_flags",
+                "local storage maps need map_flags BPF_F_NO_PREALLOC",
+            ));
         }
         if def.key_size != 4 {
-            out.push(format!(
-                "local storage maps take a 4-byte key (an int fd), not {} bytes",
-                def.key_size
+            out.push(Problem::new(
+                "key_size",
+                format!(
+                    "local storage maps take a 4-byte key (an int fd), not {} bytes",
+                    def.key_size
+                ),
             ));
         }
     }
     match ty {
         // libbpf rounds a ring buffer's size up to a power-of-2 number of pages itself.
-        RINGBUF | USER_RINGBUF if def.key_size != 0 || def.value_size != 0 => {
-            out.push("ring buffers take neither key nor value".into());
+        RINGBUF | USER_RINGBUF if def.key_size != 0 => {
+            out.push(Problem::new("key_size", "ring buffers take no key"));
+        }
+        RINGBUF | USER_RINGBUF if def.value_size != 0 => {
+            out.push(Problem::new("value_size", "ring buffers take no value"));
         }
         ARRAY | PERCPU_ARRAY | PROG_ARRAY | ARRAY_OF_MAPS | CGROUP_ARRAY if def.key_size != 4 => {
-            out.push(format!(
-                "array maps take a 4-byte key, not {} bytes",
-                def.key_size
+            out.push(Problem::new(
+                "key_size",
+                format!("array maps take a 4-byte key, not {} bytes", def.key_size),
             ));
         }
-        PERF_EVENT_ARRAY if (def.key_size, def.value_size) != (4, 4) => {
-            let sizes = [def.key_size, def.value_size];
-            if sizes.iter().any(|&s| s != 0 && s != 4) {
-                out.push("perf event arrays take a 4-byte key and a 4-byte value".into());
-            }
+        PERF_EVENT_ARRAY if ![0, 4].contains(&def.key_size) => {
+            out.push(Problem::new(
+                "key_size",
+                "perf event arrays take a 4-byte key",
+            ));
         }
-        HASH | PERCPU_HASH | LRU_HASH | LRU_PERCPU_HASH | HASH_OF_MAPS
-            if def.key_size == 0 || def.value_size == 0 =>
-        {
-            out.push("hash maps need a key and a value of non-zero size".into());
+        PERF_EVENT_ARRAY if ![0, 4].contains(&def.value_size) => {
+            out.push(Problem::new(
+                "value_size",
+                "perf event arrays take a 4-byte value",
+            ));
+        }
+        HASH | PERCPU_HASH | LRU_HASH | LRU_PERCPU_HASH | HASH_OF_MAPS if def.key_size == 0 => {
+            out.push(Problem::new(
+                "key_size",
+                "hash maps need a key of non-zero size",
+            ));
+        }
+        HASH | PERCPU_HASH | LRU_HASH | LRU_PERCPU_HASH | HASH_OF_MAPS if def.value_size == 0 => {
+            out.push(Problem::new(
+                "value_size",
+                "hash maps need a value of non-zero size",
+            ));
         }
         LPM_TRIE => {
             if def.flags & BPF_F_NO_PREALLOC == 0 {
-                out.push("LPM tries need map_flags BPF_F_NO_PREALLOC".into());
+                out.push(Problem::new(
+                    "map_flags",
+                    "LPM tries need map_flags BPF_F_NO_PREALLOC",
+                ));
             }
             if def.key_size <= 4 {
-                out.push(format!(
-                    "LPM trie keys start with a 4-byte prefix length and need data after \
-                     it; key is {} bytes",
-                    def.key_size
+                out.push(Problem::new(
+                    "key_size",
+                    format!(
+                        "LPM trie keys start with a 4-byte prefix length and need data after \
+                         it; key is {} bytes",
+                        def.key_size
+                    ),
                 ));
             }
         }
         QUEUE | STACK | BLOOM_FILTER if def.key_size != 0 => {
-            out.push(format!(
-                "{} maps take no key",
-                map_type_name(ty).replace('_', " ")
+            out.push(Problem::new(
+                "key_size",
+                format!("{} maps take no key", map_type_name(ty).replace('_', " ")),
             ));
         }
         STACK_TRACE if def.value_size == 0 || !def.value_size.is_multiple_of(8) => {
-            out.push(format!(
-                "stack trace values are arrays of 8-byte addresses; {} bytes is not",
-                def.value_size
+            out.push(Problem::new(
+                "value_size",
+                format!(
+                    "stack trace values are arrays of 8-byte addresses; {} bytes is not",
+                    def.value_size
+                ),
             ));
         }
         _ => {}
     }
+    let flag = |text: &str| Problem::new("map_flags", text);
     if def.flags & BPF_F_NO_PREALLOC != 0 && matches!(ty, ARRAY | PERCPU_ARRAY) {
-        out.push("array maps are always preallocated: drop BPF_F_NO_PREALLOC".into());
+        out.push(flag(
+            "array maps are always preallocated: drop BPF_F_NO_PREALLOC",
+        ));
     }
     if def.flags & BPF_F_MMAPABLE != 0 && !matches!(ty, ARRAY | ARENA) {
-        out.push("only array (and arena) maps can be BPF_F_MMAPABLE".into());
+        out.push(flag("only array (and arena) maps can be BPF_F_MMAPABLE"));
     }
     if def.flags & BPF_F_RDONLY_PROG != 0 && def.flags & BPF_F_WRONLY_PROG != 0 {
-        out.push("BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude each other".into());
+        out.push(flag(
+            "BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude each other",
+        ));
     }
-    let errors = out.into_iter().map(|p| (Severity::Error, p));
-    errors
-        .chain(warnings.into_iter().map(|p| (Severity::Warning, p)))
-        .collect()
+    out
 }
 
 #[cfg(test)]
@@ -209,14 +266,14 @@ mod tests {
         let one = |d: MapDef| {
             problems(&d)
                 .into_iter()
-                .map(|(_, p)| p)
+                .map(|p| format!("{}: {}", p.field, p.text))
                 .collect::<Vec<_>>()
                 .join("; ")
         };
         assert!(one(def(0, 4, 4, 1, 0)).contains("type isn't specified"));
         assert!(one(def(HASH, 4, 8, 0, 0)).contains("max_entries is 0"));
-        assert!(one(def(RINGBUF, 4, 0, 4096, 0)).contains("neither key nor value"));
-        assert_eq!(problems(&def(HASH, 4, 8, 0, 0))[0].0, Severity::Warning);
+        assert!(one(def(RINGBUF, 4, 0, 4096, 0)).contains("key_size: ring buffers take no key"));
+        assert!(one(def(STACK_TRACE, 4, 0, 64, 0)).starts_with("value_size: stack trace"));
         assert!(one(def(ARRAY, 8, 8, 1, 0)).contains("4-byte key"));
         assert!(one(def(ARRAY, 4, 8, 1, BPF_F_NO_PREALLOC)).contains("preallocated"));
         assert!(one(def(HASH, 4, 8, 1, BPF_F_MMAPABLE)).contains("MMAPABLE"));

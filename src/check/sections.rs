@@ -2,67 +2,77 @@
 //! load fails with "missing BPF prog type, check ELF section name".
 
 use super::Context;
-use crate::diag::{Code, Diagnostic, Severity};
+use super::libbpf_version::LibbpfVersion;
+use crate::diag::{Anchor, Code, Diagnostic, Severity};
 use crate::object::sec_def;
 
-/// Section names libbpf learnt after 1.1 (Debian 12's libbpf and bpftool 7.1), which that
-/// libbpf cannot load.
-const NEWER_THAN_LIBBPF_1_1: &[&str] = &[
-    "tc/ingress",
-    "tc/egress",
-    "tcx/ingress",
-    "tcx/egress",
-    "netkit/primary",
-    "netkit/peer",
-    "uprobe.multi",
-    "uprobe.multi.s",
-    "uretprobe.multi",
-    "uretprobe.multi.s",
-    "uprobe.session",
-    "uprobe.session.s",
-    "kprobe.session",
-    "usdt.s",
-    "struct_ops.s",
-    "sk_skb/verdict",
-    "netfilter",
-    "cgroup/connect_unix",
-    "cgroup/sendmsg_unix",
-    "cgroup/recvmsg_unix",
-    "cgroup/getpeername_unix",
-    "cgroup/getsockname_unix",
-    "tracepoint.s",
-    "tp.s",
-    "raw_tracepoint.s",
-    "raw_tp.s",
-    "tp_btf.s",
-    "fentry.multi",
-    "fentry.multi.s",
-    "fexit.multi",
-    "fexit.multi.s",
-    "fsession",
-    "fsession.s",
+/// Section names libbpf learnt after 1.1, with the first release that knows each (from the
+/// `section_defs` table of each libbpf tag; `1.8` stands for "after 1.7", not yet released
+/// when this table was made).
+const NEWER_THAN_LIBBPF_1_1: &[(&str, u32)] = &[
+    ("struct_ops.s", 2),
+    ("tc/ingress", 3),
+    ("tc/egress", 3),
+    ("tcx/ingress", 3),
+    ("tcx/egress", 3),
+    ("netkit/primary", 3),
+    ("netkit/peer", 3),
+    ("uprobe.multi", 3),
+    ("uprobe.multi.s", 3),
+    ("uretprobe.multi", 3),
+    ("uretprobe.multi.s", 3),
+    ("usdt.s", 3),
+    ("netfilter", 3),
+    ("cgroup/connect_unix", 3),
+    ("cgroup/sendmsg_unix", 3),
+    ("cgroup/recvmsg_unix", 3),
+    ("cgroup/getpeername_unix", 3),
+    ("cgroup/getsockname_unix", 3),
+    ("sk_skb/verdict", 4),
+    ("kprobe.session", 5),
+    ("uprobe.session", 6),
+    ("uprobe.session.s", 6),
+    ("fsession", 7),
+    ("fsession.s", 7),
+    ("tracepoint.s", 8),
+    ("tp.s", 8),
+    ("raw_tracepoint.s", 8),
+    ("raw_tp.s", 8),
+    ("tp_btf.s", 8),
+    ("fentry.multi", 8),
+    ("fentry.multi.s", 8),
+    ("fexit.multi", 8),
+    ("fexit.multi.s", 8),
 ];
 
 /// Findings about programs whose section names libbpf does not know, or knows only since a
-/// release newer than 1.1.
+/// release newer than the one that loads them.
 pub(crate) fn check(cx: &Context) -> Vec<Diagnostic> {
+    let (libbpf, source) = cx.options.libbpf_version();
+    let libbpf = *libbpf;
     let mut found = unknown(cx);
     found.extend(cx.object.programs.iter().filter_map(|program| {
         let pattern = program.sec_def?.pattern;
-        NEWER_THAN_LIBBPF_1_1.contains(&pattern).then(|| {
+        let &(_, minor) = NEWER_THAN_LIBBPF_1_1.iter().find(|(p, _)| *p == pattern)?;
+        let since = LibbpfVersion { major: 1, minor };
+        (libbpf < since).then(|| {
             cx.diagnostic(
                 Code::NewerSection,
                 Severity::Warning,
                 format!(
-                    "program '{}': SEC(\"{}\") is only known to libbpf releases newer than 1.1",
+                    "program '{}': SEC(\"{}\") is only known to libbpf {since} and newer; \
+                     libbpf {libbpf} fails to load it, unless user space loads it with a newer \
+                     libbpf",
                     program.name, program.section
                 ),
             )
             .at(cx.location(&program.section, program.offset))
-            .note(
-                "libbpf 1.1 (Debian 12's, and bpftool 7.1's) fails to load it: missing BPF \
-                 prog type",
-            )
+            .anchored(sec_anchor(&program.section))
+            .note(format!(
+                "libbpf {libbpf} ({source}; --libbpf-version sets it): prog '{}': missing \
+                 BPF prog type, check ELF section name '{}'",
+                program.name, program.section
+            ))
         })
     }));
     found
@@ -85,7 +95,8 @@ fn unknown(cx: &Context) -> Vec<Diagnostic> {
                         program.name, program.section
                     ),
                 )
-                .at(cx.location(&program.section, program.offset));
+                .at(cx.location(&program.section, program.offset))
+                .anchored(sec_anchor(&program.section));
             if let Some(suggestion) = suggest(&program.section) {
                 found = found.note(format!("did you mean SEC(\"{suggestion}\")?"));
             }
@@ -96,6 +107,11 @@ fn unknown(cx: &Context) -> Vec<Diagnostic> {
             ))
         })
         .collect()
+}
+
+/// The `SEC("...")` a program is declared with, above its first statement.
+fn sec_anchor(section: &str) -> Anchor {
+    Anchor::Above(format!("\"{section}\""))
 }
 
 /// The known section name nearest to `section`: its first component (before `/`) is

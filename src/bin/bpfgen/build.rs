@@ -1,6 +1,7 @@
 //! `bpfgen build`: `.bpf.c` files to stripped objects, skeletons and dependency files.
 
 use crate::compile_args::{CompileArgs, Outputs};
+use crate::levels::LevelArgs;
 use crate::package::PackageArgs;
 use bpfgen::build::{self, BuildRequest, Built, SkeletonLang};
 use bpfgen::check;
@@ -46,6 +47,8 @@ pub struct Opts {
     /// Skip `bpfgen check` (run by default on every object; its errors fail the build).
     #[arg(long)]
     no_check: bool,
+    #[command(flatten)]
+    levels: LevelArgs,
     /// Which skeleton to write: c (<stem>.skel.h), rust (<stem>.skel.rs, for libbpf-rs) or none.
     #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "rust", "none"])]
     skel: String,
@@ -65,7 +68,13 @@ pub struct Opts {
 
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        let check = (!self.no_check).then(|| check::Options::for_build(&self.btf));
+        let levels = self.levels.levels()?;
+        let libbpf = self.compile.libbpf_version();
+        let check = (!self.no_check).then(|| {
+            check::Options::for_build(&self.btf)
+                .with_levels(levels)
+                .with_libbpf_version(libbpf)
+        });
         let packaging = self.package.map(|format| PackageArgs {
             format,
             btf: self.package_btf,

@@ -2,6 +2,7 @@
 //! before the object ever reaches a kernel.
 
 use crate::compile_args::{CompileArgs, Outputs};
+use crate::levels::LevelArgs;
 use bpfgen::build::{self, SkeletonLang};
 use bpfgen::check;
 use bpfgen::diag::{Diagnostic, Severity};
@@ -28,12 +29,15 @@ pub struct Opts {
     #[arg(required = true, value_name = "FILE.bpf.o|FILE.bpf.c")]
     inputs: Vec<PathBuf>,
     /// A target kernel's BTF (raw, like /sys/kernel/btf/vmlinux or a BTFHub file, or an ELF
-    /// with .BTF); repeat for several kernels. Default: the running kernel's.
+    /// with .BTF); repeat for several kernels. Default: the running kernel's, when it has
+    /// one (without, the CO-RE, __ksym, attach-target and helper rules are skipped).
     #[arg(long = "btf", value_name = "FILE")]
     btf: Vec<PathBuf>,
     /// How findings are printed.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     message_format: String,
+    #[command(flatten)]
+    levels: LevelArgs,
     #[command(flatten)]
     compile: CompileArgs,
     /// Extra clang arguments for `.bpf.c` inputs, after `--`.
@@ -45,12 +49,24 @@ impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let json = self.message_format == "json";
         let kernel = PathBuf::from(bpfgen::btf::source::KERNEL_BTF);
+        // Without --btf and without the running kernel's BTF, the per-kernel rules have no
+        // target and are skipped.
         let targets = if self.btf.is_empty() {
-            vec![kernel.clone()]
+            std::iter::once(kernel.clone())
+                .filter(|p| p.exists())
+                .collect()
         } else {
             self.btf.clone()
         };
-        let options = check::Options::new(targets);
+        let explicit_targets = !self.btf.is_empty();
+        let options = check::Options::new(targets)
+            .with_levels(self.levels.levels()?)
+            .with_libbpf_version(self.compile.libbpf_version());
+        // Targets named on the command line must be usable before any rule runs, whether or
+        // not an input needs them.
+        if explicit_targets {
+            options.targets()?;
+        }
         let has_sources = self.inputs.iter().any(|p| is_source(p));
         let compiler = if has_sources {
             Some(self.compile.request(Outputs {

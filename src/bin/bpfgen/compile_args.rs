@@ -4,6 +4,7 @@ use bpfgen::build::{BuildRequest, SkeletonLang};
 use bpfgen::build_cache;
 use bpfgen::cache::Cache;
 use bpfgen::check;
+use bpfgen::check::libbpf_version::{LibbpfVersion, VersionSource};
 use bpfgen::compile::CompileOptions;
 use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
@@ -37,6 +38,10 @@ pub struct CompileArgs {
     /// Do not precompile the generated vmlinux.h.
     #[arg(long)]
     no_pch: bool,
+    /// The libbpf release that loads the objects, for `check`'s section names (default: what
+    /// bpf/libbpf_version.h in the include path says, else 1.1).
+    #[arg(long, value_name = "X.Y")]
+    libbpf_version: Option<LibbpfVersion>,
 }
 
 /// What a build writes and checks, beyond how it compiles.
@@ -58,6 +63,15 @@ pub struct Outputs {
 }
 
 impl CompileArgs {
+    /// The libbpf release `--libbpf-version` names, or the one the include path's
+    /// `bpf/libbpf_version.h` declares.
+    pub fn libbpf_version(&self) -> (LibbpfVersion, VersionSource) {
+        match self.libbpf_version {
+            Some(version) => (version, VersionSource::Given),
+            None => LibbpfVersion::detect(&self.include),
+        }
+    }
+
     /// The clang to use and the build request for `outputs`.
     pub fn request(self, outputs: Outputs) -> anyhow::Result<(Clang, BuildRequest)> {
         let arch = match &self.arch {
