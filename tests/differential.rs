@@ -78,7 +78,7 @@ fn clang_raw(source: &Path, out: &Path, debug: bool) {
     );
 }
 
-fn bpftool_skeleton(object: &Path, name: &str) -> String {
+pub fn bpftool_skeleton(object: &Path, name: &str) -> String {
     let out = run_ok(
         Command::new("bpftool")
             .args(["gen", "skeleton"])
@@ -89,7 +89,7 @@ fn bpftool_skeleton(object: &Path, name: &str) -> String {
 }
 
 /// bpftool's shape with its version's known gaps filled in as current libbpf behaves.
-fn as_current_libbpf(
+pub fn as_current_libbpf(
     mut shape: SkeletonShape,
     ours: &SkeletonShape,
     link_maps: &[String],
@@ -109,7 +109,7 @@ fn as_current_libbpf(
 }
 
 /// Maps that come from `.struct_ops.link`, read from `bpfgen inspect --json`.
-fn struct_ops_link_maps(object: &Path) -> Vec<String> {
+pub fn struct_ops_link_maps(object: &Path) -> Vec<String> {
     let out = run_ok(bpfgen().args(["inspect", "--json"]).arg(object));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     report["maps"]

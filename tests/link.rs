@@ -17,7 +17,7 @@ fn link_fixture(stem: &str) -> PathBuf {
 }
 
 /// The bytes of section `name` of the object at `path`.
-fn section(path: &Path, name: &str) -> Option<Vec<u8>> {
+pub fn section(path: &Path, name: &str) -> Option<Vec<u8>> {
     let data = std::fs::read(path).unwrap();
     let file = object::File::parse(&*data).unwrap();
     file.section_by_name(name)

@@ -8,6 +8,7 @@ mod errors;
 mod examples;
 mod examples_more;
 mod fuzz_corpus;
+mod generated_programs;
 mod inspect;
 mod kernel_types;
 mod link;
