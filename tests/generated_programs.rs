@@ -455,7 +455,7 @@ fn check_case(seed: u64) {
     );
     let header = String::from_utf8(header.stdout).unwrap();
     std::fs::write(dir.join("prog.skel.h"), &header).unwrap();
-    let our_shape = crate::skeleton_shape::parse(&header, "prog_bpf");
+    let mut our_shape = crate::skeleton_shape::parse(&header, "prog_bpf");
     // bpftool 7.1's linker misplaces an extern map that another file defines at a later
     // offset, and then cannot open its own object ("map relo failed to find map"); bpftool
     // reads bpfgen's object instead, and the kernel's verdicts are judged alone below.
@@ -469,8 +469,15 @@ fn check_case(seed: u64) {
         &crate::differential::bpftool_skeleton(skeleton_source, "prog_bpf"),
         "prog_bpf",
     );
-    for members in their_shape.datasecs.values_mut() {
-        members.retain(|m| !case.hidden.contains(m));
+    // Where bpftool 7.1 lists a hidden global, current libbpf's skeleton has padding: compare
+    // the sections with hidden globals without either.
+    for (sec, members) in their_shape.datasecs.iter_mut() {
+        if members.iter().any(|m| case.hidden.contains(m)) {
+            members.retain(|m| !case.hidden.contains(m) && !m.starts_with("__pad"));
+            if let Some(ours) = our_shape.datasecs.get_mut(sec) {
+                ours.retain(|m| !m.starts_with("__pad"));
+            }
+        }
     }
     let expected = crate::differential::as_current_libbpf(
         their_shape,
@@ -531,6 +538,10 @@ fn check_case(seed: u64) {
     );
 }
 
+/// Seeds that once found a defect, run every time: 124 and 263 (the linker placed a piece of
+/// a section at the piece's own alignment, where libbpf uses the section's alignment so far).
+const REGRESSION_SEEDS: &[u64] = &[124, 263];
+
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -542,7 +553,8 @@ fn env_number(name: &str, default: u64) -> u64 {
 fn generated_programs_match_the_reference_pipeline() {
     let first = env_number("BPFGEN_CONFORMANCE_SEED", 1);
     let cases = env_number("BPFGEN_CONFORMANCE_CASES", 40);
-    let seeds: Vec<u64> = (first..first + cases).collect();
+    let mut seeds: Vec<u64> = REGRESSION_SEEDS.to_vec();
+    seeds.extend(first..first + cases);
     let failures: Vec<String> = std::thread::scope(|scope| {
         let workers: Vec<_> = seeds
             .chunks(seeds.len().div_ceil(2).max(1))
@@ -564,7 +576,7 @@ fn generated_programs_match_the_reference_pipeline() {
             .collect()
     });
     eprintln!(
-        "conformance: {} generated programs from seed {first}, {} failed",
+        "conformance: {} generated programs (regression seeds {REGRESSION_SEEDS:?}, then from seed {first}), {} failed",
         seeds.len(),
         failures.len()
     );

@@ -80,7 +80,7 @@ impl OutSection {
         !self.ephemeral && holds_code(self.sh_type, self.flags)
     }
 
-    /// Appends `input` at its alignment; returns the offset of the piece.
+    /// Appends `input` at the section's alignment; returns the offset of the piece.
     fn extend(&mut self, input: &InputSection) -> u64 {
         if input.ephemeral {
             return 0;
@@ -93,8 +93,10 @@ impl OutSection {
                 ..OutSection::new(input)
             };
         }
+        // As libbpf's `extend_sec`: the piece starts at the section's alignment so far, grown
+        // to the piece's (a 2-aligned piece after 5 bytes of a 4-aligned section goes to 8).
         self.align = self.align.max(input.align);
-        let offset = self.size.next_multiple_of(input.align);
+        let offset = self.size.next_multiple_of(self.align);
         if input.sh_type != elf::SHT_NOBITS.0 {
             self.data.resize(offset as usize, 0);
             self.data.extend_from_slice(input.data);
