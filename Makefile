@@ -20,3 +20,5 @@ example: deps
 
 test: deps
 	$(CARGO) test
+	@echo "Conformance suite (tests/kernel_types.rs, tests/generated_programs.rs):"
+	@cat target/tmp/conformance-*.txt

@@ -161,12 +161,27 @@ fn types_header(rng: &mut Rng, declared: &mut Declared) -> String {
     out
 }
 
-const MAP_TYPES: &[(&str, bool)] = &[
-    ("BPF_MAP_TYPE_HASH", true),
-    ("BPF_MAP_TYPE_ARRAY", true),
-    ("BPF_MAP_TYPE_PERCPU_ARRAY", true),
-    ("BPF_MAP_TYPE_LRU_HASH", true),
-    ("BPF_MAP_TYPE_RINGBUF", false),
+/// How a map type is declared and used.
+#[derive(Clone, Copy, PartialEq)]
+enum MapShape {
+    /// Key and value; looked up by key.
+    Keyed,
+    /// Value only (queue, stack); peeked.
+    ValueOnly,
+    /// Neither (ring buffer).
+    Buffer,
+}
+
+const MAP_TYPES: &[(&str, MapShape)] = &[
+    ("BPF_MAP_TYPE_HASH", MapShape::Keyed),
+    ("BPF_MAP_TYPE_ARRAY", MapShape::Keyed),
+    ("BPF_MAP_TYPE_PERCPU_HASH", MapShape::Keyed),
+    ("BPF_MAP_TYPE_PERCPU_ARRAY", MapShape::Keyed),
+    ("BPF_MAP_TYPE_LRU_HASH", MapShape::Keyed),
+    ("BPF_MAP_TYPE_LRU_PERCPU_HASH", MapShape::Keyed),
+    ("BPF_MAP_TYPE_QUEUE", MapShape::ValueOnly),
+    ("BPF_MAP_TYPE_STACK", MapShape::ValueOnly),
+    ("BPF_MAP_TYPE_RINGBUF", MapShape::Buffer),
 ];
 
 const SECTIONS: &[&str] = &[".bss", ".data", ".rodata", ".data.gen", ".rodata.gen"];
@@ -234,29 +249,47 @@ fn generate(seed: u64) -> Case {
     }
 
     // Maps.
-    for m in 0..rng.below(4) {
-        let (map_type, keyed) = *rng.pick(MAP_TYPES);
+    for m in 0..rng.below(5) {
+        let (map_type, shape) = *rng.pick(MAP_TYPES);
         let _ = writeln!(main, "struct {{\n\t__uint(type, {map_type});");
-        if map_type == "BPF_MAP_TYPE_RINGBUF" {
-            if rng.chance(70) {
-                main.push_str("\t__uint(max_entries, 4096);\n");
+        let sized = rng.chance(75);
+        match shape {
+            MapShape::Buffer => {
+                if sized {
+                    main.push_str("\t__uint(max_entries, 4096);\n");
+                }
             }
-        } else {
-            if rng.chance(75) {
-                let _ = writeln!(main, "\t__uint(max_entries, {});", 1 + rng.below(64));
+            MapShape::ValueOnly => {
+                if sized {
+                    let _ = writeln!(main, "\t__uint(max_entries, {});", 1 + rng.below(64));
+                }
+                let value = rng.pick(&declared.types).clone();
+                if rng.chance(70) {
+                    let _ = writeln!(main, "\t__type(value, {value});");
+                } else {
+                    let _ = writeln!(main, "\t__uint(value_size, sizeof({value}));");
+                }
+                uses.push(format!(
+                    "{{ char v[sizeof({value})]; if (!bpf_map_peek_elem(&map{m}, v)) sink += 1; }}"
+                ));
             }
-            let value = rng.pick(&declared.types).clone();
-            if keyed && rng.chance(70) {
-                let _ = writeln!(main, "\t__type(key, __u32);\n\t__type(value, {value});");
-            } else {
-                let _ = writeln!(
-                    main,
-                    "\t__uint(key_size, sizeof(__u32));\n\t__uint(value_size, sizeof({value}));"
-                );
+            MapShape::Keyed => {
+                if sized {
+                    let _ = writeln!(main, "\t__uint(max_entries, {});", 1 + rng.below(64));
+                }
+                let value = rng.pick(&declared.types).clone();
+                if rng.chance(70) {
+                    let _ = writeln!(main, "\t__type(key, __u32);\n\t__type(value, {value});");
+                } else {
+                    let _ = writeln!(
+                        main,
+                        "\t__uint(key_size, sizeof(__u32));\n\t__uint(value_size, sizeof({value}));"
+                    );
+                }
+                uses.push(format!(
+                    "{{ __u32 key = 0; void *v = bpf_map_lookup_elem(&map{m}, &key); if (v) sink += 1; }}"
+                ));
             }
-            uses.push(format!(
-                "{{ __u32 key = 0; void *v = bpf_map_lookup_elem(&map{m}, &key); if (v) sink += 1; }}"
-            ));
         }
         let _ = writeln!(main, "}} map{m} SEC(\".maps\");\n");
     }
@@ -271,7 +304,8 @@ fn generate(seed: u64) -> Case {
         uses.push("if (CONFIG_BPF_SYSCALL) sink += 2;".to_string());
     }
     if rng.chance(40) {
-        main.push_str("extern const void bpf_prog_active __ksym __weak;\n");
+        let weak = if rng.chance(50) { " __weak" } else { "" };
+        let _ = writeln!(main, "extern const void bpf_prog_active __ksym{weak};");
         uses.push("sink += (__u64)&bpf_prog_active != 0;".to_string());
     }
 
@@ -538,10 +572,6 @@ fn check_case(seed: u64) {
     );
 }
 
-/// Seeds that once found a defect, run every time: 124 and 263 (the linker placed a piece of
-/// a section at the piece's own alignment, where libbpf uses the section's alignment so far).
-const REGRESSION_SEEDS: &[u64] = &[124, 263];
-
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -553,8 +583,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 fn generated_programs_match_the_reference_pipeline() {
     let first = env_number("BPFGEN_CONFORMANCE_SEED", 1);
     let cases = env_number("BPFGEN_CONFORMANCE_CASES", 40);
-    let mut seeds: Vec<u64> = REGRESSION_SEEDS.to_vec();
-    seeds.extend(first..first + cases);
+    let seeds: Vec<u64> = (first..first + cases).collect();
     let failures: Vec<String> = std::thread::scope(|scope| {
         let workers: Vec<_> = seeds
             .chunks(seeds.len().div_ceil(2).max(1))
@@ -564,7 +593,7 @@ fn generated_programs_match_the_reference_pipeline() {
                         .filter_map(|&seed| {
                             std::panic::catch_unwind(|| check_case(seed))
                                 .err()
-                                .map(|e| panic_text(&*e))
+                                .map(|e| failure_report(seed, &panic_text(&*e)))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -575,12 +604,26 @@ fn generated_programs_match_the_reference_pipeline() {
             .flat_map(|w| w.join().unwrap())
             .collect()
     });
-    eprintln!(
-        "conformance: {} generated programs (regression seeds {REGRESSION_SEEDS:?}, then from seed {first}), {} failed",
+    let counts = format!(
+        "{} generated programs from seed {first}, {} failed",
         seeds.len(),
         failures.len()
     );
+    eprintln!("conformance: {counts}");
+    let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-programs.txt");
+    std::fs::write(report, format!("{counts}\n")).unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// What a failed case prints: the difference, then the generated sources.
+fn failure_report(seed: u64, failure: &str) -> String {
+    let case = generate(seed);
+    let mut report = format!("{failure}\n--- seed {seed}: types.h ---\n{}", case.types);
+    let _ = write!(report, "--- seed {seed}: main.bpf.c ---\n{}", case.main);
+    if let Some(lib) = &case.lib {
+        let _ = write!(report, "--- seed {seed}: lib.bpf.c ---\n{lib}");
+    }
+    report
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {

@@ -5,7 +5,7 @@
 
 use crate::util::*;
 use bpfgen::btf::raw::{RawBtf, kind};
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSymbol};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -441,4 +441,40 @@ fn a_failed_link_in_build_writes_nothing() {
     );
     assert!(!dir.path().join("out/prog.bpf.o").exists());
     assert!(!dir.path().join("out/prog.skel.h").exists());
+}
+
+#[test]
+fn a_piece_starts_at_the_sections_alignment_as_bpftool_places_it() {
+    let dir = scratch();
+    let inputs: Vec<PathBuf> = ["align_first", "align_second"]
+        .iter()
+        .map(|stem| clang_object(dir.path(), &link_fixture(stem), &["-g"]))
+        .collect();
+    let ours = dir.path().join("ours.o");
+    let theirs = dir.path().join("theirs.o");
+    run_ok(bpfgen().args(["gen", "object"]).arg(&ours).args(&inputs));
+    run_ok(
+        Command::new("bpftool")
+            .args(["gen", "object"])
+            .arg(&theirs)
+            .args(&inputs),
+    );
+    for name in [".BTF", ".BTF.ext"] {
+        assert_eq!(
+            section(&ours, name),
+            section(&theirs, name),
+            "section {name} differs from bpftool's"
+        );
+    }
+    let data = std::fs::read(&ours).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let second = file
+        .symbols()
+        .find(|s| s.name() == Ok("second_short"))
+        .unwrap();
+    assert_eq!(
+        second.address(),
+        8,
+        "5 bytes at alignment 4, then the piece"
+    );
 }
