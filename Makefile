@@ -7,7 +7,7 @@ CARGO ?= cargo
 OUT := examples/c/.output
 BPFGEN := target/release/bpfgen
 
-.PHONY: deps example test
+.PHONY: deps example test install-shell
 
 deps:
 	scripts/install-deps.sh
@@ -22,3 +22,16 @@ test: deps
 	$(CARGO) test
 	@echo "Conformance suite (tests/kernel_types.rs, tests/generated_programs.rs):"
 	@cat target/tmp/conformance-*.txt
+
+# Shell completions (bash, zsh, fish) and the man page, from the installed command line.
+PREFIX ?= /usr/local
+install-shell:
+	$(CARGO) build --release --quiet
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	$(BPFGEN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpfgen
+	$(BPFGEN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_bpfgen
+	$(BPFGEN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bpfgen.fish
+	$(BPFGEN) man > $(DESTDIR)$(PREFIX)/share/man/man1/bpfgen.1

@@ -117,8 +117,14 @@ pub fn build(
     request: &BuildRequest,
     on_done: &(dyn Fn(&SourceOutcome) + Sync),
 ) -> Result<Vec<SourceOutcome>> {
+    check_sources_are_files(&request.sources)?;
     if request.link.is_none() {
         check_distinct_stems(&request.sources)?;
+    }
+    if request.out_dir.exists() && !request.out_dir.is_dir() {
+        return Err(
+            Error::environment("is a file, not an output directory").in_file(&request.out_dir)
+        );
     }
     std::fs::create_dir_all(&request.out_dir).map_err(|e| Error::io(&request.out_dir, &e))?;
     let generated = OnceLock::new();
@@ -252,6 +258,17 @@ fn compile_source(
 }
 
 /// Two sources with one stem (`a/p.bpf.c`, `b/p.bpf.c`) would write the same outputs.
+/// Refuses a directory given as a source before clang runs (clang would warn about it in
+/// many lines, then fail to find its own output).
+fn check_sources_are_files(sources: &[PathBuf]) -> Result<()> {
+    for source in sources {
+        if source.is_dir() {
+            return Err(Error::environment("is a directory, not a .bpf.c source").in_file(source));
+        }
+    }
+    Ok(())
+}
+
 fn check_distinct_stems(sources: &[PathBuf]) -> Result<()> {
     let mut seen = std::collections::BTreeMap::new();
     for source in sources {
@@ -362,6 +379,25 @@ fn compile_cached(
     (run.diagnostics, compiled)
 }
 
+/// Refuses to generate vmlinux.h from this machine's kernel for another architecture: its
+/// types (`struct pt_regs`, `struct user_pt_regs`) are this machine's, and clang would fail
+/// on them far from the cause.
+fn check_vmlinux_matches_arch(request: &BuildRequest) -> Result<()> {
+    let running_kernel = request.btf == Path::new(crate::btf::source::KERNEL_BTF);
+    match crate::toolchain::TargetArch::host() {
+        Ok(host) if running_kernel && host != request.compile.arch => {
+            Err(Error::environment(format!(
+                "includes vmlinux.h, and this machine's kernel BTF describes {}, not {}: give \
+                 --btf with the BTF of a kernel for {} (or its vmlinux.h with -I)",
+                host.libbpf_name(),
+                request.compile.arch.libbpf_name(),
+                request.compile.arch.libbpf_name()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The compile options for one source: the request's, plus a generated `vmlinux.h` (and its
 /// precompiled form) when the source includes one that no include directory provides.
 fn source_options(
@@ -378,6 +414,7 @@ fn source_options(
     if !vmlinux::includes_vmlinux(&text) || vmlinux::provided(source, &opts) {
         return Ok(opts);
     }
+    check_vmlinux_matches_arch(request).map_err(|e| e.in_file(source))?;
     let dir = generated
         .get_or_init(|| vmlinux::generated_dir(&request.cache, &request.btf))
         .clone()

@@ -226,3 +226,119 @@ fn clang_older_than_11_is_refused() {
         .arg(dir.path().join("out")));
     assert_error(&out, 2, "clang-10", "too old");
 }
+
+#[test]
+fn confusing_invocations_get_one_line_that_says_what_to_do() {
+    let dir = scratch();
+    let out_dir = dir.path().join("out");
+    // A directory as a source: refused before clang runs (no clang warnings at all).
+    let out = run(bpfgen()
+        .arg("build")
+        .arg(dir.path())
+        .arg("-o")
+        .arg(&out_dir));
+    assert_error(&out, 2, &dir.path().display().to_string(), "is a directory");
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+
+    // `--package ecli-json` with a space.
+    let out = run(bpfgen()
+        .args(["build", "--package", "ecli-json"])
+        .arg(example("helloworld.bpf.c"))
+        .arg("-o")
+        .arg(&out_dir));
+    assert_error(&out, 2, "ecli-json", "write --package=ecli-json");
+
+    // Another architecture's vmlinux.h cannot come from this machine's kernel.
+    let other = if cfg!(target_arch = "aarch64") {
+        "x86"
+    } else {
+        "arm64"
+    };
+    let out = run(bpfgen()
+        .args(["build", "--arch", other])
+        .arg(fixture("conformance/verbose.bpf.c"))
+        .arg("-o")
+        .arg(&out_dir));
+    assert_error(&out, 2, "verbose.bpf.c", "give --btf");
+
+    // A file as the output directory.
+    let out = run(bpfgen()
+        .arg("build")
+        .arg(example("helloworld.bpf.c"))
+        .args(["-o", "/proc/version"]));
+    assert_error(
+        &out,
+        2,
+        "/proc/version",
+        "is a file, not an output directory",
+    );
+
+    // A source where an object is expected.
+    let out = run(bpfgen().arg("inspect").arg(example("helloworld.bpf.c")));
+    assert_error(&out, 1, "helloworld.bpf.c", "build it with `bpfgen build`");
+
+    // bpftool's spelling of a BTF dump works; an unknown format is named.
+    let btf = kernel_btf(KERNELS[0]);
+    let plain = run_ok(bpfgen().args(["btf", "dump"]).arg(&btf)).stdout;
+    let bpftool_style = run_ok(
+        bpfgen()
+            .args(["btf", "dump", "file"])
+            .arg(&btf)
+            .args(["format", "c"]),
+    )
+    .stdout;
+    assert!(plain == bpftool_style);
+    let out = run(bpfgen()
+        .args(["btf", "dump"])
+        .arg(&btf)
+        .args(["format", "raw"]));
+    assert_error(&out, 2, "format raw", "C only");
+}
+
+#[test]
+fn extra_clang_flags_come_from_bpfgen_cflags() {
+    let dir = scratch();
+    let source = dir.path().join("flagged.bpf.c");
+    std::fs::write(
+        &source,
+        "#ifndef FROM_ENV\n#error FROM_ENV is not defined\n#endif\n\
+         #include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n\
+         SEC(\"tp/syscalls/sys_enter_getpid\") int on_getpid(void *ctx) { return 0; }\n\
+         char LICENSE[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .unwrap();
+    let out = run(bpfgen()
+        .args(["build", "--no-cache", "-o"])
+        .arg(dir.path())
+        .arg(&source));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("FROM_ENV is not defined"));
+    run_ok(
+        bpfgen()
+            .env("BPFGEN_CFLAGS", "-DFROM_ENV=1 -O2")
+            .args(["build", "--no-cache", "-o"])
+            .arg(dir.path())
+            .arg(&source),
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = run_ok(bpfgen().args(["completions", shell])).stdout;
+        let script = String::from_utf8(script).unwrap();
+        assert!(
+            script.contains("bpfgen") && script.contains("build"),
+            "{shell}"
+        );
+    }
+    let page = String::from_utf8(run_ok(bpfgen().arg("man")).stdout).unwrap();
+    assert!(page.contains(".TH bpfgen 1"), "{page}");
+    assert!(page.contains("completions"), "{page}");
+    let json = run_ok(
+        bpfgen()
+            .args(["inspect", "--message-format", "json"])
+            .arg(built_example(scratch().path(), "minimal")),
+    );
+    assert!(String::from_utf8_lossy(&json.stdout).starts_with("{\n"));
+}

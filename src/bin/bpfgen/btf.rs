@@ -43,9 +43,15 @@ enum BtfCommand {
 
 /// Dump a BTF file (`--format c`: the C header, as `bpfgen gen vmlinux --btf FILE`).
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  bpfgen btf dump /sys/kernel/btf/vmlinux > vmlinux.h\n  \
+                        bpfgen btf dump file prog.bpf.o format c   (bpftool's spelling)"
+)]
 struct DumpOpts {
-    /// BTF to read: raw BTF or an ELF file with a .BTF section.
-    file: PathBuf,
+    /// BTF to read: raw BTF or an ELF file with a .BTF section. bpftool's spelling,
+    /// `file FILE format c`, is accepted too.
+    #[arg(value_name = "FILE", num_args = 1..=4, required = true)]
+    words: Vec<String>,
     /// Output format.
     #[arg(long, value_parser = ["c"], default_value = "c")]
     format: String,
@@ -61,9 +67,32 @@ impl BtfOpts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.what {
             BtfCommand::Dump(opts) => {
-                write_header(&opts.file, opts.base.as_deref(), opts.output.as_deref())
+                let file = bpftool_dump_file(&opts.words)?;
+                write_header(&file, opts.base.as_deref(), opts.output.as_deref())
             }
         }
+    }
+}
+
+/// The file of `btf dump`'s words: `FILE`, or bpftool's `[file] FILE [format c]`.
+fn bpftool_dump_file(words: &[String]) -> anyhow::Result<PathBuf> {
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let rest = match words.as_slice() {
+        ["file", rest @ ..] if !rest.is_empty() => rest,
+        rest => rest,
+    };
+    match rest {
+        [file] | [file, "format", "c"] => Ok(PathBuf::from(file)),
+        [_, "format", other] => Err(bpfgen::Error::environment(format!(
+            "format {other}: bpfgen dumps BTF as C only (format c)"
+        ))
+        .into()),
+        _ => Err(bpfgen::Error::environment(format!(
+            "unexpected arguments `{}`: write `bpfgen btf dump FILE` (or bpftool's \
+             `file FILE format c`)",
+            words.join(" ")
+        ))
+        .into()),
     }
 }
 

@@ -68,6 +68,7 @@ pub struct Opts {
 
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
+        check_package_spelling(self.package.as_deref(), &self.sources)?;
         let levels = self.levels.levels()?;
         let libbpf = self.compile.libbpf_version();
         let check = (!self.no_check).then(|| {
@@ -117,6 +118,28 @@ impl Opts {
             }
         }
         Ok(ExitCode::from(worst))
+    }
+}
+
+/// `--package ecli-json` (with a space) leaves the format as a source, since `--package`
+/// alone means oci: say how to write it instead of "ecli-json: no such file".
+fn check_package_spelling(package: Option<&str>, sources: &[PathBuf]) -> anyhow::Result<()> {
+    let Some(format) = package else {
+        return Ok(());
+    };
+    match sources
+        .iter()
+        .find(|s| Format::NAMES.contains(&s.to_string_lossy().as_ref()) && !s.exists())
+    {
+        Some(word) => Err(bpfgen::Error::environment(format!(
+            "`--package {}` reads `{}` as a source (a bare --package means {format}): write \
+             --package={}",
+            word.display(),
+            word.display(),
+            word.display()
+        ))
+        .into()),
+        None => Ok(()),
     }
 }
 

@@ -92,7 +92,7 @@ impl CompileArgs {
                 target,
                 include_dirs: self.include,
                 defines: self.define,
-                extra_args: outputs.clang_args,
+                extra_args: env_cflags().chain(outputs.clang_args).collect(),
                 pch: None,
                 fallback_include_dirs: Vec::new(),
             },
@@ -116,4 +116,16 @@ impl CompileArgs {
         };
         Ok((clang, request))
     }
+}
+
+/// `$BPFGEN_CFLAGS`, split at whitespace: extra clang arguments without editing a Makefile or
+/// build.rs (as bpf2go's `BPF2GO_CFLAGS`). They come before the arguments after `--`, so
+/// those win.
+fn env_cflags() -> impl Iterator<Item = OsString> {
+    std::env::var("BPFGEN_CFLAGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(OsString::from)
+        .collect::<Vec<_>>()
+        .into_iter()
 }

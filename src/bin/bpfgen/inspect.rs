@@ -13,16 +13,19 @@ use std::process::ExitCode;
 pub struct Opts {
     /// The BPF object file.
     object: PathBuf,
-    /// Print JSON instead of text.
+    /// Print JSON instead of text (the same as `--message-format json`).
     #[arg(long)]
     json: bool,
+    /// human (default) or json, as `check` and `build` spell it.
+    #[arg(long, value_name = "FORMAT", value_parser = ["human", "json"], default_value = "human")]
+    message_format: String,
 }
 
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let loaded = objects::load(&self.object, None)?;
         let report = Report::new(&loaded.object).map_err(|e| e.in_file(&self.object))?;
-        let text = if self.json {
+        let text = if self.json || self.message_format == "json" {
             report.to_json() + "\n"
         } else {
             report.to_text()

@@ -12,6 +12,7 @@ mod levels;
 mod link;
 mod objects;
 mod package;
+mod shell;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
     after_help = "Exit status: 0 success, 1 the input is wrong (clang error, invalid \
                         object), 2 usage or environment (bad flag, clang missing, unreadable path)."
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -33,9 +34,11 @@ enum Command {
     Build(build::Opts),
     Btf(btf::BtfOpts),
     Check(check::Opts),
+    Completions(shell::CompletionsOpts),
     Doctor(doctor::Opts),
     Gen(generate::Opts),
     Inspect(inspect::Opts),
+    Man(shell::ManOpts),
     Package(package::Opts),
 }
 
@@ -45,9 +48,11 @@ fn main() -> ExitCode {
         Command::Build(opts) => opts.run(),
         Command::Btf(opts) => opts.run(),
         Command::Check(opts) => opts.run(),
+        Command::Completions(opts) => opts.run(),
         Command::Doctor(opts) => opts.run(),
         Command::Gen(opts) => opts.run(),
         Command::Inspect(opts) => opts.run(),
+        Command::Man(opts) => opts.run(),
         Command::Package(opts) => opts.run(),
     };
     match result {

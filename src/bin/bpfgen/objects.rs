@@ -13,6 +13,13 @@ pub struct LoadedObject {
 /// Reads and parses `path`; the object name is `name` (sanitized) or derived from the file name.
 pub fn load(path: &Path, name: Option<&str>) -> bpfgen::Result<LoadedObject> {
     let bytes = std::fs::read(path).map_err(|e| bpfgen::Error::io(path, &e))?;
+    if !bytes.starts_with(b"\x7fELF") && path.extension().is_some_and(|e| e == "c" || e == "h") {
+        return Err(bpfgen::Error::input(
+            "is C source, not a BPF object: build it with `bpfgen build`, or check it with \
+             `bpfgen check`, which takes sources",
+        )
+        .in_file(path));
+    }
     let name = match name {
         Some(name) => names::sanitize_identifier(name),
         None => {
