@@ -115,3 +115,57 @@ fn builds_under_makes_jobserver_finish() {
         assert!(dir.path().join(format!("{out_dir}/s{i}.bpf.o")).exists());
     }
 }
+
+/// libbpf 1.7 (the libbpf-sys crate's vendored sources) built as a static library and
+/// installed with its headers, as libbpf-bootstrap does with its submodule; returns
+/// (libbpf.a, include directory).
+fn static_libbpf(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let shim = libbpf17_include_flags()[0]
+        .trim_start_matches("-I")
+        .to_string();
+    let sources = std::fs::canonicalize(Path::new(&shim).join("bpf")).unwrap();
+    let objects = dir.join("libbpf-obj");
+    let installed = dir.join("libbpf-install");
+    run_ok(
+        Command::new("make")
+            .arg("-C")
+            .arg(&sources)
+            .args(["-j2", "BUILD_STATIC_ONLY=1", "install"])
+            .arg(format!("OBJDIR={}", objects.display()))
+            .arg(format!("DESTDIR={}", installed.display()))
+            .args(["INCLUDEDIR=", "LIBDIR=", "UAPIDIR="]),
+    );
+    (objects.join("libbpf.a"), installed)
+}
+
+#[test]
+fn a_submodule_libbpf_a_is_linked_instead_of_the_system_one() {
+    let dir = scratch();
+    let apps = dir.path().join("apps");
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::copy(example("Makefile"), apps.join("Makefile")).unwrap();
+    for file in ["minimal.bpf.c", "minimal.c", "example.h"] {
+        std::fs::copy(example(file), apps.join(file)).unwrap();
+    }
+    let (archive, include) = static_libbpf(dir.path());
+    assert!(include.join("bpf/bpf_helpers.h").is_file());
+    run_ok(
+        Command::new("make")
+            .arg("-C")
+            .arg(&apps)
+            .arg("APPS=minimal")
+            .arg(format!("REPO={}", repo().display()))
+            .arg(format!("BPFGEN={}", env!("CARGO_BIN_EXE_bpfgen")))
+            .arg(format!("LIBBPF_OBJ={}", archive.display()))
+            .arg(format!("LIBBPF_INCLUDE={}", include.display()))
+            .env("BPFGEN_CACHE_DIR", dir.path().join("cache")),
+    );
+    let binary = apps.join("minimal");
+    let dynamic = stdout(&run_ok(Command::new("ldd").arg(&binary)));
+    assert!(!dynamic.contains("libbpf.so"), "{dynamic}");
+    let symbols = stdout(&run_ok(Command::new("nm").arg(&binary)));
+    assert!(
+        symbols.contains(" T bpf_object__open"),
+        "libbpf.a is linked in"
+    );
+}
