@@ -252,12 +252,27 @@ fn compile_source(
     source: &Path,
 ) -> (String, Result<CachedCompile>) {
     match source_options(clang, request, generated, source) {
-        Ok(opts) => compile_cached(clang, request, &opts, source),
+        Ok(opts) => {
+            let (diagnostics, compiled) = compile_cached(clang, request, &opts, source);
+            (source_as_given(&diagnostics, source), compiled)
+        }
         Err(err) => (String::new(), Err(err)),
     }
 }
 
-/// Two sources with one stem (`a/p.bpf.c`, `b/p.bpf.c`) would write the same outputs.
+/// clang's diagnostics with the source named as the user named it: clang is given the
+/// absolute path (for reproducible debug info), bpfgen's own messages use the path as given,
+/// and one log should have one convention.
+fn source_as_given(diagnostics: &str, source: &Path) -> String {
+    match std::path::absolute(source) {
+        Ok(absolute) if absolute != source => diagnostics.replace(
+            &format!("{}:", absolute.display()),
+            &format!("{}:", source.display()),
+        ),
+        _ => diagnostics.to_string(),
+    }
+}
+
 /// Refuses a directory given as a source before clang runs (clang would warn about it in
 /// many lines, then fail to find its own output).
 fn check_sources_are_files(sources: &[PathBuf]) -> Result<()> {
@@ -269,6 +284,7 @@ fn check_sources_are_files(sources: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Two sources with one stem (`a/p.bpf.c`, `b/p.bpf.c`) would write the same outputs.
 fn check_distinct_stems(sources: &[PathBuf]) -> Result<()> {
     let mut seen = std::collections::BTreeMap::new();
     for source in sources {

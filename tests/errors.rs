@@ -342,3 +342,33 @@ fn completions_and_the_man_page_come_from_the_command_line() {
     );
     assert!(String::from_utf8_lossy(&json.stdout).starts_with("{\n"));
 }
+
+#[test]
+fn clang_diagnostics_name_the_source_as_it_was_given() {
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/bad.bpf.c"),
+        "int f(void) { return undeclared; }\n",
+    )
+    .unwrap();
+    let out = run(bpfgen().current_dir(dir.path()).args([
+        "build",
+        "--no-cache",
+        "src/bad.bpf.c",
+        "-o",
+        "out",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let log = stderr(&out);
+    assert!(
+        log.contains("\nsrc/bad.bpf.c:1:22: error: use of undeclared identifier")
+            || log.starts_with("src/bad.bpf.c:1:22: error"),
+        "{log}"
+    );
+    assert!(!log.contains(&dir.path().display().to_string()), "{log}");
+    assert!(
+        log.contains("bpfgen: error: src/bad.bpf.c: clang failed"),
+        "{log}"
+    );
+}
