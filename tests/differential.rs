@@ -62,19 +62,13 @@ fn clang_raw(source: &Path, out: &Path, debug: bool) {
         cmd.arg("-g");
     }
     run_ok(
-        cmd.args([
-            "-O2",
-            "-target",
-            "bpf",
-            "-D__TARGET_ARCH_x86",
-            "-fno-addrsig",
-            "-I",
-        ])
-        .arg(vmlinux_dir())
-        .args(["-idirafter", "/usr/include/x86_64-linux-gnu", "-c"])
-        .arg(source)
-        .arg("-o")
-        .arg(out),
+        cmd.args(["-O2", "-target", "bpf", "-fno-addrsig", "-I"])
+            .arg(vmlinux_dir())
+            .args(host_clang_flags())
+            .arg("-c")
+            .arg(source)
+            .arg("-o")
+            .arg(out),
     );
 }
 

@@ -146,14 +146,8 @@ fn objects_without_btf_that_need_it_are_rejected() {
     let object = dir.path().join("nobtf_maps.bpf.o");
     run_ok(
         Command::new("clang")
-            .args([
-                "-O2",
-                "-target",
-                "bpf",
-                "-idirafter",
-                "/usr/include/x86_64-linux-gnu",
-                "-c",
-            ])
+            .args(["-O2", "-target", "bpf", "-c"])
+            .args(host_clang_flags())
             .arg(fixture("nobtf_maps.bpf.c"))
             .arg("-o")
             .arg(&object),

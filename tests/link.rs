@@ -361,14 +361,8 @@ fn mixed_byte_orders_are_refused() {
     let big = dir.path().join("big.o");
     run_ok(
         Command::new("clang")
-            .args([
-                "-O2",
-                "-g",
-                "-target",
-                "bpfeb",
-                "-c",
-                "-I/usr/include/x86_64-linux-gnu",
-            ])
+            .args(["-O2", "-g", "-target", "bpfeb", "-c"])
+            .args(host_clang_flags())
             .arg(&source)
             .arg("-o")
             .arg(&big),

@@ -147,7 +147,7 @@ fn translation_unit(stem: &str, obj: &str) -> String {
 fn subskeletons_compile_as_c_and_cxx_against_libbpf_1_1_and_1_7() {
     let dir = scratch();
     let vmlinux = format!("-I{}", vmlinux_dir().display());
-    let vmlinux_flags = ["-g", "-D__TARGET_ARCH_x86", vmlinux.as_str()];
+    let vmlinux_flags = ["-g", vmlinux.as_str()];
     // The library, and the fixtures that cover the rest: every data-section kind, struct_ops
     // shadows, only .kconfig, no variables at all.
     let objects = [

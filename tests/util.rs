@@ -260,6 +260,23 @@ pub const KERNELS: &[&str] = &[
     "running-6.18.44-fc-v669-x86_64",
 ];
 
+/// What clang needs under `-target bpf` to find this host's system headers (`asm/types.h`):
+/// the directories bpfgen discovers from clang itself, each `-idirafter`, and this host's
+/// `-D__TARGET_ARCH_<arch>`. Nothing architecture-specific is spelled out in the tests.
+pub fn host_clang_flags() -> &'static [String] {
+    static FLAGS: OnceLock<Vec<String>> = OnceLock::new();
+    FLAGS.get_or_init(|| {
+        let clang = bpfgen::toolchain::Clang::discover(None, None).expect("clang");
+        let arch = bpfgen::toolchain::TargetArch::host().expect("a known host architecture");
+        let mut flags = vec![format!("-D__TARGET_ARCH_{}", arch.libbpf_name())];
+        for dir in clang.system_includes() {
+            flags.push("-idirafter".to_string());
+            flags.push(dir.display().to_string());
+        }
+        flags
+    })
+}
+
 /// A fixture compiled by clang directly, with `flags`, into `dir`.
 pub fn clang_object(dir: &Path, source: &Path, flags: &[&str]) -> PathBuf {
     let out = dir.join(format!(
@@ -270,7 +287,7 @@ pub fn clang_object(dir: &Path, source: &Path, flags: &[&str]) -> PathBuf {
         Command::new("clang")
             .args(["-O2", "-target", "bpf", "-c"])
             .args(flags)
-            .arg("-I/usr/include/x86_64-linux-gnu")
+            .args(host_clang_flags())
             .arg(source)
             .arg("-o")
             .arg(&out),
