@@ -68,6 +68,9 @@ pub struct BuildRequest {
     /// Link all sources into one program of this name (`--link NAME`): `NAME.bpf.o`,
     /// `NAME.skel.h` and `NAME.bpf.d` instead of outputs per source.
     pub link: Option<String>,
+    /// Say, in each source's diagnostics, whether the build cache answered, the clang command
+    /// that ran (shell-quoted), and what was written (`--verbose`).
+    pub verbose: bool,
 }
 
 /// The files one source produced.
@@ -361,7 +364,12 @@ fn compile_cached(
         .as_ref()
         .and_then(|k| build_cache::lookup(&request.cache, k))
     {
-        return (hit.diagnostics.clone(), Ok(hit));
+        let mut diagnostics = String::new();
+        if request.verbose {
+            let _ = writeln!(diagnostics, "bpfgen: {}: cache hit", source.display());
+        }
+        diagnostics.push_str(&hit.diagnostics);
+        return (diagnostics, Ok(hit));
     }
     let started = std::time::SystemTime::now();
     let mut run = compile::compile(clang, opts, source);
@@ -392,7 +400,22 @@ fn compile_cached(
         // The cache only saves time: failing to store (a full disk) must not fail the build.
         let _ = build_cache::store(&request.cache, before, result, started, limit);
     }
-    (run.diagnostics, compiled)
+    let mut diagnostics = String::new();
+    if request.verbose {
+        let cached = if request.cache_limit.is_some() {
+            "cache miss; "
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            diagnostics,
+            "bpfgen: {}: {cached}running: {}",
+            source.display(),
+            run.command
+        );
+    }
+    diagnostics.push_str(&run.diagnostics);
+    (diagnostics, compiled)
 }
 
 /// Refuses to generate vmlinux.h from this machine's kernel for another architecture: its
@@ -555,6 +578,14 @@ fn finish(
     let deps = depfile::render(&targets, &source.to_string_lossy(), &compiled.headers);
     outputs.stage(&depfile_path, deps.as_bytes())?;
     outputs.commit()?;
+    if request.verbose {
+        for path in std::iter::once(&object_path)
+            .chain(skeleton_path.iter())
+            .chain([&depfile_path])
+        {
+            let _ = writeln!(diagnostics, "bpfgen: wrote {}", path.display());
+        }
+    }
 
     Ok(Built {
         source: source.to_path_buf(),

@@ -136,6 +136,7 @@ impl Builder {
                     .with_libbpf_version(LibbpfVersion::detect(&self.include_dirs())),
             ))),
             link: None,
+            verbose: false,
         };
         let outcome = build::build(&clang, &request, &|_| {})?
             .pop()

@@ -39,6 +39,8 @@ pub struct Compiled {
 
 /// The result of running clang: its diagnostics whatever happened, and the object if it worked.
 pub struct ClangRun {
+    /// The command that ran, shell-quoted (empty when clang did not run), for `--verbose`.
+    pub command: String,
     /// clang's stderr, verbatim (warnings, or the errors that failed the build).
     pub diagnostics: String,
     /// The object and its dependencies, or why there are none.
@@ -161,6 +163,7 @@ fn reproducible_prefixes(source: &Path) -> Result<Vec<PathBuf>> {
 /// Compiles `source`; the object and dependency file go through a private scratch directory.
 pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun {
     let failed = |outcome: Error| ClangRun {
+        command: String::new(),
         diagnostics: String::new(),
         outcome: Err(outcome),
     };
@@ -198,9 +201,31 @@ pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun 
         Err(Error::input(format!("clang failed ({})", output.status)).in_file(source))
     };
     ClangRun {
+        command: shell_quoted(clang.path(), &args),
         diagnostics,
         outcome,
     }
+}
+
+/// `program args...` as a POSIX shell would need it typed: words with anything but
+/// `[A-Za-z0-9_./=:,+-]` in single quotes.
+pub fn shell_quoted(program: &Path, args: &[OsString]) -> String {
+    std::iter::once(program.as_os_str())
+        .chain(args.iter().map(OsString::as_os_str))
+        .map(|word| {
+            let word = word.to_string_lossy();
+            let plain = !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_./=:,+-@%".contains(&b));
+            if plain {
+                word.into_owned()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn read_outputs(object: &Path, depfile: &Path, source: &Path) -> Result<Compiled> {

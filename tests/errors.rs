@@ -366,3 +366,61 @@ fn clang_diagnostics_name_the_source_as_it_was_given() {
         "{log}"
     );
 }
+
+#[test]
+fn colour_follows_color_and_the_environment() {
+    let dir = scratch();
+    let source = dir.path().join("bad.bpf.c");
+    std::fs::write(&source, "int f(void) { return undeclared; }\n").unwrap();
+    let build = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = bpfgen();
+        cmd.arg("build")
+            .args(args)
+            .arg(&source)
+            .arg("-o")
+            .arg(dir.path());
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        stderr(&run(&mut cmd))
+    };
+    let coloured = build(&["--color", "always"], &[]);
+    assert!(
+        coloured.contains("bpfgen: \x1b[1;31merror:\x1b[0m"),
+        "{coloured:?}"
+    );
+    assert!(
+        coloured.contains("\x1b[0;1;31merror: "),
+        "clang colours too: {coloured:?}"
+    );
+    assert!(!build(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+    // Not a terminal: no colour unless forced.
+    assert!(!build(&[], &[]).contains('\x1b'));
+    assert!(build(&[], &[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+}
+
+#[test]
+fn verbose_shows_commands_cache_answers_and_outputs() {
+    let dir = scratch();
+    let build = || {
+        stderr(&run_ok(
+            bpfgen()
+                .args(["build", "-v", "-o"])
+                .arg(dir.path())
+                .arg(example("minimal.bpf.c")),
+        ))
+    };
+    let first = build();
+    let second = build();
+    for log in [&first, &second] {
+        assert!(log.contains("minimal.bpf.c: cache"), "{log}");
+        assert!(
+            log.contains(&format!("{}/minimal.skel.h", dir.path().display())),
+            "{log}"
+        );
+    }
+    let hit = second.contains("minimal.bpf.c: cache hit");
+    let ran = first.contains(": cache miss; running: ") && first.contains(" -target bpf ");
+    assert!(ran || first.contains("cache hit"), "{first}");
+    assert!(hit, "{second}");
+}

@@ -103,14 +103,18 @@ impl Opts {
         let mut worst = 0;
         let mut stderr = std::io::stderr().lock();
         for outcome in &outcomes {
-            stderr.write_all(outcome.diagnostics.as_bytes())?;
+            stderr.write_all(crate::paint::paint(&outcome.diagnostics).as_bytes())?;
             let packaged = match (&outcome.result, &packaging) {
                 (Ok(built), Some(packaging)) => package_one(&clang, &request, built, packaging),
                 (Ok(_), None) => Ok(()),
                 (Err(err), _) => Err(err.clone().into()),
             };
             if let Err(err) = packaged {
-                writeln!(stderr, "bpfgen: error: {err}")?;
+                write!(
+                    stderr,
+                    "{}",
+                    crate::paint::paint(&format!("bpfgen: error: {err}\n"))
+                )?;
                 let code = err
                     .downcast_ref::<bpfgen::Error>()
                     .map_or(2, |e| e.exit_code());

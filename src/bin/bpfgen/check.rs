@@ -88,11 +88,15 @@ impl Opts {
             let data = match &compiler {
                 Some((clang, request)) if is_source(input) => {
                     let (diagnostics, object) = build::compile_object(clang, request, input);
-                    stderr.write_all(diagnostics.as_bytes())?;
+                    stderr.write_all(crate::paint::paint(&diagnostics).as_bytes())?;
                     match object {
                         Ok(bytes) => bytes,
                         Err(err) if err.exit_code() == 1 => {
-                            writeln!(stderr, "bpfgen: error: {err}")?;
+                            write!(
+                                stderr,
+                                "{}",
+                                crate::paint::paint(&format!("bpfgen: error: {err}\n"))
+                            )?;
                             errors = true;
                             continue;
                         }
@@ -120,7 +124,7 @@ impl Opts {
                 if json {
                     writeln!(stdout, "{}", finding.render_json())?;
                 } else {
-                    stderr.write_all(finding.render_human().as_bytes())?;
+                    stderr.write_all(crate::paint::paint(&finding.render_human()).as_bytes())?;
                 }
             }
             if !json {

@@ -38,6 +38,10 @@ pub struct CompileArgs {
     /// Do not precompile the generated vmlinux.h.
     #[arg(long)]
     no_pch: bool,
+    /// Print each clang command line (shell-quoted), build-cache hits and misses, and what
+    /// was written.
+    #[arg(short = 'v', long)]
+    verbose: bool,
     /// The libbpf release that loads the objects, for `check`'s section names (default: what
     /// bpf/libbpf_version.h in the include path says, else 1.1).
     #[arg(long, value_name = "X.Y")]
@@ -82,7 +86,10 @@ impl CompileArgs {
         let cache = Cache::from_env();
         let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
         if let Some(advice) = clang.advisory().filter(|_| clang.newly_probed()) {
-            eprintln!("bpfgen: warning: {advice}");
+            eprint!(
+                "{}",
+                crate::paint::paint(&format!("bpfgen: warning: {advice}\n"))
+            );
         }
         let request = BuildRequest {
             sources: outputs.sources,
@@ -92,7 +99,12 @@ impl CompileArgs {
                 target,
                 include_dirs: self.include,
                 defines: self.define,
-                extra_args: env_cflags().chain(outputs.clang_args).collect(),
+                extra_args: crate::paint::enabled()
+                    .then(|| OsString::from("-fcolor-diagnostics"))
+                    .into_iter()
+                    .chain(env_cflags())
+                    .chain(outputs.clang_args)
+                    .collect(),
                 pch: None,
                 fallback_include_dirs: Vec::new(),
             },
@@ -113,6 +125,7 @@ impl CompileArgs {
             skeleton: outputs.skeleton,
             check: outputs.check.map(|c| Arc::new(Mutex::new(c))),
             link: outputs.link,
+            verbose: self.verbose,
         };
         Ok((clang, request))
     }

@@ -12,6 +12,7 @@ mod levels;
 mod link;
 mod objects;
 mod package;
+mod paint;
 mod shell;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,9 @@ use std::process::ExitCode;
                         object), 2 usage or environment (bad flag, clang missing, unreadable path)."
 )]
 pub(crate) struct Cli {
+    /// Colour diagnostics: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: paint::When,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +48,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    paint::init(cli.color);
     let result = match cli.command {
         Command::Build(opts) => opts.run(),
         Command::Btf(opts) => opts.run(),
@@ -69,7 +74,7 @@ fn report(err: &anyhow::Error) -> ExitCode {
     {
         return ExitCode::SUCCESS;
     }
-    eprintln!("bpfgen: error: {err}");
+    eprint!("{}", paint::paint(&format!("bpfgen: error: {err}\n")));
     let code = err
         .downcast_ref::<bpfgen::Error>()
         .map_or(2, bpfgen::Error::exit_code);

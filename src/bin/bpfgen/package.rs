@@ -64,9 +64,12 @@ impl PackageArgs {
         package.export_types.clone_from(&self.export_types);
         if matches!(format, Format::Oci | Format::OciArchive) {
             for (object, program) in package::oci::programs_bpfman_skips(&package) {
-                eprintln!(
-                    "bpfgen: warning: {object}: bpfman cannot load program {program}; it is \
-                     left out of the io.ebpf.programs label"
+                eprint!(
+                    "{}",
+                    crate::paint::paint(&format!(
+                        "bpfgen: warning: {object}: bpfman cannot load program {program}; it \
+                         is left out of the io.ebpf.programs label\n"
+                    ))
                 );
             }
         }
