@@ -71,6 +71,10 @@ pub struct BuildRequest {
     /// Say, in each source's diagnostics, whether the build cache answered, the clang command
     /// that ran (shell-quoted), and what was written (`--verbose`).
     pub verbose: bool,
+    /// Write check findings into the diagnostics as JSON lines
+    /// ([`crate::diag::Diagnostic::render_json`]) rather than for people
+    /// (`--message-format json`).
+    pub findings_as_json: bool,
 }
 
 /// The files one source produced.
@@ -473,6 +477,7 @@ fn run_checks(
     object: &[u8],
     object_name: &str,
     source: &Path,
+    request: &BuildRequest,
     options: &Mutex<check::Options>,
     diagnostics: &mut String,
 ) -> Result<()> {
@@ -484,7 +489,12 @@ fn run_checks(
         check::check_bytes(object, &name, object_name, &options).map_err(|e| e.in_file(source))?;
     check::attach_sources(&mut findings, &[source.parent().unwrap_or(Path::new(""))]);
     for finding in &findings {
-        diagnostics.push_str(&finding.render_human());
+        if request.findings_as_json {
+            diagnostics.push_str(&finding.render_json());
+            diagnostics.push('\n');
+        } else {
+            diagnostics.push_str(&finding.render_human());
+        }
     }
     if diag::has_errors(&findings) {
         return Err(Error::input(
@@ -521,7 +531,14 @@ fn finish(
     if let Some(options) = &request.check {
         // What libbpf cannot open is a check finding too, reported with every other one;
         // the source then fails with the parse error itself.
-        let checked = run_checks(&stripped, &object_name, source, options, diagnostics);
+        let checked = run_checks(
+            &stripped,
+            &object_name,
+            source,
+            request,
+            options,
+            diagnostics,
+        );
         if parsed.is_ok() {
             checked?;
         }

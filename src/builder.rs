@@ -137,6 +137,7 @@ impl Builder {
             ))),
             link: None,
             verbose: false,
+            findings_as_json: false,
         };
         let outcome = build::build(&clang, &request, &|_| {})?
             .pop()

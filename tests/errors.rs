@@ -424,3 +424,50 @@ fn verbose_shows_commands_cache_answers_and_outputs() {
     assert!(ran || first.contains("cache hit"), "{first}");
     assert!(hit, "{second}");
 }
+
+#[test]
+fn build_reports_clang_and_check_findings_as_json_lines() {
+    let dir = scratch();
+    let bad = dir.path().join("bad.bpf.c");
+    std::fs::write(&bad, "int f(void) { return undeclared; }\n").unwrap();
+    let warned = dir.path().join("warned.bpf.c");
+    std::fs::write(&warned, "int g(void) { int unused; return 0; }\n").unwrap();
+    let out = run(bpfgen()
+        .args(["build", "--message-format", "json", "-o"])
+        .arg(dir.path())
+        .arg(&bad)
+        .arg(&warned)
+        .arg(fixture("check/stack_trace_sized_by_user.bpf.c"))
+        .args(["--", "-Wall"]));
+    assert_eq!(out.status.code(), Some(1));
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let compiler: Vec<_> = records.iter().filter(|r| r["kind"] == "compiler").collect();
+    assert!(
+        compiler.iter().any(|r| r["severity"] == "error"
+            && r["line"] == 1
+            && r["message"].as_str().unwrap().contains("undeclared")),
+        "{records:?}"
+    );
+    assert!(
+        compiler
+            .iter()
+            .any(|r| r["severity"] == "warning" && r["option"] == "-Wunused-variable"),
+        "{records:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "check" && r["code"] == "B0203"),
+        "{records:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "bpfgen" && r["severity"] == "error"),
+        "{records:?}"
+    );
+    assert_matches_schema("bpfgen.diagnostic.schema.json", &out.stdout, dir.path());
+}

@@ -70,25 +70,6 @@ fn blob(layout: &Path, descriptor: &Value) -> Vec<u8> {
     bytes
 }
 
-/// Validates `manifest` against schema/bpfgen.manifest.schema.json with Debian's
-/// python3-jsonschema (Draft 2020-12).
-fn assert_schema_valid(manifest: &[u8], dir: &Path) {
-    let file = dir.join("manifest-to-validate.json");
-    std::fs::write(&file, manifest).unwrap();
-    run_ok(
-        Command::new("/usr/bin/python3")
-            .arg("-c")
-            .arg(
-                "import json, sys, jsonschema\n\
-                 schema = json.load(open(sys.argv[1]))\n\
-                 jsonschema.Draft202012Validator.check_schema(schema)\n\
-                 jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))",
-            )
-            .arg(repo().join("schema/bpfgen.manifest.schema.json"))
-            .arg(&file),
-    );
-}
-
 /// Files of an archive: paths and contents, in order.
 type Files = Vec<(String, Vec<u8>)>;
 
@@ -176,7 +157,7 @@ fn check_oci_layout(layout: &Path, scratch: &Path) -> Vec<(String, Files, Value)
             "the only object"
         );
         assert_eq!(entries[1].0, "bpfgen.manifest.json");
-        assert_schema_valid(&entries[1].1, scratch);
+        assert_matches_schema("bpfgen.manifest.schema.json", &entries[1].1, scratch);
         let bpfgen_manifest = json(&entries[1].1);
         assert_eq!(
             bpfgen_manifest["object"]["sha256"],

@@ -336,3 +336,28 @@ pub fn built_example(dir: &Path, stem: &str) -> PathBuf {
     );
     dir.join(format!("{stem}.bpf.o"))
 }
+
+/// Asserts that `documents` (one JSON document, or JSON lines) is valid under
+/// `schema/<schema>` (JSON Schema 2020-12, checked by python3-jsonschema).
+pub fn assert_matches_schema(schema: &str, documents: &[u8], dir: &Path) {
+    let file = dir.join("documents-to-validate.json");
+    std::fs::write(&file, documents).unwrap();
+    run_ok(
+        Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(
+                "import json, sys, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.Draft202012Validator.check_schema(schema)\n\
+                 text = open(sys.argv[2]).read()\n\
+                 try:\n\
+                 \x20   documents = [json.loads(text)]\n\
+                 except ValueError:\n\
+                 \x20   documents = [json.loads(l) for l in text.splitlines() if l.strip()]\n\
+                 for document in documents:\n\
+                 \x20   jsonschema.Draft202012Validator(schema).validate(document)",
+            )
+            .arg(repo().join("schema").join(schema))
+            .arg(&file),
+    );
+}

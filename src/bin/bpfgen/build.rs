@@ -61,6 +61,10 @@ pub struct Opts {
     /// Full kernel BTF to cut the packages' min-CO-RE BTF from (as `bpfgen package --btf`).
     #[arg(long = "package-btf", value_name = "FILE|DIR", requires = "package")]
     package_btf: Vec<PathBuf>,
+    /// human (default: diagnostics on stderr as clang and rustc print them) or json (one
+    /// object per line on stdout, clang's diagnostics included; schema/bpfgen.diagnostic.schema.json).
+    #[arg(long, value_name = "FORMAT", value_parser = ["human", "json"], default_value = "human")]
+    message_format: String,
     /// Extra clang arguments, after `--`.
     #[arg(last = true, value_name = "CLANG_ARGS")]
     clang_args: Vec<OsString>,
@@ -69,6 +73,7 @@ pub struct Opts {
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         check_package_spelling(self.package.as_deref(), &self.sources)?;
+        let json = self.message_format == "json";
         let levels = self.levels.levels()?;
         let libbpf = self.compile.libbpf_version();
         let check = (!self.no_check).then(|| {
@@ -93,6 +98,7 @@ impl Opts {
             check,
             clang_args: self.clang_args,
             link: self.link,
+            findings_as_json: json,
         })?;
         let progress = progress_bar(request.sources.len());
         let outcomes = build::build(&clang, &request, &|outcome| {
@@ -102,19 +108,35 @@ impl Opts {
         progress.finish_and_clear();
         let mut worst = 0;
         let mut stderr = std::io::stderr().lock();
+        let mut stdout = std::io::stdout().lock();
         for outcome in &outcomes {
-            stderr.write_all(crate::paint::paint(&outcome.diagnostics).as_bytes())?;
+            let source = outcome.source.display().to_string();
+            if json {
+                for record in crate::json_log::records(&source, &outcome.diagnostics) {
+                    writeln!(stdout, "{record}")?;
+                }
+            } else {
+                stderr.write_all(crate::paint::paint(&outcome.diagnostics).as_bytes())?;
+            }
             let packaged = match (&outcome.result, &packaging) {
                 (Ok(built), Some(packaging)) => package_one(&clang, &request, built, packaging),
                 (Ok(_), None) => Ok(()),
                 (Err(err), _) => Err(err.clone().into()),
             };
             if let Err(err) = packaged {
-                write!(
-                    stderr,
-                    "{}",
-                    crate::paint::paint(&format!("bpfgen: error: {err}\n"))
-                )?;
+                if json {
+                    writeln!(
+                        stdout,
+                        "{}",
+                        crate::json_log::error(&source, &err.to_string())
+                    )?;
+                } else {
+                    write!(
+                        stderr,
+                        "{}",
+                        crate::paint::paint(&format!("bpfgen: error: {err}\n"))
+                    )?;
+                }
                 let code = err
                     .downcast_ref::<bpfgen::Error>()
                     .map_or(2, |e| e.exit_code());

@@ -77,6 +77,7 @@ impl Opts {
                 check: None,
                 clang_args: self.clang_args,
                 link: None,
+                findings_as_json: false,
             })?)
         } else {
             None

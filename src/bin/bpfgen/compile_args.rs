@@ -64,6 +64,8 @@ pub struct Outputs {
     pub clang_args: Vec<OsString>,
     /// Link every source into one program of this name.
     pub link: Option<String>,
+    /// Check findings as JSON lines (`--message-format json`).
+    pub findings_as_json: bool,
 }
 
 impl CompileArgs {
@@ -126,6 +128,7 @@ impl CompileArgs {
             check: outputs.check.map(|c| Arc::new(Mutex::new(c))),
             link: outputs.link,
             verbose: self.verbose,
+            findings_as_json: outputs.findings_as_json,
         };
         Ok((clang, request))
     }

@@ -8,6 +8,7 @@ mod compile_args;
 mod doctor;
 mod generate;
 mod inspect;
+mod json_log;
 mod levels;
 mod link;
 mod objects;
