@@ -403,7 +403,7 @@ fn inputs_that_are_not_bpf_objects_are_refused() {
         dir.path(),
         "an x86 object",
         &[host_object],
-        Some(&["host.o: not a BPF object: ELF machine is 62"]),
+        Some(&["host.o: is not a BPF object: ELF machine is 62"]),
     );
     let text = dir.path().join("notes.o");
     std::fs::write(&text, "not an object\n").unwrap();

@@ -389,3 +389,77 @@ fn big_endian_objects_are_read_not_rejected() {
     let header = std::fs::read_to_string(dir.path().join("datasecs.skel.h")).unwrap();
     assert!(header.contains("struct datasecs_bpf__bss {"));
 }
+
+/// `object` with the value (section offset) of symbol `name` replaced by `value`.
+fn with_symbol_value(object: &[u8], name: &str, value: u64) -> Vec<u8> {
+    use object::{Object, ObjectSection, ObjectSymbol, ObjectSymbolTable};
+    let file = object::File::parse(object).unwrap();
+    let table = file.symbol_table().unwrap();
+    let symbol = table.symbols().find(|s| s.name() == Ok(name)).unwrap();
+    let symtab = file.section_by_name(".symtab").unwrap();
+    let (start, _) = symtab.file_range().unwrap();
+    // Elf64_Sym: st_name (4), st_info, st_other (1 each), st_shndx (2), st_value (8), st_size.
+    let at = start as usize + symbol.index().0 * 24 + 8;
+    let mut patched = object.to_vec();
+    patched[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    patched
+}
+
+#[test]
+fn variables_outside_their_section_are_refused_by_every_command() {
+    let dir = scratch();
+    let source = dir.path().join("vars.bpf.c");
+    std::fs::write(
+        &source,
+        "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nint a; int *p;\n\
+         SEC(\"tp/syscalls/sys_enter_getpid\") int on_getpid(void *ctx) { a++; p = &a; return 0; }\n\
+         char LICENSE[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .unwrap();
+    let object = clang_object(dir.path(), &source, &["-g"]);
+    let patched = dir.path().join("patched.bpf.o");
+    std::fs::write(
+        &patched,
+        with_symbol_value(&std::fs::read(&object).unwrap(), "p", 0xffff_ffff_ffff_fff8),
+    )
+    .unwrap();
+    for args in [
+        &["inspect"][..],
+        &["gen", "skeleton"],
+        &["gen", "skeleton", "--lang", "rust"],
+        &["gen", "subskeleton"],
+    ] {
+        let out = run(bpfgen().args(args).arg(&patched));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let log = stderr(&out);
+        assert!(
+            log.contains("patched.bpf.o: variable 'p' at offset 18446744073709551608")
+                && log.contains("lies outside section .bss"),
+            "{args:?}: {log}"
+        );
+        assert!(!log.contains("panicked"), "{log}");
+    }
+    // bpftool refuses it too.
+    let bpftool = run(Command::new("bpftool")
+        .args(["gen", "skeleton"])
+        .arg(&patched));
+    assert!(!bpftool.status.success());
+}
+
+#[test]
+fn a_partial_link_is_written_and_only_its_skeleton_is_refused() {
+    let dir = scratch();
+    let main = clang_object(dir.path(), &fixture("conformance/main.bpf.c"), &["-g"]);
+    let partial = dir.path().join("partial.bpf.o");
+    let out = run(bpfgen().args(["gen", "object"]).arg(&partial).arg(&main));
+    assert!(out.status.success(), "{}", stderr(&out));
+    run_ok(bpfgen().arg("inspect").arg(&partial));
+    let skeleton = run(bpfgen().args(["gen", "skeleton"]).arg(&partial));
+    assert_eq!(skeleton.status.code(), Some(1));
+    assert!(
+        stderr(&skeleton).contains("extern 'lib_bump' is defined in another object")
+            || stderr(&skeleton).contains("is defined in another object"),
+        "{}",
+        stderr(&skeleton)
+    );
+}

@@ -42,6 +42,10 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
     }
     let mut linker = Linker::default();
     for (file, bytes) in inputs {
+        // Every input is read as every other command reads objects first: an invalid input
+        // is named with its defect here, not found later as an unreadable linked output.
+        crate::object::BpfObject::parse(bytes, &crate::object::names::object_name_from_file(file))
+            .map_err(|e| e.in_file(std::path::Path::new(file)))?;
         let object = InputObject::parse(file, bytes)?;
         linker.add(&object)?;
     }

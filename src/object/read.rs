@@ -517,6 +517,37 @@ fn datasec_vars(btf: &Btf, sec: &btf_rs::Datasec, symbols: &[Symbol]) -> Result<
     Ok(vars)
 }
 
+/// Refuses variables that lie outside their section or overlap (sorted by offset): every
+/// generator lays out data-section structs from these offsets, and libbpf refuses such an
+/// object too ("need offset -8, already at 0").
+fn check_var_layout(section: &Section, vars: &[Variable]) -> Result<()> {
+    let mut end = 0u64;
+    let mut previous: Option<&str> = None;
+    for var in vars {
+        let var_end = var
+            .offset
+            .checked_add(var.size)
+            .filter(|e| *e <= section.size);
+        let Some(var_end) = var_end else {
+            return Err(Error::input(format!(
+                "variable '{}' at offset {} ({} bytes) lies outside section {} ({} bytes)",
+                var.name, var.offset, var.size, section.name, section.size
+            )));
+        };
+        if var.offset < end {
+            return Err(Error::input(format!(
+                "variables '{}' and '{}' overlap in section {}",
+                previous.unwrap_or_default(),
+                var.name,
+                section.name
+            )));
+        }
+        end = var_end;
+        previous = Some(&var.name);
+    }
+    Ok(())
+}
+
 fn data_map(
     object: &BpfObject,
     symbols: &[Symbol],
@@ -548,6 +579,7 @@ fn data_map(
         Some((id, vars)) => (Some(id), vars),
         None => (None, Vec::new()),
     };
+    check_var_layout(section, &vars)?;
     Ok(Map {
         name,
         ident,

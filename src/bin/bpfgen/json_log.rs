@@ -114,7 +114,7 @@ mod tests {
             records[1]["rendered"]
                 .as_str()
                 .unwrap()
-                .ends_with("\t    ^\n1 warning generated.")
+                .ends_with("\t    ^")
         );
         assert_eq!(records[2]["kind"], "check");
         assert_eq!(records[2]["code"], "B0203");
