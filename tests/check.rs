@@ -1016,3 +1016,31 @@ fn what_a_target_kernel_lacks_is_reported_per_target() {
         assert!(log.contains(says), "{program}: {log}");
     }
 }
+
+#[test]
+fn findings_never_quote_files_outside_the_project() {
+    let dir = scratch();
+    let elsewhere = scratch();
+    // Line info may name any file: here one outside the project that does not exist when
+    // clang runs (so the object carries no text for it) and exists when `check` runs. What
+    // it holds must not be quoted.
+    let outside = elsewhere.path().join("outside.c");
+    let source = dir.path().join("sneaky.bpf.c");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n\
+             #line 1 \"{}\"\n\
+             SEC(\"xpd\") int prog(void *ctx) {{ return 0; }}\n\
+             char LICENSE[] SEC(\"license\") = \"GPL\";\n",
+            outside.display()
+        ),
+    )
+    .unwrap();
+    let object = clang_object(dir.path(), &source, &["-g"]);
+    std::fs::write(&outside, "SECRET\nSECRET\n").unwrap();
+    let out = run(bpfgen().arg("check").arg(&object).current_dir(dir.path()));
+    let log = stderr(&out);
+    assert!(log.contains("xpd"), "{log}");
+    assert!(!log.contains("SECRET"), "quoted a file outside the project:\n{log}");
+}

@@ -256,16 +256,19 @@ pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
             recorded = rest;
         }
         let recorded = Path::new(recorded);
-        let found = dirs.iter().map(|dir| dir.join(recorded)).find(|path| {
-            files
-                .entry(path.clone())
-                .or_insert_with(|| {
-                    std::fs::read_to_string(path)
-                        .ok()
-                        .map(|text| text.lines().map(str::to_string).collect())
-                })
-                .is_some()
-        });
+        let found = dirs
+            .iter()
+            .filter_map(|dir| inside(dir, recorded))
+            .find(|path| {
+                files
+                    .entry(path.clone())
+                    .or_insert_with(|| {
+                        std::fs::read_to_string(path)
+                            .ok()
+                            .map(|text| text.lines().map(str::to_string).collect())
+                    })
+                    .is_some()
+            });
         let Some((path, Some(lines))) = found.and_then(|p| files.get(&p).map(|l| (p, l))) else {
             location.file = recorded.display().to_string();
             continue;
@@ -284,6 +287,21 @@ pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
         location.file = path.display().to_string();
     }
     sort(findings);
+}
+
+/// `recorded` in `dir`, if it names a file that is really inside `dir`: line info names files
+/// by any path (`#line 1 "/etc/shadow"` in a source does it), and a check of an object from
+/// elsewhere must never quote files outside the project. What the object carries itself
+/// (`.BTF.ext` line text) is quoted regardless.
+fn inside(dir: &Path, recorded: &Path) -> Option<PathBuf> {
+    let here = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let root = std::fs::canonicalize(here).ok()?;
+    let path = std::fs::canonicalize(here.join(recorded)).ok()?;
+    path.starts_with(&root).then(|| dir.join(recorded))
 }
 
 /// How far from the recorded line an [`Anchor`] is looked for.
