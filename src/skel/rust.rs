@@ -163,7 +163,7 @@ fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<
             "memory-mapped data sections and struct_ops maps need BTF",
         ));
     };
-    let mut types = RustTypes::new(table);
+    let mut types = RustTypes::new(table)?;
     for sec in &skeleton.datasecs {
         if !types.reserve(&sec.ident) {
             return Err(Error::input(format!(
