@@ -124,7 +124,7 @@ fn builder_writes_where_asked_and_reports_failures() {
     let skeleton = dir.path().join("renamed.rs");
     let built = bpfgen::Builder::new()
         .source(fixture("hyphen-name.bpf.c"))
-        .build_and_generate(&skeleton)
+        .run(&skeleton)
         .unwrap();
     assert_eq!(built.skeleton.as_deref(), Some(skeleton.as_path()));
     let text = std::fs::read_to_string(&skeleton).unwrap();
@@ -143,4 +143,47 @@ fn builder_writes_where_asked_and_reports_failures() {
         .build_and_generate(dir.path().join("x.skel.rs"))
         .unwrap_err();
     assert!(err.to_string().contains("no source"), "{err}");
+}
+
+/// A build script written for libbpf-cargo's `SkeletonBuilder`, given bpfgen's under that
+/// name: every call is libbpf-cargo 0.27's, unchanged.
+fn libbpf_cargo_build_script(
+    source: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use bpfgen::Builder as SkeletonBuilder;
+    SkeletonBuilder::new()
+        .source(source)
+        .obj(out.join("whole.o"))
+        .clang("clang")
+        .clang_args([std::ffi::OsString::from("-Wall"), "-DUNUSED=1".into()])
+        .rustfmt("rustfmt")
+        .reference_obj(false)
+        .build_and_generate(out.join("whole.skel.rs"))?;
+    let mut builder = SkeletonBuilder::new();
+    builder
+        .source(source)
+        .clang_args(&["-Wall"])
+        .obj(out.join("split.o"));
+    builder.build()?;
+    builder.reference_obj(true);
+    builder.generate(out.join("split.skel.rs"))?;
+    Ok(())
+}
+
+#[test]
+fn rust_builder_takes_libbpf_cargo_skeleton_builder_calls() {
+    let dir = scratch();
+    libbpf_cargo_build_script(&fixture("datasecs.bpf.c"), dir.path()).unwrap();
+    assert!(dir.path().join("whole.o").exists());
+    let whole = std::fs::read_to_string(dir.path().join("whole.skel.rs")).unwrap();
+    assert!(whole.contains("static DATA: [u8; "), "no embedded object");
+    assert!(
+        !whole.contains("include_bytes!"),
+        "reference_obj(false) references"
+    );
+    assert!(whole.contains("pub struct DatasecsSkelBuilder"));
+    let split = std::fs::read_to_string(dir.path().join("split.skel.rs")).unwrap();
+    let obj = std::path::absolute(dir.path().join("split.o")).unwrap();
+    assert!(split.contains(&format!("include_bytes!({:?})", obj.to_string_lossy())));
 }
