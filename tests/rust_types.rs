@@ -128,7 +128,7 @@ fn bitfield_accessors_match_c_layout() {
 
 /// Types in the shapes issue 18 lists: a `bool` member, a member called `self`, padding, a
 /// bitfield-only struct, anonymous members nested two deep and an anonymous global.
-const DROPIN_C: &str = r#"#include <stdbool.h>
+pub(crate) const DROPIN_C: &str = r#"#include <stdbool.h>
 struct inner { int a; };
 struct Foo { int x; char y[10]; void *z; };
 struct bits { unsigned short x: 2; unsigned short y: 3; };
