@@ -736,3 +736,23 @@ fn too_deep(id: u32) -> Error {
         "invalid BTF: type chain from [{id}] is deeper than {MAX_DEPTH} (a cycle?)"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rust_identifier;
+
+    #[test]
+    fn identifiers_are_spelled_as_libbpf_cargo_spells_them() {
+        for (c, rust) in [
+            ("self", "slf"),
+            ("Self", "Slf"),
+            ("super", "supr"),
+            ("crate", "crte"),
+            ("type", "r#type"),
+            ("_", "__"),
+            ("pid", "pid"),
+        ] {
+            assert_eq!(rust_identifier(c), rust, "{c}");
+        }
+    }
+}
