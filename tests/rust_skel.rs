@@ -160,10 +160,12 @@ fn libbpf_cargo_build_script(
         .rustfmt("rustfmt")
         .reference_obj(false)
         .build_and_generate(out.join("whole.skel.rs"))?;
+    // A slice of `&str`s, as libbpf-cargo's `AsRef<OsStr>` items allow.
+    let args: &[&str] = &["-Wall"];
     let mut builder = SkeletonBuilder::new();
     builder
         .source(source)
-        .clang_args(&["-Wall"])
+        .clang_args(args)
         .obj(out.join("split.o"));
     builder.build()?;
     builder.reference_obj(true);
@@ -291,7 +293,10 @@ fn rust_skeletons_have_every_public_item_of_libbpf_cargos() {
                 .map(|item| format!("{stem}: {item}")),
         );
     }
-    assert!(compared > 100, "only {compared} items of libbpf-cargo's parsed");
+    assert!(
+        compared > 100,
+        "only {compared} items of libbpf-cargo's parsed"
+    );
     assert!(
         missing.is_empty(),
         "libbpf-cargo has, bpfgen lacks:\n{}",
