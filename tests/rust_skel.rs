@@ -205,14 +205,22 @@ fn libbpf_cargo_gen() -> Option<PathBuf> {
 fn public_items(text: &str) -> std::collections::BTreeSet<String> {
     let mut items = std::collections::BTreeSet::new();
     let mut container = String::new();
-    let mut in_types = false;
+    // The indentation of `pub mod types {` while inside it.
+    let mut types_indent: Option<&str> = None;
     let ident = |s: &str| -> String {
         s.chars()
             .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '#')
             .collect()
     };
-    for line in text.lines().map(str::trim) {
-        in_types |= line.starts_with("pub mod types");
+    for full_line in text.lines() {
+        let line = full_line.trim();
+        let indent = &full_line[..full_line.len() - full_line.trim_start().len()];
+        if line.starts_with("pub mod types") {
+            types_indent = Some(indent);
+        } else if line == "}" && types_indent == Some(indent) {
+            types_indent = None;
+        }
+        let in_types = types_indent.is_some();
         if let Some(rest) = line
             .strip_prefix("pub struct ")
             .or_else(|| line.strip_prefix("pub union "))
@@ -236,7 +244,7 @@ fn public_items(text: &str) -> std::collections::BTreeSet<String> {
 }
 
 #[test]
-fn rust_skeletons_have_every_public_item_of_libbpf_cargos() {
+fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
     let Some(oracle) = libbpf_cargo_gen() else {
         eprintln!("skipped: no cargo-libbpf (set LIBBPF_CARGO or run bench/rust-skel.sh)");
         return;
@@ -260,6 +268,7 @@ fn rust_skeletons_have_every_public_item_of_libbpf_cargos() {
     objects.push((clang_object(dir.path(), &source, &["-g"]), dir));
 
     let mut missing = Vec::new();
+    let mut extra = Vec::new();
     let mut compared = 0;
     for (object, _dir) in &objects {
         let stem = object.file_name().unwrap().to_string_lossy();
@@ -292,7 +301,22 @@ fn rust_skeletons_have_every_public_item_of_libbpf_cargos() {
                 .filter(|item| !omitted(item))
                 .map(|item| format!("{stem}: {item}")),
         );
+        // A public field more in a type both write would break struct literals.
+        extra.extend(
+            ours.difference(&theirs)
+                .filter(|item| {
+                    item.strip_prefix("types::")
+                        .and_then(|rest| rest.split_once('.'))
+                        .is_some_and(|(name, _)| theirs.contains(&format!("types::{name}")))
+                })
+                .map(|item| format!("{stem}: {item}")),
+        );
     }
+    assert!(
+        extra.is_empty(),
+        "bpfgen has, libbpf-cargo lacks:\n{}",
+        extra.join("\n")
+    );
     assert!(
         compared > 100,
         "only {compared} items of libbpf-cargo's parsed"

@@ -95,32 +95,34 @@ impl<'a> RustTypes<'a> {
         self.type_ref(id, 0)
     }
 
-    /// Adds struct `name` for a data section of `size` bytes holding `fields` (by offset):
-    /// explicit padding between them, packed if one is not at its natural alignment.
+    /// Adds struct `name` for a data section of `size` bytes holding `fields` (by offset),
+    /// as libbpf-cargo writes it: private padding where it puts padding, none after the last
+    /// variable; packed (with padding in every gap) if a variable is not at its natural
+    /// alignment.
     pub fn datasec(&mut self, name: &str, fields: &[DatasecField], size: u64) -> Result<()> {
-        let mut members = Vec::new();
-        let mut offset = 0;
         let mut packed = false;
         let mut max_align = 1;
-        let mut taken = HashSet::new();
         for field in fields {
-            if field.offset < offset {
-                return Err(Error::input(format!(
-                    "variable '{}' of '{name}' overlaps the previous one (offset {} < {offset})",
-                    field.ident, field.offset
-                )));
-            }
-            if field.offset > offset {
-                members.push(Member::padding(offset, field.offset - offset));
-            }
             let align = self.align_of(field.type_id, 0)?;
             packed |= field.offset % align != 0;
             max_align = max_align.max(align);
+        }
+        let mut members = Vec::new();
+        let mut offset = 0;
+        let mut taken = HashSet::new();
+        for field in fields {
+            if let Some(mut pad) =
+                self.padding(offset, field.offset, field.type_id, packed, packed)?
+            {
+                pad.public = false;
+                members.push(pad);
+            }
             members.push(Member {
                 name: unique(&mut taken, field.ident.clone()),
                 rust: self.type_ref(field.type_id, 0)?,
                 offset: Some(field.offset),
                 padding: None,
+                public: true,
             });
             offset = field.offset + self.size_of(field.type_id)?;
         }
@@ -128,10 +130,6 @@ impl<'a> RustTypes<'a> {
             return Err(Error::input(format!(
                 "the variables of '{name}' end at byte {offset}, past the section's {size} bytes"
             )));
-        }
-        if size > offset {
-            members.push(Member::padding(offset, size - offset));
-            offset = size;
         }
         let layout = Layout {
             packed,
@@ -332,6 +330,7 @@ impl<'a> RustTypes<'a> {
                 rust,
                 offset: (!is_union).then_some(at),
                 padding: None,
+                public: true,
             });
             if !is_union {
                 offset = at + self.size_of(item.target)?;
@@ -474,6 +473,8 @@ struct Member {
     offset: Option<u64>,
     /// The bytes a padding field holds, from..to.
     padding: Option<(u64, u64)>,
+    /// `pub` (all but a data section's padding, as in libbpf-cargo).
+    public: bool,
 }
 
 impl Member {
@@ -483,6 +484,7 @@ impl Member {
             rust: format!("[u8; {len}]"),
             offset: None,
             padding: Some((offset, offset + len)),
+            public: true,
         }
     }
 
@@ -547,7 +549,8 @@ fn render_struct(
     let keyword = if is_union { "union" } else { "struct" };
     let _ = writeln!(out, "pub {keyword} {name} {{");
     for member in members {
-        let _ = writeln!(out, "    pub {}: {},", member.name, member.rust);
+        let vis = if member.public { "pub " } else { "" };
+        let _ = writeln!(out, "    {vis}{}: {},", member.name, member.rust);
     }
     let _ = writeln!(out, "}}");
     // Zeroes are a valid value of every generated type: integers, floats, raw pointers,
