@@ -263,8 +263,7 @@ fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
     }
     // And the shapes of issue 18: bool, self, padding, bitfields, anonymous types.
     let dir = scratch();
-    let source = dir.path().join("dropin.bpf.c");
-    std::fs::write(&source, crate::rust_types::DROPIN_C).unwrap();
+    let source = repo().join("tests/rust-skel/src/bpf/dropin.bpf.c");
     objects.push((clang_object(dir.path(), &source, &["-g"]), dir));
 
     let mut missing = Vec::new();

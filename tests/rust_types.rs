@@ -126,27 +126,9 @@ fn bitfield_accessors_match_c_layout() {
     );
 }
 
-/// Types in the shapes issue 18 lists: a `bool` member, a member called `self`, padding, a
-/// bitfield-only struct, anonymous members nested two deep and an anonymous global.
-pub(crate) const DROPIN_C: &str = r#"#include <stdbool.h>
-struct inner { int a; };
-struct Foo { int x; char y[10]; void *z; };
-struct bits { unsigned short x: 2; unsigned short y: 3; };
-struct mixed { char c; int f: 3; int g; struct { int p; union { int q; char r; }; } nested; struct { long s; }; };
-struct tool_config { bool verbose; int self; bool flags[2]; struct inner in; };
-enum colour { RED = 3, GREEN };
-struct Foo foo;
-struct bits bits;
-struct mixed mixed;
-const volatile struct tool_config tool_config = {};
-bool global_flag;
-enum colour colour;
-struct { int anon_a; } anon_global;
-char LICENSE[] __attribute__((section("license"))) = "GPL";
-"#;
-
-/// Code written against libbpf-cargo 0.27's types for [`DROPIN_C`] (what it generates for
-/// that source, checked with `cargo libbpf gen`), compiled unchanged against bpfgen's.
+/// Code written against libbpf-cargo 0.27's types for tests/rust-skel/src/bpf/dropin.bpf.c,
+/// issue 18's shapes (what it generates for that source, checked with `cargo libbpf gen`),
+/// compiled unchanged against bpfgen's.
 const LIBBPF_CARGO_STYLE: &str = r#"fn main() {
     let mut config = tool_config::default();
     config.verbose.write(true);
@@ -172,8 +154,7 @@ const LIBBPF_CARGO_STYLE: &str = r#"fn main() {
 #[test]
 fn rust_types_take_libbpf_cargo_names_fields_and_padding() {
     let dir = scratch();
-    let source = dir.path().join("dropin.bpf.c");
-    std::fs::write(&source, DROPIN_C).unwrap();
+    let source = repo().join("tests/rust-skel/src/bpf/dropin.bpf.c");
     let object = clang_object(dir.path(), &source, &["-g"]);
     let raw = std::fs::read(&object).unwrap();
     let table = TypeTable::from_bytes(bpfgen::btf::source::raw_btf(&raw).unwrap(), None).unwrap();

@@ -34,8 +34,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(!listed(), "still registered after its link was dropped");
 
     skel.attach_with_struct_ops()?;
-    assert!(skel.links.bpfgen_rs.is_some(), "attach_with_struct_ops() keeps the link");
-    assert!(listed(), "bpfgen_rs not in {AVAILABLE} after attach_with_struct_ops()");
+    assert!(
+        skel.links.bpfgen_rs.is_some(),
+        "attach_with_struct_ops() keeps the link"
+    );
+    assert!(
+        listed(),
+        "bpfgen_rs not in {AVAILABLE} after attach_with_struct_ops()"
+    );
     println!("bpfgen_rs is in {AVAILABLE}");
     skel.links.bpfgen_rs = None;
     assert!(!listed(), "still registered after its link was dropped");
