@@ -1,6 +1,8 @@
 //! The build.rs API: one `.bpf.c` to a stripped object and a Rust skeleton, with what cargo
 //! needs to hear: `cargo:rerun-if-changed=` for the source and every header clang read, and
-//! clang's messages as `cargo:warning=` lines.
+//! clang's messages as `cargo:warning=` lines. Its methods are libbpf-cargo 0.27's
+//! `SkeletonBuilder`'s, so that `use bpfgen::Builder as SkeletonBuilder;` keeps a build script
+//! written for libbpf-cargo working unchanged.
 //!
 //! ```no_run
 //! // build.rs
@@ -20,8 +22,10 @@ use crate::check::libbpf_version::LibbpfVersion;
 use crate::compile::CompileOptions;
 use crate::diag::{Code, Level, Levels};
 use crate::error::{Error, Result};
+use crate::output::write_atomic;
+use crate::skel::rust::{Embed, render_file};
 use crate::toolchain::{BpfTarget, Clang, TargetArch};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +34,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
     source: Option<PathBuf>,
+    obj: Option<PathBuf>,
+    reference_obj: Option<bool>,
     clang: Option<PathBuf>,
     clang_args: Vec<OsString>,
     levels: Levels,
@@ -47,6 +53,27 @@ impl Builder {
         self
     }
 
+    /// Where the object goes (by default beside the skeleton for
+    /// [`Builder::build_and_generate`], in `$OUT_DIR` for [`Builder::build`]); the object
+    /// [`Builder::generate`] reads.
+    pub fn obj(&mut self, obj: impl AsRef<Path>) -> &mut Self {
+        self.obj = Some(obj.as_ref().to_path_buf());
+        self
+    }
+
+    /// Whether the skeleton `include_bytes!`s the object (`true`) or holds its bytes
+    /// (`false`, libbpf-cargo's default). Unset, [`Builder::build_and_generate`] references
+    /// the object it writes beside the skeleton and [`Builder::generate`] embeds it.
+    pub fn reference_obj(&mut self, reference: bool) -> &mut Self {
+        self.reference_obj = Some(reference);
+        self
+    }
+
+    /// Accepted for libbpf-cargo's sake and ignored: skeletons are written formatted.
+    pub fn rustfmt(&mut self, _rustfmt: impl AsRef<Path>) -> &mut Self {
+        self
+    }
+
     /// The clang to use (default: `$BPFGEN_CLANG`, `$CLANG`, `clang`, the newest `clang-NN`).
     pub fn clang(&mut self, clang: impl AsRef<Path>) -> &mut Self {
         self.clang = Some(clang.as_ref().to_path_buf());
@@ -55,11 +82,11 @@ impl Builder {
 
     /// Extra clang arguments (`-I`, `-D`, ...), replacing earlier ones; they come after
     /// bpfgen's own flags, so they may override them.
-    pub fn clang_args<A: Into<OsString>>(
-        &mut self,
-        args: impl IntoIterator<Item = A>,
-    ) -> &mut Self {
-        self.clang_args = args.into_iter().map(Into::into).collect();
+    pub fn clang_args<A: AsRef<OsStr>>(&mut self, args: impl IntoIterator<Item = A>) -> &mut Self {
+        self.clang_args = args
+            .into_iter()
+            .map(|a| a.as_ref().to_os_string())
+            .collect();
         self
     }
 
@@ -91,21 +118,99 @@ impl Builder {
         dirs
     }
 
+    /// Compiles the source and writes its skeleton to `skeleton`, as [`Builder::run`] does.
+    pub fn build_and_generate(&mut self, skeleton: impl AsRef<Path>) -> Result<()> {
+        self.run(skeleton).map(drop)
+    }
+
+    /// Compiles the source to the object ([`Builder::obj`], else `$OUT_DIR/<stem>.bpf.o`)
+    /// for a later [`Builder::generate`]; prints the cargo directives.
+    pub fn build(&mut self) -> Result<()> {
+        let obj = match &self.obj {
+            Some(obj) => obj.clone(),
+            None => {
+                let out_dir = std::env::var_os("OUT_DIR").ok_or_else(|| {
+                    Error::environment("bpfgen::Builder: build() needs obj() or $OUT_DIR")
+                })?;
+                PathBuf::from(out_dir).join(format!("{}.bpf.o", self.stem()?))
+            }
+        };
+        let built = self.compile(&obj, SkeletonLang::None)?;
+        move_file(&built.object, &obj)?;
+        self.obj = Some(obj);
+        Ok(())
+    }
+
+    /// Writes the skeleton of the object ([`Builder::obj`] or what [`Builder::build`] wrote)
+    /// to `skeleton`, holding its bytes unless [`Builder::reference_obj`] says otherwise.
+    pub fn generate(&mut self, skeleton: impl AsRef<Path>) -> Result<()> {
+        let obj = self.obj.as_ref().ok_or_else(|| {
+            Error::environment("bpfgen::Builder: no object: call obj() or build() first")
+        })?;
+        let embed = if self.reference_obj == Some(true) {
+            Embed::IncludeBytes(
+                std::path::absolute(obj)
+                    .unwrap_or_else(|_| obj.clone())
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        } else {
+            Embed::Bytes
+        };
+        let skeleton = skeleton.as_ref();
+        write_atomic(skeleton, render_file(obj, &embed)?.as_bytes())
+    }
+
     /// Compiles the source and writes its skeleton to `skeleton` (a `.skel.rs` file); the
     /// stripped object and the dependency file go beside it as `<stem>.bpf.o` and
-    /// `<stem>.bpf.d`, the object is `include_bytes!`d from there. Prints the cargo
+    /// `<stem>.bpf.d`, the object is `include_bytes!`d from there (unless
+    /// `reference_obj(false)`; it is copied to [`Builder::obj`] if given). Prints the cargo
     /// directives; clang's errors end up in the returned error as well.
-    pub fn build_and_generate(&self, skeleton: impl AsRef<Path>) -> Result<Built> {
+    pub fn run(&mut self, skeleton: impl AsRef<Path>) -> Result<Built> {
         let skeleton = skeleton.as_ref();
-        let source = self
-            .source
+        let built = self.compile(skeleton, SkeletonLang::Rust)?;
+        let written = built
+            .skeleton
             .clone()
-            .ok_or_else(|| Error::environment("bpfgen::Builder: no source given"))?;
+            .expect("a Rust skeleton was asked for");
+        move_file(&written, skeleton)?;
+        if let Some(obj) = self.obj.as_ref().filter(|obj| **obj != built.object) {
+            std::fs::copy(&built.object, obj).map_err(|e| Error::io(obj, &e))?;
+        }
+        if self.reference_obj == Some(false) {
+            write_atomic(
+                skeleton,
+                render_file(&built.object, &Embed::Bytes)?.as_bytes(),
+            )?;
+        }
+        Ok(Built {
+            skeleton: Some(skeleton.to_path_buf()),
+            ..built
+        })
+    }
+
+    /// The source's file name up to its first `.`.
+    fn stem(&self) -> Result<String> {
+        let source = self.source_path()?;
+        let name = source.file_name().unwrap_or_default().to_string_lossy();
+        Ok(name.split('.').next().unwrap_or_default().to_string())
+    }
+
+    fn source_path(&self) -> Result<PathBuf> {
+        self.source
+            .clone()
+            .ok_or_else(|| Error::environment("bpfgen::Builder: no source given"))
+    }
+
+    /// Compiles the source into the directory of `output`, with a `skeleton` beside the
+    /// object; prints the cargo directives.
+    fn compile(&self, output: &Path, skeleton: SkeletonLang) -> Result<Built> {
+        let source = self.source_path()?;
         println!("cargo:rerun-if-changed={}", source.display());
         for var in ["BPFGEN_CLANG", "CLANG", "BPFGEN_CACHE_DIR"] {
             println!("cargo:rerun-if-env-changed={var}");
         }
-        let out_dir = match skeleton.parent() {
+        let out_dir = match output.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
@@ -123,7 +228,7 @@ impl Builder {
                 pch: None,
                 fallback_include_dirs: Vec::new(),
             },
-            skeleton: SkeletonLang::Rust,
+            skeleton,
             btf: PathBuf::from(crate::btf::source::KERNEL_BTF),
             pch: true,
             cache,
@@ -149,18 +254,16 @@ impl Builder {
         for header in &built.headers {
             println!("cargo:rerun-if-changed={header}");
         }
-        let written = built
-            .skeleton
-            .clone()
-            .expect("a Rust skeleton was asked for");
-        if written != skeleton {
-            std::fs::rename(&written, skeleton).map_err(|e| Error::io(skeleton, &e))?;
-        }
-        Ok(Built {
-            skeleton: Some(skeleton.to_path_buf()),
-            ..built
-        })
+        Ok(built)
     }
+}
+
+/// Renames `from` to `to` unless they are the same path.
+fn move_file(from: &Path, to: &Path) -> Result<()> {
+    if from != to {
+        std::fs::rename(from, to).map_err(|e| Error::io(to, &e))?;
+    }
+    Ok(())
 }
 
 /// The byte order cargo builds for (`CARGO_CFG_TARGET_ENDIAN`), else the build host's.

@@ -124,7 +124,7 @@ fn builder_writes_where_asked_and_reports_failures() {
     let skeleton = dir.path().join("renamed.rs");
     let built = bpfgen::Builder::new()
         .source(fixture("hyphen-name.bpf.c"))
-        .build_and_generate(&skeleton)
+        .run(&skeleton)
         .unwrap();
     assert_eq!(built.skeleton.as_deref(), Some(skeleton.as_path()));
     let text = std::fs::read_to_string(&skeleton).unwrap();
@@ -143,4 +143,186 @@ fn builder_writes_where_asked_and_reports_failures() {
         .build_and_generate(dir.path().join("x.skel.rs"))
         .unwrap_err();
     assert!(err.to_string().contains("no source"), "{err}");
+}
+
+/// A build script written for libbpf-cargo's `SkeletonBuilder`, given bpfgen's under that
+/// name: every call is libbpf-cargo 0.27's, unchanged.
+fn libbpf_cargo_build_script(
+    source: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use bpfgen::Builder as SkeletonBuilder;
+    SkeletonBuilder::new()
+        .source(source)
+        .obj(out.join("whole.o"))
+        .clang("clang")
+        .clang_args([std::ffi::OsString::from("-Wall"), "-DUNUSED=1".into()])
+        .rustfmt("rustfmt")
+        .reference_obj(false)
+        .build_and_generate(out.join("whole.skel.rs"))?;
+    // A slice of `&str`s, as libbpf-cargo's `AsRef<OsStr>` items allow.
+    let args: &[&str] = &["-Wall"];
+    let mut builder = SkeletonBuilder::new();
+    builder
+        .source(source)
+        .clang_args(args)
+        .obj(out.join("split.o"));
+    builder.build()?;
+    builder.reference_obj(true);
+    builder.generate(out.join("split.skel.rs"))?;
+    Ok(())
+}
+
+#[test]
+fn rust_builder_takes_libbpf_cargo_skeleton_builder_calls() {
+    let dir = scratch();
+    libbpf_cargo_build_script(&fixture("datasecs.bpf.c"), dir.path()).unwrap();
+    assert!(dir.path().join("whole.o").exists());
+    let whole = std::fs::read_to_string(dir.path().join("whole.skel.rs")).unwrap();
+    assert!(whole.contains("static DATA: [u8; "), "no embedded object");
+    assert!(
+        !whole.contains("include_bytes!"),
+        "reference_obj(false) references"
+    );
+    assert!(whole.contains("pub struct DatasecsSkelBuilder"));
+    let split = std::fs::read_to_string(dir.path().join("split.skel.rs")).unwrap();
+    let obj = std::path::absolute(dir.path().join("split.o")).unwrap();
+    assert!(split.contains(&format!("include_bytes!({:?})", obj.to_string_lossy())));
+}
+
+/// libbpf-cargo's `cargo-libbpf` (0.27.2), to compare with: `$LIBBPF_CARGO`, else the one
+/// bench/rust-skel.sh installs.
+fn libbpf_cargo_gen() -> Option<PathBuf> {
+    std::env::var_os("LIBBPF_CARGO")
+        .map(PathBuf::from)
+        .or_else(|| Some(repo().join("target/bench-tools/bin/cargo-libbpf")))
+        .filter(|path| path.exists())
+}
+
+/// The public items of a Rust skeleton, one string each: `Name` for a struct or union
+/// (`types::Name` in the `types` module), `Name.field: Type` for its public fields,
+/// `Name::CONST` for an enum's constants, `fn name` for public functions.
+fn public_items(text: &str) -> std::collections::BTreeSet<String> {
+    let mut items = std::collections::BTreeSet::new();
+    let mut container = String::new();
+    // The indentation of `pub mod types {` while inside it.
+    let mut types_indent: Option<&str> = None;
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '#')
+            .collect()
+    };
+    for full_line in text.lines() {
+        let line = full_line.trim();
+        let indent = &full_line[..full_line.len() - full_line.trim_start().len()];
+        if line.starts_with("pub mod types") {
+            types_indent = Some(indent);
+        } else if line == "}" && types_indent == Some(indent) {
+            types_indent = None;
+        }
+        let in_types = types_indent.is_some();
+        if let Some(rest) = line
+            .strip_prefix("pub struct ")
+            .or_else(|| line.strip_prefix("pub union "))
+        {
+            container = format!("{}{}", if in_types { "types::" } else { "" }, ident(rest));
+            items.insert(container.clone());
+        } else if let Some(rest) = line.strip_prefix("pub fn ") {
+            items.insert(format!("fn {}", ident(rest)));
+        } else if let Some(rest) = line.strip_prefix("pub const ") {
+            items.insert(format!("{container}::{}", ident(rest)));
+        } else if let Some((field, ty)) = line
+            .strip_prefix("pub ")
+            .and_then(|rest| rest.strip_suffix(','))
+            .and_then(|rest| rest.split_once(": "))
+        {
+            let ty: String = ty.split_whitespace().collect();
+            items.insert(format!("{container}.{field}: {ty}"));
+        }
+    }
+    items
+}
+
+#[test]
+fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
+    let Some(oracle) = libbpf_cargo_gen() else {
+        eprintln!("skipped: no cargo-libbpf (set LIBBPF_CARGO or run bench/rust-skel.sh)");
+        return;
+    };
+    let mut objects = Vec::new();
+    for entry in std::fs::read_dir(repo().join("tests/fixtures")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        // Does not compile; libbpf-cargo cannot name the skeleton of a hyphenated file.
+        if let Some(stem) = name
+            .strip_suffix(".bpf.c")
+            .filter(|stem| !["broken", "hyphen-name"].contains(stem))
+        {
+            let dir = build_fixture(stem);
+            objects.push((dir.path().join(format!("{stem}.bpf.o")), dir));
+        }
+    }
+    // And the shapes of issue 18: bool, self, padding, bitfields, anonymous types.
+    let dir = scratch();
+    let source = repo().join("tests/rust-skel/src/bpf/dropin.bpf.c");
+    objects.push((clang_object(dir.path(), &source, &["-g"]), dir));
+
+    let mut missing = Vec::new();
+    let mut extra = Vec::new();
+    let mut compared = 0;
+    for (object, _dir) in &objects {
+        let stem = object.file_name().unwrap().to_string_lossy();
+        let theirs = run(Command::new(&oracle)
+            .args(["libbpf", "gen", "--object"])
+            .arg(object));
+        if !theirs.status.success() {
+            eprintln!("{stem}: libbpf-cargo fails on it, not compared");
+            continue;
+        }
+        let ours = run_ok(
+            bpfgen()
+                .args(["gen", "skeleton", "--lang", "rust"])
+                .arg(object),
+        );
+        let ours = public_items(&String::from_utf8(ours.stdout).unwrap());
+        let theirs = public_items(&String::from_utf8(theirs.stdout).unwrap());
+        compared += theirs.len();
+        // Types only libbpf-cargo writes (it writes every BTF type; bpfgen those the skeleton
+        // needs) are a documented difference; a type both write must match.
+        let omitted = |item: &str| {
+            item.strip_prefix("types::").is_some_and(|rest| {
+                let name = rest.split(['.', ':']).next().unwrap_or_default();
+                !ours.contains(&format!("types::{name}"))
+            })
+        };
+        missing.extend(
+            theirs
+                .difference(&ours)
+                .filter(|item| !omitted(item))
+                .map(|item| format!("{stem}: {item}")),
+        );
+        // A public field more in a type both write would break struct literals.
+        extra.extend(
+            ours.difference(&theirs)
+                .filter(|item| {
+                    item.strip_prefix("types::")
+                        .and_then(|rest| rest.split_once('.'))
+                        .is_some_and(|(name, _)| theirs.contains(&format!("types::{name}")))
+                })
+                .map(|item| format!("{stem}: {item}")),
+        );
+    }
+    assert!(
+        extra.is_empty(),
+        "bpfgen has, libbpf-cargo lacks:\n{}",
+        extra.join("\n")
+    );
+    assert!(
+        compared > 100,
+        "only {compared} items of libbpf-cargo's parsed"
+    );
+    assert!(
+        missing.is_empty(),
+        "libbpf-cargo has, bpfgen lacks:\n{}",
+        missing.join("\n")
+    );
 }

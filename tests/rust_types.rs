@@ -125,3 +125,43 @@ fn bitfield_accessors_match_c_layout() {
         "Rust and C disagree on the bitfield layout\n{types}"
     );
 }
+
+/// Code written against libbpf-cargo 0.27's types for tests/rust-skel/src/bpf/dropin.bpf.c,
+/// issue 18's shapes (what it generates for that source, checked with `cargo libbpf gen`),
+/// compiled unchanged against bpfgen's.
+const LIBBPF_CARGO_STYLE: &str = r#"fn main() {
+    let mut config = tool_config::default();
+    config.verbose.write(true);
+    config.slf = 1;
+    let _: [bool; 2] = config.flags;
+    let _ = Foo { x: 1, y: [0; 10], z: std::ptr::null_mut(), ..Default::default() };
+    let _ = Foo { x: 1, y: [0; 10], z: std::ptr::null_mut() };
+    let mut b = bits { __pad_0: [0; 2] };
+    b.set_y(5);
+    assert_eq!((b.x(), b.y()), (0, 5));
+    let m = mixed {
+        c: 1,
+        g: 2,
+        nested: __anon_mixed_1 { p: 3, __anon_mixed_3: __anon_mixed_3 { q: 4 } },
+        __anon_mixed_2: __anon_mixed_2 { s: 5 },
+    };
+    let _ = __anon_1 { anon_a: m.g };
+    assert_eq!(colour::default(), colour::RED);
+    let _ = (inner::default(), __anon_mixed_3::default(), __anon_mixed_2::default());
+}
+"#;
+
+#[test]
+fn rust_types_take_libbpf_cargo_names_fields_and_padding() {
+    let dir = scratch();
+    let source = repo().join("tests/rust-skel/src/bpf/dropin.bpf.c");
+    let object = clang_object(dir.path(), &source, &["-g"]);
+    let raw = std::fs::read(&object).unwrap();
+    let table = TypeTable::from_bytes(bpfgen::btf::source::raw_btf(&raw).unwrap(), None).unwrap();
+    let types = rust_types(&table, &composites(&table, false)).unwrap();
+    for absent in ["__pad_14", "__bitfield", "self_"] {
+        assert!(!types.contains(absent), "{absent} in\n{types}");
+    }
+    let bin = rustc(dir.path(), &module(&types, LIBBPF_CARGO_STYLE), "bin");
+    run_ok(&mut Command::new(&bin));
+}

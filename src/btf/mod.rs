@@ -9,6 +9,7 @@ pub mod ext;
 pub mod min_core;
 pub mod raw;
 pub mod rust;
+pub mod rust_names;
 pub mod source;
 pub mod table;
 pub mod types;

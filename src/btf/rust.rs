@@ -1,8 +1,10 @@
 //! BTF to Rust types: the `types` module of a Rust skeleton. Only the types reachable from
-//! the given roots are written. Structs are `#[repr(C)]` (or packed when BTF says so) with
-//! explicit padding, bitfields keep their bytes and get getter/setter methods, enums are
-//! transparent newtypes with associated constants (as libbpf-cargo 0.27 writes them), and
-//! every struct carries compile-time size and field-offset assertions.
+//! the given roots are written, with libbpf-cargo 0.27's names, fields and padding fields,
+//! so that code written against its skeletons compiles unchanged. Structs are `#[repr(C)]`
+//! (or packed when BTF says so), bitfields lie in padding and get getter/setter methods where
+//! that padding is a field, `bool` members are `MaybeUninit<bool>`, enums are transparent
+//! newtypes with associated constants, every type has `Default`, and every struct carries
+//! compile-time size and field-offset assertions.
 
 use super::table::{Item, Kind, TypeTable};
 use crate::error::{Error, Result};
@@ -14,7 +16,7 @@ const MAX_DEPTH: usize = 256;
 
 /// Rust definitions of the types reachable from `roots`, deterministic, in id order.
 pub fn rust_types(table: &TypeTable, roots: &[u32]) -> Result<String> {
-    let mut types = RustTypes::new(table);
+    let mut types = RustTypes::new(table)?;
     for &id in roots {
         types.reference(id)?;
     }
@@ -36,6 +38,8 @@ pub struct DatasecField {
 /// values need, each defined once under a unique name.
 pub struct RustTypes<'a> {
     table: &'a TypeTable,
+    /// The names libbpf-cargo gives composite types, by id.
+    libbpf_cargo: HashMap<u32, String>,
     /// Names given to composite types, by id.
     names: HashMap<u32, String>,
     /// Names already taken.
@@ -52,17 +56,18 @@ pub struct RustTypes<'a> {
 }
 
 impl<'a> RustTypes<'a> {
-    /// An empty module over `table`.
-    pub fn new(table: &'a TypeTable) -> Self {
-        RustTypes {
+    /// An empty module over `table`, its types named as libbpf-cargo names them.
+    pub fn new(table: &'a TypeTable) -> Result<Self> {
+        Ok(RustTypes {
             table,
+            libbpf_cargo: super::rust_names::libbpf_cargo_names(table)?,
             names: HashMap::new(),
             used: HashSet::new(),
             defs: BTreeMap::new(),
             datasecs: Vec::new(),
             struct_ops: HashSet::new(),
             pending: Vec::new(),
-        }
+        })
     }
 
     /// Keeps `name` for a type the caller defines itself (data-section structs), so that a
@@ -90,31 +95,34 @@ impl<'a> RustTypes<'a> {
         self.type_ref(id, 0)
     }
 
-    /// Adds struct `name` for a data section of `size` bytes holding `fields` (by offset):
-    /// explicit padding between them, packed if one is not at its natural alignment.
+    /// Adds struct `name` for a data section of `size` bytes holding `fields` (by offset),
+    /// as libbpf-cargo writes it: private padding where it puts padding, none after the last
+    /// variable; packed (with padding in every gap) if a variable is not at its natural
+    /// alignment.
     pub fn datasec(&mut self, name: &str, fields: &[DatasecField], size: u64) -> Result<()> {
-        let mut members = Vec::new();
-        let mut offset = 0;
         let mut packed = false;
         let mut max_align = 1;
-        let mut taken = HashSet::new();
         for field in fields {
-            if field.offset < offset {
-                return Err(Error::input(format!(
-                    "variable '{}' of '{name}' overlaps the previous one (offset {} < {offset})",
-                    field.ident, field.offset
-                )));
-            }
-            if field.offset > offset {
-                members.push(Member::padding(offset, field.offset - offset));
-            }
             let align = self.align_of(field.type_id, 0)?;
             packed |= field.offset % align != 0;
             max_align = max_align.max(align);
+        }
+        let mut members = Vec::new();
+        let mut offset = 0;
+        let mut taken = HashSet::new();
+        for field in fields {
+            if let Some(mut pad) =
+                self.padding(offset, field.offset, field.type_id, packed, packed)?
+            {
+                pad.public = false;
+                members.push(pad);
+            }
             members.push(Member {
                 name: unique(&mut taken, field.ident.clone()),
                 rust: self.type_ref(field.type_id, 0)?,
                 offset: Some(field.offset),
+                padding: None,
+                public: true,
             });
             offset = field.offset + self.size_of(field.type_id)?;
         }
@@ -122,10 +130,6 @@ impl<'a> RustTypes<'a> {
             return Err(Error::input(format!(
                 "the variables of '{name}' end at byte {offset}, past the section's {size} bytes"
             )));
-        }
-        if size > offset {
-            members.push(Member::padding(offset, size - offset));
-            offset = size;
         }
         let layout = Layout {
             packed,
@@ -200,17 +204,15 @@ impl<'a> RustTypes<'a> {
         })
     }
 
-    /// A unique Rust identifier for composite `id`: its BTF name made valid, or
-    /// `__anon_<id>`; a later type with a taken name gets `_2`, `_3`, ...
+    /// A unique Rust identifier for composite `id`: libbpf-cargo's name for it made valid
+    /// (see [`super::rust_names`]); should that be taken, `_2`, `_3`, ... is appended.
     fn name_of(&mut self, id: u32) -> Result<String> {
         if let Some(name) = self.names.get(&id) {
             return Ok(name.clone());
         }
-        let raw = self.table.name(self.ty(id)?.name);
-        let base = if raw.is_empty() {
-            format!("__anon_{id}")
-        } else {
-            rust_identifier(raw)
+        let base = match self.libbpf_cargo.get(&id) {
+            Some(name) => rust_identifier(name),
+            None => format!("__anon_id_{id}"),
         };
         let mut name = base.clone();
         let mut n = 2;
@@ -245,14 +247,12 @@ impl<'a> RustTypes<'a> {
         let name = self.name_of(id)?;
         let repr = int_for(ty.size, signed);
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "#[derive(Debug, Copy, Clone, Default, PartialEq, Eq, Hash)]"
-        );
+        let _ = writeln!(out, "#[derive(Debug, Copy, Clone, PartialEq, Eq, Hash)]");
         let _ = writeln!(out, "#[repr(transparent)]");
         let _ = writeln!(out, "pub struct {name}(pub {repr});");
         let _ = writeln!(out, "impl {name} {{");
         let mut seen = HashSet::new();
+        let mut first = None;
         for item in self.table.items(ty) {
             let mut constant = rust_identifier(self.table.name(item.name));
             let mut n = 2;
@@ -261,78 +261,134 @@ impl<'a> RustTypes<'a> {
                 n += 1;
             }
             let value = enum_value(item.value, ty.size, signed);
+            first.get_or_insert_with(|| constant.clone());
             let _ = writeln!(out, "    pub const {constant}: Self = Self({value});");
         }
+        let _ = writeln!(out, "}}");
+        // The first enumerator, as in libbpf-cargo; zero when there is none.
+        let default = first.map_or_else(|| "Self(0)".to_string(), |c| format!("Self::{c}"));
+        let _ = writeln!(out, "impl Default for {name} {{");
+        let _ = writeln!(out, "    fn default() -> Self {{");
+        let _ = writeln!(out, "        {default}");
+        let _ = writeln!(out, "    }}");
         let _ = writeln!(out, "}}");
         Ok(out)
     }
 
+    /// A struct or union with libbpf-cargo's fields: bitfields are left to padding (and get
+    /// accessors where that padding is a field), `bool` members are `MaybeUninit<bool>`,
+    /// anonymous members are named after their type, and padding goes where libbpf-cargo
+    /// puts it (see [`Self::padding`]).
     fn composite(&mut self, id: u32, ty: &super::table::Ty, depth: usize) -> Result<String> {
         let name = self.name_of(id)?;
         let is_union = ty.kind == Kind::Union;
+        let packed = self.is_packed(ty, 0)?;
         let items: Vec<Item> = self.table.items(ty).to_vec();
         let mut members = Vec::new();
         let mut bitfields = Vec::new();
         let mut offset: u64 = 0;
+        // libbpf-cargo pads a struct that ends in a bitfield to its full size.
+        let mut after_bitfield = false;
         let mut taken = HashSet::new();
-        for (index, item) in items.iter().enumerate() {
-            let bit_offset = u64::from(item.bit_offset);
-            if !is_union && bit_offset / 8 > offset {
-                members.push(Member::padding(offset, bit_offset / 8 - offset));
-                offset = bit_offset / 8;
-            }
+        for item in &items {
             let raw = self.table.name(item.name);
-            let field = unique(
-                &mut taken,
-                if raw.is_empty() {
-                    format!("__anon_{index}")
-                } else {
-                    rust_identifier(raw)
-                },
-            );
             if item.bitfield_size > 0 {
-                // Bitfields: the bytes from here to the end of the run become storage,
-                // accessed through methods.
-                let storage_start = bit_offset / 8;
-                let storage_end = (bit_offset + u64::from(item.bitfield_size)).div_ceil(8);
-                // Storage shared with a previous bitfield (or any union member) is not repeated.
-                if !is_union && storage_start >= offset {
-                    members.push(Member {
-                        name: format!("__bitfield_{storage_start}"),
-                        rust: format!("[u8; {}]", storage_end - storage_start),
-                        offset: None,
+                after_bitfield = true;
+                if !raw.is_empty() {
+                    bitfields.push(Bitfield {
+                        name: rust_identifier(raw),
+                        bit_offset: item.bit_offset,
+                        bits: item.bitfield_size,
                     });
-                    offset = storage_end;
                 }
-                bitfields.push(Bitfield {
-                    name: field,
-                    bit_offset: item.bit_offset,
-                    bits: item.bitfield_size,
-                });
                 continue;
             }
+            after_bitfield = false;
+            let field_id = self.skip(item.target)?;
+            if self.is_empty_union(field_id)? {
+                continue;
+            }
+            let at = u64::from(item.bit_offset) / 8;
+            if !is_union && let Some(pad) = self.padding(offset, at, item.target, packed, false)? {
+                members.push(pad);
+            }
+            let field = if raw.is_empty() {
+                self.name_of(field_id)?
+            } else {
+                rust_identifier(raw)
+            };
             let rust = if self.struct_ops.contains(&id) && self.is_func_pointer(item.target)? {
                 "*mut libbpf_rs::libbpf_sys::bpf_program".to_string()
+            } else if self.is_bool(field_id)? {
+                // Memory-mapped bytes need not be a valid `bool`.
+                "std::mem::MaybeUninit<bool>".to_string()
             } else {
                 self.type_ref(item.target, depth + 1)?
             };
             members.push(Member {
-                name: field,
+                name: unique(&mut taken, field),
                 rust,
-                offset: (!is_union).then_some(bit_offset / 8),
+                offset: (!is_union).then_some(at),
+                padding: None,
+                public: true,
             });
             if !is_union {
-                offset = bit_offset / 8 + self.size_of(item.target)?;
+                offset = at + self.size_of(item.target)?;
             }
         }
-        if !is_union && u64::from(ty.size) > offset {
-            members.push(Member::padding(offset, u64::from(ty.size) - offset));
+        let size = u64::from(ty.size);
+        if is_union {
+            // Rust has no bitfields: a union that has them keeps all of its bytes here.
+            if !bitfields.is_empty() {
+                members.push(Member::padding(0, size));
+            }
+        } else if let Some(pad) = self.padding(offset, size, id, packed, after_bitfield)? {
+            members.push(pad);
         }
-        let layout = Layout {
-            packed: self.is_packed(ty, 0)?,
-            size: u64::from(ty.size),
-        };
+        // Accessors only for bitfields whose bytes are a padding field's (not bytes Rust
+        // pads on its own, which a copy need not keep).
+        bitfields.retain(|b| {
+            let (start, end) = b.byte_range();
+            members.iter().any(|m| m.covers(start, end))
+        });
+        let layout = Layout { packed, size };
         Ok(render_struct(&name, is_union, layout, &members, &bitfields))
+    }
+
+    /// The padding field libbpf-cargo puts between byte `offset` and the next field of type
+    /// `id` at byte `at` (or the struct's end, `force`d after a bitfield): none when
+    /// aligning `offset` to `id`'s alignment, at most 4 (it assumes 32-bit alignment),
+    /// gets there.
+    fn padding(
+        &self,
+        offset: u64,
+        at: u64,
+        id: u32,
+        packed: bool,
+        force: bool,
+    ) -> Result<Option<Member>> {
+        if offset > at {
+            return Err(Error::input(format!(
+                "invalid BTF: a member of type [{id}] at byte {at} overlaps the previous one, which ends at byte {offset}"
+            )));
+        }
+        let align = if packed {
+            1
+        } else {
+            self.align_of(id, 0)?.min(4)
+        };
+        let needed = force || offset.div_ceil(align) * align != at;
+        Ok((needed && at > offset).then(|| Member::padding(offset, at - offset)))
+    }
+
+    fn is_bool(&self, id: u32) -> Result<bool> {
+        let ty = self.ty(self.skip(id)?)?;
+        Ok(matches!(ty.kind, Kind::Int { .. }) && self.table.name(ty.name) == "_Bool")
+    }
+
+    fn is_empty_union(&self, id: u32) -> Result<bool> {
+        let ty = self.ty(id)?;
+        Ok(ty.kind == Kind::Union && ty.items.is_empty())
     }
 
     fn is_func_pointer(&self, id: u32) -> Result<bool> {
@@ -413,8 +469,12 @@ impl<'a> RustTypes<'a> {
 struct Member {
     name: String,
     rust: String,
-    /// Byte offset to assert at compile time (none for padding, storage and union members).
+    /// Byte offset to assert at compile time (none for padding and union members).
     offset: Option<u64>,
+    /// The bytes a padding field holds, from..to.
+    padding: Option<(u64, u64)>,
+    /// `pub` (all but a data section's padding, as in libbpf-cargo).
+    public: bool,
 }
 
 impl Member {
@@ -423,7 +483,15 @@ impl Member {
             name: format!("__pad_{offset}"),
             rust: format!("[u8; {len}]"),
             offset: None,
+            padding: Some((offset, offset + len)),
+            public: true,
         }
+    }
+
+    /// Whether this is a padding field holding bytes `start..end`.
+    fn covers(&self, start: u64, end: u64) -> bool {
+        self.padding
+            .is_some_and(|(from, to)| from <= start && end <= to)
     }
 }
 
@@ -432,6 +500,14 @@ struct Bitfield {
     name: String,
     bit_offset: u32,
     bits: u32,
+}
+
+impl Bitfield {
+    /// The bytes it lies in, from..to.
+    fn byte_range(&self) -> (u64, u64) {
+        let start = u64::from(self.bit_offset);
+        (start / 8, (start + u64::from(self.bits)).div_ceil(8))
+    }
 }
 
 /// The layout BTF gives a struct, which the generated one must have.
@@ -473,7 +549,8 @@ fn render_struct(
     let keyword = if is_union { "union" } else { "struct" };
     let _ = writeln!(out, "pub {keyword} {name} {{");
     for member in members {
-        let _ = writeln!(out, "    pub {}: {},", member.name, member.rust);
+        let vis = if member.public { "pub " } else { "" };
+        let _ = writeln!(out, "    {vis}{}: {},", member.name, member.rust);
     }
     let _ = writeln!(out, "}}");
     // Zeroes are a valid value of every generated type: integers, floats, raw pointers,
@@ -482,7 +559,7 @@ fn render_struct(
     let _ = writeln!(out, "    fn default() -> Self {{");
     let _ = writeln!(
         out,
-        "        // SAFETY: every field is an integer, float, raw pointer or array of them."
+        "        // SAFETY: every field is an integer, float, raw pointer, MaybeUninit<bool> or array of them."
     );
     let _ = writeln!(out, "        unsafe {{ std::mem::zeroed() }}");
     let _ = writeln!(out, "    }}");
@@ -635,7 +712,8 @@ fn enum_value(value: u64, size: u32, signed: bool) -> String {
 }
 
 /// A valid Rust identifier for a C name: other characters become `_`, a leading digit gets a
-/// `_` prefix, keywords are raw (`r#type`), and those that cannot be raw get a `_` suffix.
+/// `_` prefix, keywords are raw (`r#type`), those that cannot be raw lose their first `a` or
+/// `e` as in libbpf-cargo (`self` -> `slf`), and `_` becomes `__`.
 pub fn rust_identifier(name: &str) -> String {
     const KEYWORDS: &[&str] = &[
         "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern",
@@ -645,7 +723,10 @@ pub fn rust_identifier(name: &str) -> String {
         "priv", "try", "typeof", "unsized", "virtual", "yield",
     ];
     let mut ident = crate::object::names::sanitize_identifier(name);
-    if matches!(ident.as_str(), "self" | "Self" | "super" | "crate" | "_") {
+    if matches!(ident.as_str(), "self" | "Self" | "super" | "crate") {
+        // libbpf-cargo drops the first `a` or `e`: `slf`, `Slf`, `supr`, `crte`.
+        ident = ident.replacen(['a', 'e'], "", 1);
+    } else if ident == "_" {
         ident.push('_');
     } else if KEYWORDS.contains(&ident.as_str()) {
         ident.insert_str(0, "r#");
@@ -657,4 +738,24 @@ fn too_deep(id: u32) -> Error {
     Error::input(format!(
         "invalid BTF: type chain from [{id}] is deeper than {MAX_DEPTH} (a cycle?)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rust_identifier;
+
+    #[test]
+    fn identifiers_are_spelled_as_libbpf_cargo_spells_them() {
+        for (c, rust) in [
+            ("self", "slf"),
+            ("Self", "Slf"),
+            ("super", "supr"),
+            ("crate", "crte"),
+            ("type", "r#type"),
+            ("_", "__"),
+            ("pid", "pid"),
+        ] {
+            assert_eq!(rust_identifier(c), rust, "{c}");
+        }
+    }
 }

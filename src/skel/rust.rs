@@ -4,13 +4,14 @@
 //! skeletons compile unchanged; it is written formatted, without rustfmt.
 
 use super::model::Skeleton;
-use crate::btf::rust::{BITFIELD_HELPERS, DatasecField, RustTypes};
+use crate::btf::rust::{BITFIELD_HELPERS, DatasecField, RustTypes, rust_identifier};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::path::Path;
 
 const TEMPLATE: &str = include_str!("../../templates/rust/skel.rs.j2");
 
@@ -151,6 +152,20 @@ pub fn render(
     )
 }
 
+/// The Rust skeleton of the object file `object`, embedding it as `embed` says: what
+/// `bpfgen gen skeleton --lang rust` writes, with type names from the file name.
+pub fn render_file(object: &Path, embed: &Embed) -> Result<String> {
+    let bytes = std::fs::read(object).map_err(|e| Error::io(object, &e))?;
+    let file_name = object.file_name().unwrap_or_default().to_string_lossy();
+    let name = crate::object::names::object_name_from_file(&file_name);
+    BpfObject::parse(&bytes, &name)
+        .and_then(|parsed| {
+            let model = Skeleton::new(&parsed, &name, rust_identifier)?;
+            render(&model, &parsed, &type_prefix(&file_name), &bytes, embed)
+        })
+        .map_err(|e| e.in_file(object))
+}
+
 /// The `types` module body: data-section structs (named after their maps), then every type
 /// they, the maps' keys and values and the struct_ops values need; the bitfield helpers
 /// when a type has bitfields. Also the names of the struct_ops value types, in order.
@@ -163,7 +178,7 @@ fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<
             "memory-mapped data sections and struct_ops maps need BTF",
         ));
     };
-    let mut types = RustTypes::new(table);
+    let mut types = RustTypes::new(table)?;
     for sec in &skeleton.datasecs {
         if !types.reserve(&sec.ident) {
             return Err(Error::input(format!(

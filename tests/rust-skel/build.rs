@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-const PROGRAMS: [&str; 2] = ["events", "tcp_cc"];
+const PROGRAMS: [&str; 3] = ["events", "tcp_cc", "dropin"];
 
 /// bpfgen's test fixtures (every one that compiles): their skeletons must compile too,
 /// whatever the names and types in them (libbpf-cargo cannot do the hyphenated one).

@@ -18,6 +18,55 @@ pub mod tcp_cc {
     include!(concat!(env!("OUT_DIR"), "/tcp_cc.skel.rs"));
 }
 
+pub mod dropin {
+    include!(concat!(env!("OUT_DIR"), "/dropin.skel.rs"));
+}
+
+/// Code written against libbpf-cargo's skeleton of `dropin.bpf.c` (issue 18's shapes:
+/// `MaybeUninit<bool>` members, `slf`, padding fields, bitfields as padding, anonymous types
+/// named after their parent), compiled against both skeletons: opens the object and sets
+/// its read-only configuration.
+pub fn dropin_configure() -> Result<(), libbpf_rs::Error> {
+    use dropin::types;
+    let mut storage = MaybeUninit::uninit();
+    let mut open_skel = dropin::DropinSkelBuilder::default().open(&mut storage)?;
+    let rodata = open_skel
+        .maps
+        .rodata_data
+        .as_deref_mut()
+        .expect(".rodata is mapped");
+    rodata.tool_config.verbose.write(true);
+    rodata.tool_config.slf = 1;
+    rodata.tool_config.r#in = types::inner { a: 2 };
+    let bss = open_skel
+        .maps
+        .bss_data
+        .as_deref_mut()
+        .expect(".bss is mapped");
+    bss.foo = types::Foo {
+        x: 1,
+        y: [0; 10],
+        z: std::ptr::null_mut(),
+    };
+    bss.foo = types::Foo {
+        x: 1,
+        ..Default::default()
+    };
+    bss.bits = types::bits { __pad_0: [0; 2] };
+    bss.mixed = types::mixed {
+        c: 1,
+        g: 2,
+        nested: types::__anon_mixed_1 {
+            p: 3,
+            __anon_mixed_3: types::__anon_mixed_3 { q: 4 },
+        },
+        __anon_mixed_2: types::__anon_mixed_2 { s: 5 },
+    };
+    bss.anon_global = types::__anon_1 { anon_a: 6 };
+    bss.colour = types::colour::GREEN;
+    Ok(())
+}
+
 /// The skeletons of bpfgen's test fixtures, compiled for their names and types.
 #[cfg(feature = "bpfgen-skeletons")]
 pub mod fixtures {

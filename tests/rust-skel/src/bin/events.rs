@@ -3,9 +3,10 @@
 #![deny(warnings)]
 
 use bpfgen_rust_skel_test::events::types;
-use bpfgen_rust_skel_test::{c_string, run_child};
+use bpfgen_rust_skel_test::{c_string, dropin_configure, run_child};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    dropin_configure()?;
     let seen = run_child()?;
     let event = &seen.event;
     assert_eq!(c_string(&event.comm), "true");

@@ -1,5 +1,7 @@
-//! Registers the `tcp_cc` congestion control through the skeleton's `attach()` and checks
-//! that the kernel lists it, and that dropping the link unregisters it.
+//! Registers the `tcp_cc` congestion control as code written for libbpf-cargo does
+//! (`attach()`, then the map's `attach_struct_ops()`), then through bpfgen's
+//! `attach_with_struct_ops()`, and checks that the kernel lists it, and that dropping the link
+//! unregisters it.
 #![deny(warnings)]
 
 use bpfgen_rust_skel_test::c_string;
@@ -25,8 +27,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut skel = open_skel.load()?;
     assert!(!listed(), "registered before attach");
     skel.attach()?;
-    assert!(skel.links.bpfgen_rs.is_some(), "attach() keeps the struct_ops link");
+    assert!(!listed(), "attach() registered the struct_ops map");
+    let link = skel.maps.bpfgen_rs.attach_struct_ops()?;
     assert!(listed(), "bpfgen_rs not in {AVAILABLE}");
+    drop(link);
+    assert!(!listed(), "still registered after its link was dropped");
+
+    skel.attach_with_struct_ops()?;
+    assert!(
+        skel.links.bpfgen_rs.is_some(),
+        "attach_with_struct_ops() keeps the link"
+    );
+    assert!(
+        listed(),
+        "bpfgen_rs not in {AVAILABLE} after attach_with_struct_ops()"
+    );
     println!("bpfgen_rs is in {AVAILABLE}");
     skel.links.bpfgen_rs = None;
     assert!(!listed(), "still registered after its link was dropped");
