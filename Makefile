@@ -7,10 +7,13 @@ CARGO ?= cargo
 OUT := examples/c/.output
 BPFGEN := target/release/bpfgen
 
-.PHONY: deps example test install-shell
+.PHONY: deps oracles example test install-shell
 
 deps:
 	scripts/install-deps.sh
+
+oracles: deps
+	scripts/install-libbpf-cargo.sh
 
 example: deps
 	$(CARGO) build --release --quiet
@@ -18,7 +21,7 @@ example: deps
 	cc -g -Wall -Werror -I$(OUT) examples/c/helloworld.c -lbpf -lelf -lz -o $(OUT)/helloworld
 	scripts/run-helloworld.sh $(OUT)/helloworld
 
-test: deps
+test: oracles
 	$(CARGO) test
 	@echo "Conformance suite (tests/kernel_types.rs, tests/generated_programs.rs):"
 	@cat target/tmp/conformance-*.txt

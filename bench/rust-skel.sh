@@ -9,10 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
 tools=$PWD/target/bench-tools
-if [ ! -x "$tools/bin/cargo-libbpf" ]; then
-    echo "installing libbpf-cargo 0.27.2 into $tools (once)" >&2
-    cargo install --quiet --locked libbpf-cargo@0.27.2 --root "$tools"
-fi
+scripts/install-libbpf-cargo.sh
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
