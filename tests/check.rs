@@ -1042,5 +1042,8 @@ fn findings_never_quote_files_outside_the_project() {
     let out = run(bpfgen().arg("check").arg(&object).current_dir(dir.path()));
     let log = stderr(&out);
     assert!(log.contains("xpd"), "{log}");
-    assert!(!log.contains("SECRET"), "quoted a file outside the project:\n{log}");
+    assert!(
+        !log.contains("SECRET"),
+        "quoted a file outside the project:\n{log}"
+    );
 }
