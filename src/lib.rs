@@ -34,6 +34,7 @@ pub mod inspect;
 pub mod link;
 pub mod object;
 pub mod output;
+#[cfg(feature = "package")]
 pub mod package;
 pub mod skel;
 pub mod toolchain;
