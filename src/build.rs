@@ -498,7 +498,8 @@ fn run_checks(
     }
     if diag::has_errors(&findings) {
         return Err(Error::input(
-            "bpfgen check found errors (above); outputs not written (--no-check skips the checks)",
+            "bpfgen check found errors (above); outputs not written (--allow CODE or \
+             Builder::check_level lowers one; --no-check or Builder::check(false) skips them)",
         )
         .in_file(source));
     }

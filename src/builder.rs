@@ -18,7 +18,7 @@ use crate::build::{self, BuildRequest, Built, SkeletonLang};
 use crate::build_cache;
 use crate::cache::Cache;
 use crate::check;
-use crate::check::libbpf_version::LibbpfVersion;
+use crate::check::libbpf_version::{LibbpfVersion, VersionSource};
 use crate::compile::CompileOptions;
 use crate::diag::{Code, Level, Levels};
 use crate::error::{Error, Result};
@@ -39,6 +39,8 @@ pub struct Builder {
     clang: Option<PathBuf>,
     clang_args: Vec<OsString>,
     levels: Levels,
+    /// `false`: no `bpfgen check` at all (`bpfgen build --no-check`).
+    skip_checks: bool,
 }
 
 impl Builder {
@@ -97,11 +99,28 @@ impl Builder {
         self
     }
 
+    /// Whether `bpfgen check` runs on the object (default: yes; its errors fail the build).
+    /// `check(false)` is `bpfgen build --no-check`: for sources libbpf-cargo builds that a
+    /// check refuses, or objects meant for another loader.
+    pub fn check(&mut self, check: bool) -> &mut Self {
+        self.skip_checks = !check;
+        self
+    }
+
     /// Makes `bpfgen check` warnings fail the build, except for codes given a level with
     /// [`Builder::check_level`] (`bpfgen build --deny warnings`).
     pub fn deny_warnings(&mut self) -> &mut Self {
         self.levels.deny_warnings();
         self
+    }
+
+    /// The libbpf that loads the object: the libbpf-sys of the crate being built (its
+    /// Cargo.lock, found from `$CARGO_MANIFEST_DIR`; libbpf-rs 0.27 uses libbpf 1.7), else
+    /// what the include path's `bpf/libbpf_version.h` says.
+    fn libbpf_version(&self) -> (LibbpfVersion, VersionSource) {
+        std::env::var_os("CARGO_MANIFEST_DIR")
+            .and_then(|dir| LibbpfVersion::from_cargo_lock(Path::new(&dir)))
+            .unwrap_or_else(|| LibbpfVersion::detect(&self.include_dirs()))
     }
 
     /// The `-I` directories among the clang arguments.
@@ -235,11 +254,13 @@ impl Builder {
             jobs: 1,
             cache_limit: Some(build_cache::max_bytes_from_env()?),
             jobserver: None,
-            check: Some(Arc::new(Mutex::new(
-                check::Options::for_build(Path::new(crate::btf::source::KERNEL_BTF))
-                    .with_levels(self.levels.clone())
-                    .with_libbpf_version(LibbpfVersion::detect(&self.include_dirs())),
-            ))),
+            check: (!self.skip_checks).then(|| {
+                Arc::new(Mutex::new(
+                    check::Options::for_build(Path::new(crate::btf::source::KERNEL_BTF))
+                        .with_levels(self.levels.clone())
+                        .with_libbpf_version(self.libbpf_version()),
+                ))
+            }),
             link: None,
             verbose: false,
             findings_as_json: false,

@@ -334,3 +334,30 @@ fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
         missing.join("\n")
     );
 }
+
+#[test]
+fn builder_checks_can_be_lowered_or_skipped_from_build_rs() {
+    use bpfgen::diag::{Code, Level};
+    let dir = scratch();
+    let source = fixture("check/printk_no_license.bpf.c");
+    let err = bpfgen::Builder::new()
+        .source(&source)
+        .run(dir.path().join("refused.skel.rs"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Builder::check_level") && err.contains("Builder::check(false)"),
+        "{err}"
+    );
+    bpfgen::Builder::new()
+        .source(&source)
+        .check_level(Code::GplOnlyHelper, Level::Warn)
+        .run(dir.path().join("lowered.skel.rs"))
+        .unwrap();
+    bpfgen::Builder::new()
+        .source(&source)
+        .check(false)
+        .run(dir.path().join("unchecked.skel.rs"))
+        .unwrap();
+    assert!(dir.path().join("unchecked.skel.rs").is_file());
+}

@@ -19,7 +19,7 @@ pub struct LibbpfVersion {
 pub enum VersionSource {
     /// `--libbpf-version` (or the library caller).
     Given,
-    /// This `libbpf_version.h`.
+    /// This file: a `bpf/libbpf_version.h`, or the Cargo.lock that names libbpf-sys.
     Header(PathBuf),
     /// No header found: Debian 12's libbpf is assumed.
     Assumed,
@@ -43,6 +43,29 @@ impl LibbpfVersion {
                 Some((version, VersionSource::Header(header)))
             })
             .unwrap_or((LibbpfVersion::ASSUMED, VersionSource::Assumed))
+    }
+}
+
+impl LibbpfVersion {
+    /// The libbpf of the `libbpf-sys` package in the Cargo.lock of the crate in `dir` or
+    /// of a workspace above it (libbpf-sys versions are libbpf's: `1.7.0+v1.7.0`).
+    pub fn from_cargo_lock(dir: &Path) -> Option<(LibbpfVersion, VersionSource)> {
+        let lock = dir
+            .ancestors()
+            .map(|d| d.join("Cargo.lock"))
+            .find(|lock| lock.is_file())?;
+        let text = std::fs::read_to_string(&lock).ok()?;
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() == "name = \"libbpf-sys\"" {
+                let version = lines.next()?.trim().strip_prefix("version = \"")?;
+                let mut parts = version.split(['.', '+', '"']);
+                let major = parts.next()?.parse().ok()?;
+                let minor = parts.next()?.parse().ok()?;
+                return Some((LibbpfVersion { major, minor }, VersionSource::Header(lock)));
+            }
+        }
+        None
     }
 }
 
@@ -96,6 +119,23 @@ impl fmt::Display for VersionSource {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_cargo_lock_names_the_libbpf_of_libbpf_sys() {
+        let dir = tempfile::tempdir().unwrap();
+        let member = dir.path().join("crates/app");
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.lock"),
+            "[[package]]\nname = \"libbpf-rs\"\nversion = \"0.27.2\"\n\n\
+             [[package]]\nname = \"libbpf-sys\"\nversion = \"1.7.0+v1.7.0\"\n",
+        )
+        .unwrap();
+        let (version, _) = LibbpfVersion::from_cargo_lock(&member).unwrap();
+        assert_eq!(version, LibbpfVersion { major: 1, minor: 7 });
+        assert!(LibbpfVersion::from_cargo_lock(Path::new("/")).is_none());
+    }
+
     use super::*;
 
     #[test]
