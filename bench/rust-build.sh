@@ -13,6 +13,8 @@ work=$repo/target/bench-rust-build
 rm -rf "$work"
 mkdir -p "$work"
 
+triple=$(gcc -dumpmachine)
+
 make_crate() { # NAME BUILD_DEPENDENCY USE_LINE
     local dir=$work/$1
     mkdir -p "$dir/src/bpf"
@@ -38,6 +40,8 @@ fn main() {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     SkeletonBuilder::new()
         .source("src/bpf/minimal.bpf.c")
+        // libbpf-cargo does not look up the host's asm/ headers; the same flag for both.
+        .clang_args(["-I", "/usr/include/$triple"])
         .build_and_generate(out.join("minimal.skel.rs"))
         .unwrap();
     println!("cargo:rerun-if-changed=src/bpf/minimal.bpf.c");

@@ -5,6 +5,7 @@
 
 use super::model::Skeleton;
 use crate::btf::rust::{BITFIELD_HELPERS, DatasecField, RustTypes, rust_identifier};
+use crate::btf::table::Kind;
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use minijinja::context;
@@ -167,8 +168,8 @@ pub fn render_file(object: &Path, embed: &Embed) -> Result<String> {
 }
 
 /// The `types` module body: data-section structs (named after their maps), then every type
-/// they, the maps' keys and values and the struct_ops values need; the bitfield helpers
-/// when a type has bitfields. Also the names of the struct_ops value types, in order.
+/// they, the maps' keys and values and the struct_ops values need, then every other named
+/// type of the object's BTF; the bitfield helpers when a type has bitfields. Also the names of the struct_ops value types, in order.
 fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<String>)> {
     let Some(table) = object.types.as_ref() else {
         if skeleton.datasecs.is_empty() && skeleton.struct_ops.is_empty() {
@@ -206,6 +207,19 @@ fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<
     }
     for map in &skeleton.maps {
         for &id in &map.key_value_types {
+            types.reference(id)?;
+        }
+    }
+    // Then every other named struct, union and enum of the object's BTF, as libbpf-cargo
+    // writes them: code written for its skeleton may name a ring-buffer record type that
+    // only program code uses, or a kernel type the program reads.
+    for id in 1..table.len() {
+        let ty = table.get(id)?;
+        let composite = matches!(
+            ty.kind,
+            Kind::Struct | Kind::Union | Kind::Enum { .. } | Kind::Enum64 { .. }
+        );
+        if composite && !table.name(ty.name).is_empty() {
             types.reference(id)?;
         }
     }
