@@ -16,7 +16,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT && echo "scratch: $scratch"
 cargo build --release --quiet
-bpfgen=$PWD/target/release/bpfgen
+bpfgen=${CARGO_TARGET_DIR:-$PWD/target}/release/bpfgen
 corpus=$scratch/corpus
 mkdir -p "$corpus" "$scratch/include"
 

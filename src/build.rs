@@ -62,9 +62,9 @@ pub struct BuildRequest {
     /// takes one of its tokens, so that make and bpfgen together run at most N jobs.
     pub jobserver: Option<jobserver::Client>,
     /// Run `bpfgen check` on each object before writing it (`None`: `--no-check`); errors
-    /// fail the source and leave its previous outputs in place. Behind a mutex because the
-    /// target kernels' BTF is loaded once and shared by every worker.
-    pub check: Option<Arc<Mutex<check::Options>>>,
+    /// fail the source and leave its previous outputs in place. Shared: the target kernels'
+    /// BTF is loaded once and read by every worker at once.
+    pub check: Option<Arc<check::Options>>,
     /// Link all sources into one program of this name (`--link NAME`): `NAME.bpf.o`,
     /// `NAME.skel.h` and `NAME.bpf.d` instead of outputs per source.
     pub link: Option<String>,
@@ -397,15 +397,12 @@ fn run_checks(
     object: &[u8],
     object_name: &str,
     source: &Path,
-    options: &Mutex<check::Options>,
+    options: &check::Options,
     diagnostics: &mut String,
 ) -> Result<()> {
-    let options = options
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let name = source.display().to_string();
     let mut findings =
-        check::check_bytes(object, &name, object_name, &options).map_err(|e| e.in_file(source))?;
+        check::check_bytes(object, &name, object_name, options).map_err(|e| e.in_file(source))?;
     check::attach_sources(&mut findings, &[source.parent().unwrap_or(Path::new(""))]);
     for finding in &findings {
         diagnostics.push_str(&finding.render_human());

@@ -11,6 +11,7 @@
 
 use crate::cache::{self, Cache};
 use crate::compile::{self, CompileOptions};
+use crate::content_hash::file_hash;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::toolchain::Clang;
@@ -223,11 +224,6 @@ fn result_dir(cache: &Cache, manifest_key: &str, dependencies: &[Dependency]) ->
         .root()
         .join("results")
         .join(result_key(manifest_key, dependencies))
-}
-
-fn file_hash(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-    Ok(cache::key(&[&bytes]))
 }
 
 fn dir_size(dir: &Path) -> u64 {

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Builds one BPF C source and writes its Rust skeleton, for build scripts (what
 /// libbpf-cargo's `SkeletonBuilder` does, plus dependency tracking and clang's warnings).
@@ -130,11 +130,11 @@ impl Builder {
             jobs: 1,
             cache_limit: Some(build_cache::max_bytes_from_env()?),
             jobserver: None,
-            check: Some(Arc::new(Mutex::new(
+            check: Some(Arc::new(
                 check::Options::for_build(Path::new(crate::btf::source::KERNEL_BTF))
                     .with_levels(self.levels.clone())
                     .with_libbpf_version(LibbpfVersion::detect(&self.include_dirs())),
-            ))),
+            )),
             link: None,
         };
         let outcome = build::build(&clang, &request, &|_| {})?

@@ -16,7 +16,8 @@
 //!   in the content-addressed [`cache`].
 //! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
 //!   written atomically ([`output`]), with Make dependency files ([`depfile`]), compile
-//!   results reused from the [`build_cache`].
+//!   results reused from the [`build_cache`] (headers hashed once per process by
+//!   [`content_hash`]).
 //! - [`Builder`]: the build.rs API over [`build`], for Rust skeletons.
 #![deny(missing_docs)]
 
@@ -27,6 +28,7 @@ pub mod builder;
 pub mod cache;
 pub mod check;
 pub mod compile;
+pub mod content_hash;
 pub mod depfile;
 pub mod diag;
 pub mod error;

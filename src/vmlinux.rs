@@ -115,10 +115,9 @@ pub fn precompiled(
     header: &Path,
 ) -> Result<PathBuf> {
     let flags = compile::shared_flags(clang, opts)?;
-    let header_bytes = std::fs::read(header).map_err(|e| Error::io(header, &e))?;
     let mut parts: Vec<Vec<u8>> = vec![
         b"vmlinux.pch v1".to_vec(),
-        header_bytes,
+        crate::content_hash::file_hash(header)?.into_bytes(),
         clang.path().as_os_str().as_encoded_bytes().to_vec(),
         clang.version().to_string().into_bytes(),
     ];

@@ -9,7 +9,7 @@ use bpfgen::compile::CompileOptions;
 use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How `.bpf.c` sources are compiled.
 #[derive(clap::Args)]
@@ -111,7 +111,7 @@ impl CompileArgs {
                 Some(build_cache::max_bytes_from_env()?)
             },
             skeleton: outputs.skeleton,
-            check: outputs.check.map(|c| Arc::new(Mutex::new(c))),
+            check: outputs.check.map(Arc::new),
             link: outputs.link,
         };
         Ok((clang, request))
