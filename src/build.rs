@@ -49,7 +49,7 @@ pub struct BuildRequest {
     pub skeleton: SkeletonLang,
     /// The kernel BTF that a generated `vmlinux.h` describes.
     pub btf: PathBuf,
-    /// Whether a generated `vmlinux.h` is precompiled.
+    /// Whether `vmlinux.h` (generated, or the user's own) is precompiled.
     pub pch: bool,
     /// Where generated headers and precompiled headers are kept.
     pub cache: Cache,
@@ -362,8 +362,9 @@ fn compile_cached(
     (run.diagnostics, compiled)
 }
 
-/// The compile options for one source: the request's, plus a generated `vmlinux.h` (and its
-/// precompiled form) when the source includes one that no include directory provides.
+/// The compile options for one source: the request's, plus a generated `vmlinux.h` when the
+/// source includes one that no include directory provides, and the precompiled form of the
+/// `vmlinux.h` it includes first (generated, or the user's own when unambiguous).
 fn source_options(
     clang: &Clang,
     request: &BuildRequest,
@@ -375,16 +376,20 @@ fn source_options(
         // compile() reports the unreadable source.
         return Ok(opts);
     };
-    if !vmlinux::includes_vmlinux(&text) || vmlinux::provided(source, &opts) {
+    if !vmlinux::includes_vmlinux(&text) {
         return Ok(opts);
     }
-    let dir = generated
-        .get_or_init(|| vmlinux::generated_dir(&request.cache, &request.btf))
-        .clone()
-        .map_err(|e| e.in_file(source))?;
-    let header = dir.join("vmlinux.h");
-    opts.fallback_include_dirs.push(dir);
-    if request.pch && vmlinux::pch_compatible(&text) {
+    let header = if vmlinux::provided(source, &opts) {
+        vmlinux::provided_once(clang, source, &opts)
+    } else {
+        let dir = generated
+            .get_or_init(|| vmlinux::generated_dir(&request.cache, &request.btf))
+            .clone()
+            .map_err(|e| e.in_file(source))?;
+        opts.fallback_include_dirs.push(dir.clone());
+        Some(dir.join("vmlinux.h"))
+    };
+    if let Some(header) = header.filter(|_| request.pch && vmlinux::pch_compatible(&text)) {
         opts.pch = vmlinux::precompiled(&request.cache, clang, &opts, &header).ok();
     }
     Ok(opts)

@@ -35,7 +35,7 @@ pub struct CompileArgs {
     /// Compile everything afresh: neither reuse nor store compile results.
     #[arg(long)]
     no_cache: bool,
-    /// Do not precompile the generated vmlinux.h.
+    /// Do not precompile vmlinux.h (generated, or found through the include path).
     #[arg(long)]
     no_pch: bool,
     /// The libbpf release that loads the objects, for `check`'s section names (default: what
