@@ -10,11 +10,13 @@ use crate::build_cache::{self, CachedCompile};
 use crate::cache::Cache;
 use crate::check;
 use crate::compile::{self, CompileOptions};
+use crate::content_hash::file_hash;
 use crate::depfile;
 use crate::diag;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, names, strip};
 use crate::output::OutputSet;
+use crate::output_record::{self, Record};
 use crate::skel::rust::Embed;
 use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
@@ -421,9 +423,10 @@ fn run_checks(
     Ok(())
 }
 
-/// Checks, models, renders and writes one compiled (or linked) object as `<stem>.bpf.o` and
-/// its companions; check findings are appended to `diagnostics`, and `source` is what
-/// messages name.
+/// One compiled (or linked) object's outputs, `<stem>.bpf.o` and its companions: when a
+/// record says the outputs on disk are those this object gives, its findings are replayed;
+/// else [`write_outputs`] makes them (and they are recorded). Check findings are appended to
+/// `diagnostics`, and `source` is what messages name.
 fn finish(
     request: &BuildRequest,
     source: &Path,
@@ -431,7 +434,83 @@ fn finish(
     compiled: CachedCompile,
     diagnostics: &mut String,
 ) -> Result<Built> {
-    let out = |suffix: &str| request.out_dir.join(format!("{stem}{suffix}"));
+    let key = record_key(request, source, stem, &compiled);
+    if let Some(record) = key
+        .as_ref()
+        .and_then(|key| output_record::lookup(&request.cache, key))
+    {
+        diagnostics.push_str(&record.diagnostics);
+        return Ok(Built {
+            source: source.to_path_buf(),
+            object: output_path(request, stem, ".bpf.o"),
+            skeleton: record.skeleton,
+            depfile: output_path(request, stem, ".bpf.d"),
+            headers: compiled.headers,
+        });
+    }
+    let before = diagnostics.len();
+    let built = write_outputs(request, source, stem, compiled, diagnostics)?;
+    if let Some(key) = key {
+        let mut files = vec![built.object.as_path(), built.depfile.as_path()];
+        files.extend(built.skeleton.as_deref());
+        // Records only save time: failing to store one must not fail the build.
+        let _ = Record::new(&files, built.skeleton.clone(), diagnostics[before..].into())
+            .and_then(|record| output_record::store(&request.cache, &key, &record));
+    }
+    Ok(built)
+}
+
+/// The [`output_record`] key of `compiled`'s outputs: everything [`write_outputs`] reads.
+/// `None` without the build cache, or when an input cannot be read.
+fn record_key(
+    request: &BuildRequest,
+    source: &Path,
+    stem: &str,
+    compiled: &CachedCompile,
+) -> Option<String> {
+    request.cache_limit?;
+    let check = match &request.check {
+        Some(options) => options.fingerprint().ok()?,
+        None => "no check".into(),
+    };
+    let settings = format!("{:?} {:?} {check}", request.skeleton, request.link);
+    let cwd = std::env::current_dir().ok()?;
+    let mut inputs = vec![
+        source.to_string_lossy().into_owned(),
+        file_hash(source).ok()?,
+    ];
+    for header in &compiled.headers {
+        inputs.push(header.clone());
+        inputs.push(file_hash(Path::new(header)).ok()?);
+    }
+    let mut parts: Vec<&[u8]> = vec![
+        b"bpfgen outputs v1",
+        &compiled.object,
+        settings.as_bytes(),
+        cwd.as_os_str().as_encoded_bytes(),
+        request.out_dir.as_os_str().as_encoded_bytes(),
+        stem.as_bytes(),
+    ];
+    parts.extend(inputs.iter().map(|s| s.as_bytes()));
+    Some(crate::cache::key(&parts))
+}
+
+/// `<out_dir>/<stem><suffix>`.
+fn output_path(request: &BuildRequest, stem: &str, suffix: &str) -> PathBuf {
+    request.out_dir.join(format!("{stem}{suffix}"))
+}
+
+/// Checks, models, renders and writes one compiled (or linked) object as `<stem>.bpf.o` and
+/// its companions; check findings are appended to `diagnostics`, and `source` is what
+/// messages name.
+fn write_outputs(
+    request: &BuildRequest,
+    source: &Path,
+    stem: &str,
+    compiled: CachedCompile,
+    diagnostics: &mut String,
+) -> Result<Built> {
+    let out = |suffix: &str| output_path(request, stem, suffix);
     let object_path = out(".bpf.o");
     let skeleton_path = match request.skeleton {
         SkeletonLang::C => Some(out(".skel.h")),

@@ -150,10 +150,10 @@ pub fn store(
 }
 
 /// What the size limit covers: every kind of entry a build leaves in the cache.
-const EVICTABLE: &[&str] = &["results", "manifests", "pch", "vmlinux", "clang"];
+const EVICTABLE: &[&str] = &["results", "manifests", "outputs", "pch", "vmlinux", "clang"];
 
-/// Deletes the least recently used cache entries (results, manifests, precompiled and
-/// generated headers, clang probes) until they take at most `max_bytes`.
+/// Deletes the least recently used cache entries (results, manifests, output records,
+/// precompiled and generated headers, clang probes) until they take at most `max_bytes`.
 pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
     let mut stored: Vec<(SystemTime, u64, PathBuf)> = EVICTABLE
         .iter()

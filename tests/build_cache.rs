@@ -380,4 +380,20 @@ fn a_noop_build_writes_nothing_and_a_change_rewrites_only_its_outputs() {
         let rewritten = ["minimal.bpf.o", "minimal.skel.h"].contains(&name.as_str());
         assert_eq!(identity != &before[name], rewritten, "{name}");
     }
+
+    // An output changed behind the build's back is written again.
+    let skeleton = out.join("bootstrap.skel.h");
+    let good = std::fs::read(&skeleton).unwrap();
+    std::fs::write(&skeleton, "/* edited */").unwrap();
+    build();
+    assert!(
+        std::fs::read(&skeleton).unwrap() == good,
+        "an edited output was kept"
+    );
+    std::fs::remove_file(&skeleton).unwrap();
+    build();
+    assert!(
+        std::fs::read(&skeleton).unwrap() == good,
+        "a deleted output was not written"
+    );
 }
