@@ -397,3 +397,39 @@ fn a_noop_build_writes_nothing_and_a_change_rewrites_only_its_outputs() {
         "a deleted output was not written"
     );
 }
+
+#[test]
+fn gen_outputs_with_unchanged_bytes_are_not_rewritten() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = scratch();
+    let object = built_example(dir.path(), "minimal");
+    let skeleton = dir.path().join("minimal.skel.h");
+    let header = dir.path().join("vmlinux.h");
+    let btf = kernel_btf("debian-12-6.1.0-56-amd64");
+    let generate = || {
+        run_ok(
+            bpfgen()
+                .args(["gen", "skeleton"])
+                .arg(&object)
+                .arg("-o")
+                .arg(&skeleton),
+        );
+        run_ok(
+            bpfgen()
+                .args(["gen", "vmlinux", "--btf"])
+                .arg(&btf)
+                .arg("-o")
+                .arg(&header),
+        );
+    };
+    let identities = || {
+        [&skeleton, &header].map(|path| {
+            let meta = std::fs::metadata(path).unwrap();
+            (meta.ino(), meta.mtime(), meta.mtime_nsec())
+        })
+    };
+    generate();
+    let first = identities();
+    generate();
+    assert_eq!(identities(), first, "unchanged outputs were written again");
+}
