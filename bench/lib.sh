@@ -7,7 +7,7 @@ trap 'rm -rf "$scratch"' EXIT
 export BPFGEN_CACHE_DIR=$scratch/cache
 
 cargo build --release --quiet
-bpfgen=$PWD/target/release/bpfgen
+bpfgen=${CARGO_TARGET_DIR:-$PWD/target}/release/bpfgen
 
 # median_ms CMD...: runs CMD $runs times (after one warm-up), prints the median in ms.
 median_ms() {

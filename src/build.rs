@@ -10,11 +10,13 @@ use crate::build_cache::{self, CachedCompile};
 use crate::cache::Cache;
 use crate::check;
 use crate::compile::{self, CompileOptions};
+use crate::content_hash::file_hash;
 use crate::depfile;
 use crate::diag;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, names, strip};
 use crate::output::OutputSet;
+use crate::output_record::{self, Record};
 use crate::skel::rust::Embed;
 use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
@@ -49,7 +51,7 @@ pub struct BuildRequest {
     pub skeleton: SkeletonLang,
     /// The kernel BTF that a generated `vmlinux.h` describes.
     pub btf: PathBuf,
-    /// Whether a generated `vmlinux.h` is precompiled.
+    /// Whether `vmlinux.h` (generated, or the user's own) is precompiled.
     pub pch: bool,
     /// Where generated headers and precompiled headers are kept.
     pub cache: Cache,
@@ -62,9 +64,9 @@ pub struct BuildRequest {
     /// takes one of its tokens, so that make and bpfgen together run at most N jobs.
     pub jobserver: Option<jobserver::Client>,
     /// Run `bpfgen check` on each object before writing it (`None`: `--no-check`); errors
-    /// fail the source and leave its previous outputs in place. Behind a mutex because the
-    /// target kernels' BTF is loaded once and shared by every worker.
-    pub check: Option<Arc<Mutex<check::Options>>>,
+    /// fail the source and leave its previous outputs in place. Shared: the target kernels'
+    /// BTF is loaded once and read by every worker at once.
+    pub check: Option<Arc<check::Options>>,
     /// Link all sources into one program of this name (`--link NAME`): `NAME.bpf.o`,
     /// `NAME.skel.h` and `NAME.bpf.d` instead of outputs per source.
     pub link: Option<String>,
@@ -441,8 +443,9 @@ fn check_vmlinux_matches_arch(request: &BuildRequest) -> Result<()> {
     }
 }
 
-/// The compile options for one source: the request's, plus a generated `vmlinux.h` (and its
-/// precompiled form) when the source includes one that no include directory provides.
+/// The compile options for one source: the request's, plus a generated `vmlinux.h` when the
+/// source includes one that no include directory provides, and the precompiled form of the
+/// `vmlinux.h` it includes first (generated, or the user's own when unambiguous).
 fn source_options(
     clang: &Clang,
     request: &BuildRequest,
@@ -454,17 +457,21 @@ fn source_options(
         // compile() reports the unreadable source.
         return Ok(opts);
     };
-    if !vmlinux::includes_vmlinux(&text) || vmlinux::provided(source, &opts) {
+    if !vmlinux::includes_vmlinux(&text) {
         return Ok(opts);
     }
-    check_vmlinux_matches_arch(request).map_err(|e| e.in_file(source))?;
-    let dir = generated
-        .get_or_init(|| vmlinux::generated_dir(&request.cache, &request.btf))
-        .clone()
-        .map_err(|e| e.in_file(source))?;
-    let header = dir.join("vmlinux.h");
-    opts.fallback_include_dirs.push(dir);
-    if request.pch && vmlinux::pch_compatible(&text) {
+    let header = if vmlinux::provided(source, &opts) {
+        vmlinux::provided_once(clang, source, &opts)
+    } else {
+        check_vmlinux_matches_arch(request).map_err(|e| e.in_file(source))?;
+        let dir = generated
+            .get_or_init(|| vmlinux::generated_dir(&request.cache, &request.btf))
+            .clone()
+            .map_err(|e| e.in_file(source))?;
+        opts.fallback_include_dirs.push(dir.clone());
+        Some(dir.join("vmlinux.h"))
+    };
+    if let Some(header) = header.filter(|_| request.pch && vmlinux::pch_compatible(&text)) {
         opts.pch = vmlinux::precompiled(&request.cache, clang, &opts, &header).ok();
     }
     Ok(opts)
@@ -478,15 +485,12 @@ fn run_checks(
     object_name: &str,
     source: &Path,
     request: &BuildRequest,
-    options: &Mutex<check::Options>,
+    options: &check::Options,
     diagnostics: &mut String,
 ) -> Result<()> {
-    let options = options
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let name = source.display().to_string();
     let mut findings =
-        check::check_bytes(object, &name, object_name, &options).map_err(|e| e.in_file(source))?;
+        check::check_bytes(object, &name, object_name, options).map_err(|e| e.in_file(source))?;
     check::attach_sources(&mut findings, &[source.parent().unwrap_or(Path::new(""))]);
     for finding in &findings {
         if request.findings_as_json {
@@ -506,9 +510,10 @@ fn run_checks(
     Ok(())
 }
 
-/// Checks, models, renders and writes one compiled (or linked) object as `<stem>.bpf.o` and
-/// its companions; check findings are appended to `diagnostics`, and `source` is what
-/// messages name.
+/// One compiled (or linked) object's outputs, `<stem>.bpf.o` and its companions: when a
+/// record says the outputs on disk are those this object gives, its findings are replayed;
+/// else [`write_outputs`] makes them (and they are recorded). Check findings are appended to
+/// `diagnostics`, and `source` is what messages name.
 fn finish(
     request: &BuildRequest,
     source: &Path,
@@ -516,7 +521,108 @@ fn finish(
     compiled: CachedCompile,
     diagnostics: &mut String,
 ) -> Result<Built> {
-    let out = |suffix: &str| request.out_dir.join(format!("{stem}{suffix}"));
+    let key = record_key(request, source, stem, &compiled);
+    if let Some(record) = key
+        .as_ref()
+        .and_then(|key| output_record::lookup(&request.cache, key))
+    {
+        diagnostics.push_str(&record.diagnostics);
+        let built = Built {
+            source: source.to_path_buf(),
+            object: output_path(request, stem, ".bpf.o"),
+            skeleton: record.skeleton,
+            depfile: output_path(request, stem, ".bpf.d"),
+            headers: compiled.headers,
+        };
+        report_outputs(request, &built, &[], diagnostics);
+        return Ok(built);
+    }
+    let before = diagnostics.len();
+    let (built, written) = write_outputs(request, source, stem, compiled, diagnostics)?;
+    if let Some(key) = key {
+        let mut files = vec![built.object.as_path(), built.depfile.as_path()];
+        files.extend(built.skeleton.as_deref());
+        // Records only save time: failing to store one must not fail the build.
+        let _ = Record::new(&files, built.skeleton.clone(), diagnostics[before..].into())
+            .and_then(|record| output_record::store(&request.cache, &key, &record));
+    }
+    report_outputs(request, &built, &written, diagnostics);
+    Ok(built)
+}
+
+/// With `--verbose`, says of each output whether it was written or already held its bytes
+/// (after the record is stored: what a record replays is the findings, not this).
+fn report_outputs(request: &BuildRequest, built: &Built, written: &[PathBuf], out: &mut String) {
+    if !request.verbose {
+        return;
+    }
+    for path in std::iter::once(&built.object)
+        .chain(built.skeleton.iter())
+        .chain([&built.depfile])
+    {
+        let what = if written.contains(path) {
+            "wrote"
+        } else {
+            "unchanged"
+        };
+        let _ = writeln!(out, "bpfgen: {what} {}", path.display());
+    }
+}
+
+/// The [`output_record`] key of `compiled`'s outputs: everything [`write_outputs`] reads.
+/// `None` without the build cache, or when an input cannot be read.
+fn record_key(
+    request: &BuildRequest,
+    source: &Path,
+    stem: &str,
+    compiled: &CachedCompile,
+) -> Option<String> {
+    request.cache_limit?;
+    let check = match &request.check {
+        Some(options) => options.fingerprint().ok()?,
+        None => "no check".into(),
+    };
+    let settings = format!(
+        "{:?} {:?} {check} json findings {}",
+        request.skeleton, request.link, request.findings_as_json
+    );
+    let cwd = std::env::current_dir().ok()?;
+    let mut inputs = vec![
+        source.to_string_lossy().into_owned(),
+        file_hash(source).ok()?,
+    ];
+    for header in &compiled.headers {
+        inputs.push(header.clone());
+        inputs.push(file_hash(Path::new(header)).ok()?);
+    }
+    let mut parts: Vec<&[u8]> = vec![
+        b"bpfgen outputs v1",
+        &compiled.object,
+        settings.as_bytes(),
+        cwd.as_os_str().as_encoded_bytes(),
+        request.out_dir.as_os_str().as_encoded_bytes(),
+        stem.as_bytes(),
+    ];
+    parts.extend(inputs.iter().map(|s| s.as_bytes()));
+    Some(crate::cache::key(&parts))
+}
+
+/// `<out_dir>/<stem><suffix>`.
+fn output_path(request: &BuildRequest, stem: &str, suffix: &str) -> PathBuf {
+    request.out_dir.join(format!("{stem}{suffix}"))
+}
+
+/// Checks, models, renders and writes one compiled (or linked) object as `<stem>.bpf.o` and
+/// its companions; check findings are appended to `diagnostics`, and `source` is what
+/// messages name. Also returns the outputs written (those whose bytes changed).
+fn write_outputs(
+    request: &BuildRequest,
+    source: &Path,
+    stem: &str,
+    compiled: CachedCompile,
+    diagnostics: &mut String,
+) -> Result<(Built, Vec<PathBuf>)> {
+    let out = |suffix: &str| output_path(request, stem, suffix);
     let object_path = out(".bpf.o");
     let skeleton_path = match request.skeleton {
         SkeletonLang::C => Some(out(".skel.h")),
@@ -595,21 +701,16 @@ fn finish(
     );
     let deps = depfile::render(&targets, &source.to_string_lossy(), &compiled.headers);
     outputs.stage(&depfile_path, deps.as_bytes())?;
-    outputs.commit()?;
-    if request.verbose {
-        for path in std::iter::once(&object_path)
-            .chain(skeleton_path.iter())
-            .chain([&depfile_path])
-        {
-            let _ = writeln!(diagnostics, "bpfgen: wrote {}", path.display());
-        }
-    }
+    let written = outputs.commit()?;
 
-    Ok(Built {
-        source: source.to_path_buf(),
-        object: object_path,
-        skeleton: skeleton_path,
-        depfile: depfile_path,
-        headers: compiled.headers,
-    })
+    Ok((
+        Built {
+            source: source.to_path_buf(),
+            object: object_path,
+            skeleton: skeleton_path,
+            depfile: depfile_path,
+            headers: compiled.headers,
+        },
+        written,
+    ))
 }

@@ -11,6 +11,7 @@
 
 use crate::cache::{self, Cache};
 use crate::compile::{self, CompileOptions};
+use crate::content_hash::file_hash;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::toolchain::Clang;
@@ -149,10 +150,10 @@ pub fn store(
 }
 
 /// What the size limit covers: every kind of entry a build leaves in the cache.
-const EVICTABLE: &[&str] = &["results", "manifests", "pch", "vmlinux", "clang"];
+const EVICTABLE: &[&str] = &["results", "manifests", "outputs", "pch", "vmlinux", "clang"];
 
-/// Deletes the least recently used cache entries (results, manifests, precompiled and
-/// generated headers, clang probes) until they take at most `max_bytes`.
+/// Deletes the least recently used cache entries (results, manifests, output records,
+/// precompiled and generated headers, clang probes) until they take at most `max_bytes`.
 pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
     let mut stored: Vec<(SystemTime, u64, PathBuf)> = EVICTABLE
         .iter()
@@ -223,11 +224,6 @@ fn result_dir(cache: &Cache, manifest_key: &str, dependencies: &[Dependency]) ->
         .root()
         .join("results")
         .join(result_key(manifest_key, dependencies))
-}
-
-fn file_hash(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-    Ok(cache::key(&[&bytes]))
 }
 
 fn dir_size(dir: &Path) -> u64 {

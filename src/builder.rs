@@ -27,7 +27,7 @@ use crate::skel::rust::{Embed, render_file};
 use crate::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Builds one BPF C source and writes its Rust skeleton, for build scripts (what
 /// libbpf-cargo's `SkeletonBuilder` does, plus dependency tracking and clang's warnings).
@@ -255,11 +255,11 @@ impl Builder {
             cache_limit: Some(build_cache::max_bytes_from_env()?),
             jobserver: None,
             check: (!self.skip_checks).then(|| {
-                Arc::new(Mutex::new(
+                Arc::new(
                     check::Options::for_build(Path::new(crate::btf::source::KERNEL_BTF))
                         .with_levels(self.levels.clone())
                         .with_libbpf_version(self.libbpf_version()),
-                ))
+                )
             }),
             link: None,
             verbose: false,

@@ -15,8 +15,9 @@
 //! - [`vmlinux`]: `vmlinux.h` generated from kernel BTF ([`btf::dump`]) and precompiled, kept
 //!   in the content-addressed [`cache`].
 //! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
-//!   written atomically ([`output`]), with Make dependency files ([`depfile`]), compile
-//!   results reused from the [`build_cache`].
+//!   written atomically ([`output`]) and recorded ([`output_record`]), with Make dependency
+//!   files ([`depfile`]), compile results reused from the [`build_cache`] (headers hashed once
+//!   per process by [`content_hash`]).
 //! - [`Builder`]: the build.rs API over [`build`], for Rust skeletons.
 #![deny(missing_docs)]
 
@@ -27,6 +28,7 @@ pub mod builder;
 pub mod cache;
 pub mod check;
 pub mod compile;
+pub mod content_hash;
 pub mod depfile;
 pub mod diag;
 pub mod error;
@@ -34,6 +36,7 @@ pub mod inspect;
 pub mod link;
 pub mod object;
 pub mod output;
+pub mod output_record;
 #[cfg(feature = "package")]
 pub mod package;
 pub mod skel;

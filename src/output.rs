@@ -5,6 +5,10 @@
 //! commit does it get a name (linked under a temporary name and renamed over the destination
 //! at once), so a process killed while staging leaves nothing at all. Where the filesystem
 //! has no `O_TMPFILE`, a named temporary sibling is used instead.
+//!
+//! A file that already holds the bytes to be written is left alone (no temporary, no rename,
+//! its modification time and inode kept): a build that changes nothing writes nothing, and
+//! whatever depends on the file's time (make, ninja, cargo) sees no change.
 
 use crate::error::{Error, Result};
 use rustix::fs::{AtFlags, CWD, Mode, OFlags};
@@ -32,8 +36,12 @@ impl OutputSet {
         Self::default()
     }
 
-    /// Stages `bytes` for `path`. Nothing is visible at `path` until [`OutputSet::commit`].
+    /// Stages `bytes` for `path`. Nothing is visible at `path` until [`OutputSet::commit`];
+    /// a `path` that already holds exactly `bytes` is not staged, and stays as it is.
     pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        if holds(path, bytes) {
+            return Ok(());
+        }
         let dir = parent_dir(path);
         // Naming an unnamed inode goes through /proc/self/fd: without /proc, stage by name.
         let unnamed = Path::new("/proc/self/fd").is_dir().then(|| {
@@ -56,8 +64,10 @@ impl OutputSet {
         Ok(())
     }
 
-    /// Puts every staged file in place.
-    pub fn commit(self) -> Result<()> {
+    /// Puts every staged file in place; returns the paths written (not those that already
+    /// held their bytes).
+    pub fn commit(self) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::with_capacity(self.staged.len());
         for (staged, path) in self.staged {
             match staged {
                 Staged::Unnamed(file) => publish(&file, &path)?,
@@ -66,9 +76,17 @@ impl OutputSet {
                         .map_err(|e| Error::io(&path, &e.error))?;
                 }
             }
+            written.push(path);
         }
-        Ok(())
+        Ok(written)
     }
+}
+
+/// Whether `path` is a regular file whose contents are exactly `bytes` (compared only when
+/// the sizes agree).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|old| old == bytes)
 }
 
 /// Names an unnamed inode `path`: linked under a random temporary name (retried on a
@@ -122,7 +140,7 @@ fn parent_dir(path: &Path) -> &Path {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut set = OutputSet::new();
     set.stage(path, bytes)?;
-    set.commit()
+    set.commit().map(drop)
 }
 
 /// Writes a directory of `files` (relative paths and contents) at `path` atomically: it is
@@ -207,6 +225,29 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode & 0o644, 0o644, "outputs are readable ({mode:o})");
+    }
+
+    #[test]
+    fn unchanged_files_are_not_rewritten() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.bpf.o");
+        write_atomic(&target, b"same").unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+        std::fs::File::options()
+            .write(true)
+            .open(&target)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let before = std::fs::metadata(&target).unwrap();
+        write_atomic(&target, b"same").unwrap();
+        let after = std::fs::metadata(&target).unwrap();
+        assert_eq!(after.modified().unwrap(), old);
+        assert_eq!(after.ino(), before.ino());
+        write_atomic(&target, b"diff").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"diff");
+        assert_ne!(std::fs::metadata(&target).unwrap().ino(), before.ino());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `vmlinux.h` for builds: generated from the target kernel's BTF into the cache when a
-//! source includes it and no include directory provides one, and precompiled once per
-//! (header, clang, flags) so that each source skips parsing its ~130k lines.
+//! source includes it and no include directory provides one, and precompiled (generated, or
+//! the user's own) once per (header, clang, flags) so that each source skips parsing its
+//! ~130k lines.
 
 use crate::btf::{dump, source};
 use crate::cache::{self, Cache};
@@ -86,9 +87,33 @@ fn directives(text: &str) -> impl Iterator<Item = String> {
 /// Whether a `vmlinux.h` is found where this compile searches (the source's directory, `-I`
 /// directories, include options among the extra clang arguments).
 pub fn provided(source: &Path, opts: &CompileOptions) -> bool {
-    compile::search_dirs(opts, source)
+    !found(compile::search_dirs(opts, source)).is_empty()
+}
+
+/// The user's `vmlinux.h` that a precompiled header may stand in for: the one file of that
+/// name in every directory this compile searches, clang's system directories included.
+/// With two or more, which one clang includes depends on its search order and the include's
+/// spelling, and nothing is precompiled.
+pub fn provided_once(clang: &Clang, source: &Path, opts: &CompileOptions) -> Option<PathBuf> {
+    let mut dirs = compile::search_dirs(opts, source);
+    dirs.extend(clang.system_includes().iter().cloned());
+    match found(dirs).as_slice() {
+        [header] => Some(header.clone()),
+        _ => None,
+    }
+}
+
+/// The distinct files (by canonical path) named `vmlinux.h` in `dirs`.
+fn found(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut headers: Vec<PathBuf> = dirs
         .iter()
-        .any(|dir| dir.join("vmlinux.h").is_file())
+        .map(|dir| dir.join("vmlinux.h"))
+        .filter(|header| header.is_file())
+        .filter_map(|header| std::fs::canonicalize(header).ok())
+        .collect();
+    headers.sort();
+    headers.dedup();
+    headers
 }
 
 /// The directory holding `vmlinux.h` for the kernel BTF at `btf`, generating it into the
@@ -107,7 +132,9 @@ pub fn generated_dir(cache: &Cache, btf: &Path) -> Result<PathBuf> {
         .to_path_buf())
 }
 
-/// The precompiled form of `header` for these compile options, built on first use.
+/// The precompiled form of `header` for these compile options, built on first use. Keyed by
+/// the header's path too: a precompiled header names the file it was made from, and clang
+/// checks that file's contents whenever it is used.
 pub fn precompiled(
     cache: &Cache,
     clang: &Clang,
@@ -115,10 +142,11 @@ pub fn precompiled(
     header: &Path,
 ) -> Result<PathBuf> {
     let flags = compile::shared_flags(clang, opts)?;
-    let header_bytes = std::fs::read(header).map_err(|e| Error::io(header, &e))?;
+    let header = &std::path::absolute(header).map_err(|e| Error::io(header, &e))?;
     let mut parts: Vec<Vec<u8>> = vec![
-        b"vmlinux.pch v1".to_vec(),
-        header_bytes,
+        b"vmlinux.pch v2".to_vec(),
+        header.as_os_str().as_encoded_bytes().to_vec(),
+        crate::content_hash::file_hash(header)?.into_bytes(),
         clang.path().as_os_str().as_encoded_bytes().to_vec(),
         clang.version().to_string().into_bytes(),
     ];

@@ -319,3 +319,117 @@ fn an_unwritable_home_still_builds() {
         .arg(dir.path()));
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// Modification time and inode of every file in `dir`, by name.
+fn file_identities(dir: &Path) -> std::collections::BTreeMap<String, (std::time::SystemTime, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            (name, (meta.modified().unwrap(), meta.ino()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_noop_build_writes_nothing_and_a_change_rewrites_only_its_outputs() {
+    let dir = scratch();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for file in ["bootstrap.bpf.c", "bootstrap.h", "minimal.bpf.c"] {
+        std::fs::copy(example(file), src.join(file)).unwrap();
+    }
+    let out = dir.path().join("out");
+    let build = || {
+        run_ok(
+            bpfgen()
+                .env("BPFGEN_CACHE_DIR", dir.path().join("cache"))
+                .args(["build", "-j2"])
+                .arg(src.join("bootstrap.bpf.c"))
+                .arg(src.join("minimal.bpf.c"))
+                .arg("-o")
+                .arg(&out),
+        )
+    };
+    build();
+    let first = file_identities(&out);
+    assert_eq!(first.len(), 6, "{first:?}");
+    // Older times, so that a rewrite within the file system's time granularity is seen too.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    for name in first.keys() {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(out.join(name))
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
+    let before = file_identities(&out);
+    build();
+    assert_eq!(file_identities(&out), before, "a no-op build wrote outputs");
+
+    let source = src.join("minimal.bpf.c");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("BPF triggered", "BPF fired")).unwrap();
+    build();
+    let after = file_identities(&out);
+    // The depfile names the same prerequisites: its bytes, and so the file, stay.
+    for (name, identity) in &after {
+        let rewritten = ["minimal.bpf.o", "minimal.skel.h"].contains(&name.as_str());
+        assert_eq!(identity != &before[name], rewritten, "{name}");
+    }
+
+    // An output changed behind the build's back is written again.
+    let skeleton = out.join("bootstrap.skel.h");
+    let good = std::fs::read(&skeleton).unwrap();
+    std::fs::write(&skeleton, "/* edited */").unwrap();
+    build();
+    assert!(
+        std::fs::read(&skeleton).unwrap() == good,
+        "an edited output was kept"
+    );
+    std::fs::remove_file(&skeleton).unwrap();
+    build();
+    assert!(
+        std::fs::read(&skeleton).unwrap() == good,
+        "a deleted output was not written"
+    );
+}
+
+#[test]
+fn gen_outputs_with_unchanged_bytes_are_not_rewritten() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = scratch();
+    let object = built_example(dir.path(), "minimal");
+    let skeleton = dir.path().join("minimal.skel.h");
+    let header = dir.path().join("vmlinux.h");
+    let btf = kernel_btf("debian-12-6.1.0-56-amd64");
+    let generate = || {
+        run_ok(
+            bpfgen()
+                .args(["gen", "skeleton"])
+                .arg(&object)
+                .arg("-o")
+                .arg(&skeleton),
+        );
+        run_ok(
+            bpfgen()
+                .args(["gen", "vmlinux", "--btf"])
+                .arg(&btf)
+                .arg("-o")
+                .arg(&header),
+        );
+    };
+    let identities = || {
+        [&skeleton, &header].map(|path| {
+            let meta = std::fs::metadata(path).unwrap();
+            (meta.ino(), meta.mtime(), meta.mtime_nsec())
+        })
+    };
+    generate();
+    let first = identities();
+    generate();
+    assert_eq!(identities(), first, "unchanged outputs were written again");
+}

@@ -1047,3 +1047,32 @@ fn findings_never_quote_files_outside_the_project() {
         "quoted a file outside the project:\n{log}"
     );
 }
+
+#[test]
+fn parallel_checks_report_in_source_order_and_replay_on_noop_builds() {
+    let dir = scratch();
+    let build = || {
+        let out = run(bpfgen()
+            .env("BPFGEN_CACHE_DIR", dir.path().join("cache"))
+            .args(["build", "-j2", "-o"])
+            .arg(dir.path().join("out"))
+            .arg(check_fixture("map_definition.bpf.c"))
+            .arg(check_fixture("many_findings.bpf.c"))
+            .arg(check_fixture("unknown_section.bpf.c")));
+        assert_eq!(out.status.code(), Some(1));
+        stderr(&out)
+            .lines()
+            .filter(|l| !l.starts_with("bpfgen: warning: clang"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let first = build();
+    let at = |text: &str| {
+        first
+            .find(text)
+            .unwrap_or_else(|| panic!("{text} in\n{first}"))
+    };
+    assert!(at("warning[B0203]") < at("many_findings.bpf.c:11:34: error[B0102]"));
+    assert!(at("many_findings.bpf.c:22:5: warning[B0104]") < at("unknown_section.bpf.c"));
+    assert_eq!(build(), first, "a second build reports differently");
+}

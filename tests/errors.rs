@@ -412,12 +412,17 @@ fn verbose_shows_commands_cache_answers_and_outputs() {
     };
     let first = build();
     let second = build();
+    let skeleton = format!("{}/minimal.skel.h", dir.path().display());
+    assert!(
+        first.contains(&format!("bpfgen: wrote {skeleton}")),
+        "{first}"
+    );
+    assert!(
+        second.contains(&format!("bpfgen: unchanged {skeleton}")),
+        "{second}"
+    );
     for log in [&first, &second] {
         assert!(log.contains("minimal.bpf.c: cache"), "{log}");
-        assert!(
-            log.contains(&format!("{}/minimal.skel.h", dir.path().display())),
-            "{log}"
-        );
     }
     let hit = second.contains("minimal.bpf.c: cache hit");
     let ran = first.contains(": cache miss; running: ") && first.contains(" -target bpf ");

@@ -363,6 +363,56 @@ fn builds_generate_and_precompile_vmlinux_h_and_pch_changes_nothing() {
 }
 
 #[test]
+fn a_provided_vmlinux_h_is_precompiled_once_and_changes_nothing() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let include = dir.path().join("include");
+    std::fs::create_dir_all(&include).unwrap();
+    run_ok(
+        bpfgen()
+            .args(["gen", "vmlinux", "--btf"])
+            .arg(kernel_btf("debian-12-6.1.0-56-amd64"))
+            .arg("-o")
+            .arg(include.join("vmlinux.h")),
+    );
+    let flags = ["-I", include.to_str().unwrap()];
+    let with_pch = build_bootstrap(&dir.path().join("a"), &cache, &flags);
+    assert!(files_named(&cache, "vmlinux.h").is_empty(), "generated");
+    assert_eq!(files_named(&cache, "vmlinux.h.pch").len(), 1);
+    let again = build_bootstrap(
+        &dir.path().join("b"),
+        &cache,
+        &[&flags[..], &["--no-cache"]].concat(),
+    );
+    assert_eq!(
+        files_named(&cache, "vmlinux.h.pch").len(),
+        1,
+        "precompiled once"
+    );
+    let without_pch = build_bootstrap(
+        &dir.path().join("c"),
+        &cache,
+        &[&flags[..], &["--no-cache", "--no-pch"]].concat(),
+    );
+    assert!(
+        with_pch == again && with_pch == without_pch,
+        "the PCH changes the outputs"
+    );
+
+    // Two vmlinux.h on the search path: which one clang takes is its business; no PCH.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(include.join("vmlinux.h"), other.join("vmlinux.h")).unwrap();
+    let ambiguous = [&flags[..], &["-I", other.to_str().unwrap(), "--no-cache"]].concat();
+    std::fs::remove_dir_all(cache.join("pch")).unwrap();
+    assert!(build_bootstrap(&dir.path().join("d"), &cache, &ambiguous) == with_pch);
+    assert!(
+        files_named(&cache, "vmlinux.h.pch").is_empty(),
+        "ambiguous header precompiled"
+    );
+}
+
+#[test]
 fn a_provided_vmlinux_h_wins_and_other_kernels_can_be_targeted() {
     let dir = scratch();
     let cache = dir.path().join("cache");

@@ -5,6 +5,7 @@
 //! and the value libbpf would patch into the instruction computed from the match.
 
 use super::ext::CoreRelo;
+use super::name_index::NameIndex;
 use super::table::{Item, Kind, TypeTable};
 use crate::error::{Error, Result};
 use std::collections::{HashMap, HashSet};
@@ -180,6 +181,7 @@ pub struct Target {
     pub name: String,
     /// Its types.
     pub types: TypeTable,
+    names: NameIndex,
 }
 
 impl Target {
@@ -188,36 +190,14 @@ impl Target {
         Target {
             name: name.into(),
             types,
+            names: NameIndex::default(),
         }
     }
 
     /// The ids of the named types whose essential name is one of `wanted`, by that name, in
-    /// id order (libbpf's candidate order). One pass over the target: a kernel has over
-    /// 100,000 types and an object asks about a handful of names, so names are filtered by
-    /// length and first byte before any is hashed.
+    /// id order (libbpf's candidate order).
     pub fn by_essential_name(&self, wanted: &HashSet<&str>) -> HashMap<String, Vec<u32>> {
-        let mut lengths = [false; 256];
-        let mut firsts = [false; 256];
-        for name in wanted {
-            lengths[name.len().min(255)] = true;
-            firsts[usize::from(name.as_bytes().first().copied().unwrap_or(0))] = true;
-        }
-        let mut found: HashMap<String, Vec<u32>> = HashMap::new();
-        for id in 1..self.types.len() {
-            let Ok(ty) = self.types.get(id) else { continue };
-            let name = self.types.name(ty.name);
-            let Some(&first) = name.as_bytes().first() else {
-                continue;
-            };
-            if !firsts[usize::from(first)] {
-                continue;
-            }
-            let essential = essential_name(name);
-            if lengths[essential.len().min(255)] && wanted.contains(essential) {
-                found.entry(essential.to_string()).or_default().push(id);
-            }
-        }
-        found
+        self.names.lookup(&self.types, wanted)
     }
 
     /// The kinds of the target's types named exactly as each of `names` (`FUNC` for a kfunc,

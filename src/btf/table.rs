@@ -5,8 +5,8 @@
 //! against the input before anything is allocated or read.
 
 use crate::error::{Error, Result};
-use std::cell::Cell;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// What a type is, with the fields that matter to C code generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,8 +122,10 @@ pub struct TypeTable {
     items: Vec<Item>,
     strings: String,
     /// `align_of` results by id (0: not computed yet): header generation asks for the
-    /// alignment of the same kernel types over and over.
-    aligns: Vec<Cell<u8>>,
+    /// alignment of the same kernel types over and over. Atomic so that a table is shared
+    /// by threads (parallel checks): every thread computes the same value for an id, so
+    /// relaxed stores and loads race harmlessly.
+    aligns: Vec<AtomicU8>,
 }
 
 /// How long a chain of modifiers, typedefs, arrays and nested members may be before it is
@@ -173,7 +175,7 @@ impl TypeTable {
         }
         table.append(bytes)?;
         table.check_references()?;
-        table.aligns = vec![Cell::new(0); table.types.len()];
+        table.aligns = (0..table.types.len()).map(|_| AtomicU8::new(0)).collect();
         Ok(table)
     }
 
@@ -438,7 +440,7 @@ impl TypeTable {
         if let Some(cached) = self
             .aligns
             .get(id as usize)
-            .map(Cell::get)
+            .map(|slot| slot.load(Ordering::Relaxed))
             .filter(|&a| a != 0)
         {
             return Ok(u32::from(cached));
@@ -464,7 +466,7 @@ impl TypeTable {
             _ => 1,
         };
         if let Some(slot) = self.aligns.get(id as usize) {
-            slot.set(align.min(8) as u8);
+            slot.store(align.min(8) as u8, Ordering::Relaxed);
         }
         Ok(align)
     }

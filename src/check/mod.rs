@@ -94,6 +94,17 @@ impl Options {
         options
     }
 
+    /// What decides the findings besides the object: the levels, the libbpf release and the
+    /// target kernels' BTF (by content hash), as text.
+    pub fn fingerprint(&self) -> Result<String> {
+        let mut text = format!("{:?} {:?}", self.levels, self.libbpf_version());
+        for path in &self.target_paths {
+            text.push(' ');
+            text.push_str(&crate::content_hash::file_hash(path)?);
+        }
+        Ok(text)
+    }
+
     /// The target kernels, loaded on first use; an unreadable or invalid BTF file is an
     /// environment error (exit code 2), whichever input it is checked against.
     pub fn targets(&self) -> Result<&[Target]> {

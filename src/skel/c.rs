@@ -348,6 +348,7 @@ pub fn c_string_body(text: &str) -> String {
 /// The object bytes as the body of a C string literal, wrapped with `\`-newline continuations
 /// every 78 columns, as bpftool's `print_hex` writes it.
 fn elf_string_literal(data: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(data.len() * 4 + data.len() / 16);
     let mut width = 0;
     for &byte in data {
@@ -360,7 +361,9 @@ fn elf_string_literal(data: &[u8]) -> String {
         if byte == 0 {
             out.push_str("\\0");
         } else {
-            out.push_str(&format!("\\x{byte:02x}"));
+            out.push_str("\\x");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 15)]));
         }
     }
     out

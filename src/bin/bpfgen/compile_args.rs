@@ -9,7 +9,7 @@ use bpfgen::compile::CompileOptions;
 use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How `.bpf.c` sources are compiled.
 #[derive(clap::Args)]
@@ -35,7 +35,7 @@ pub struct CompileArgs {
     /// Compile everything afresh: neither reuse nor store compile results.
     #[arg(long)]
     no_cache: bool,
-    /// Do not precompile the generated vmlinux.h.
+    /// Do not precompile vmlinux.h (generated, or found through the include path).
     #[arg(long)]
     no_pch: bool,
     /// Print each clang command line (shell-quoted), build-cache hits and misses, and what
@@ -125,7 +125,7 @@ impl CompileArgs {
                 Some(build_cache::max_bytes_from_env()?)
             },
             skeleton: outputs.skeleton,
-            check: outputs.check.map(|c| Arc::new(Mutex::new(c))),
+            check: outputs.check.map(Arc::new),
             link: outputs.link,
             verbose: self.verbose,
             findings_as_json: outputs.findings_as_json,
