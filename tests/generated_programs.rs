@@ -10,7 +10,8 @@
 //! and variables. For each case:
 //! - `bpfgen gen object` and `bpftool gen object` of the per-file objects agree byte for byte
 //!   on `.BTF` and `.BTF.ext`;
-//! - `bpfgen gen skeleton` has bpftool's members (maps, programs, data sections);
+//! - `bpfgen gen skeleton` has bpftool's members (maps, programs, data sections), and its
+//!   `--lang rust` skeleton every public item of libbpf-cargo 0.27.2's;
 //! - user space including `types.h` and bpfgen's skeleton compiles with `-Wall -Werror` as C
 //!   and C++ (libbpf 1.1) and as C against libbpf 1.7; so does the skeleton `bpfgen build`
 //!   writes for the sources;
@@ -432,7 +433,7 @@ fn compile_user_space(dir: &Path, tu: &Path, cxx: bool, libbpf17: bool, context:
 }
 
 /// Runs one case; panics with the seed and where its sources are on any difference.
-fn check_case(seed: u64) {
+fn check_case(seed: u64, oracle: Option<&Path>) {
     let case = generate(seed);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("conformance-programs")
@@ -523,6 +524,16 @@ fn check_case(seed: u64) {
         "{context}: skeleton members differ from bpftool's"
     );
 
+    // The Rust skeleton has every public item of libbpf-cargo's.
+    if let Some(found) = oracle.and_then(|o| crate::rust_skel::libbpf_cargo_differences(o, &ours)) {
+        assert!(
+            found.missing.is_empty() && found.extra.is_empty(),
+            "{context}: Rust skeleton differs from libbpf-cargo's: missing {:?}, extra {:?}",
+            found.missing,
+            found.extra
+        );
+    }
+
     let tu = dir.join("use.c");
     std::fs::write(
         &tu,
@@ -584,6 +595,8 @@ fn generated_programs_match_the_reference_pipeline() {
     let first = env_number("BPFGEN_CONFORMANCE_SEED", 1);
     let cases = env_number("BPFGEN_CONFORMANCE_CASES", 40);
     let seeds: Vec<u64> = (first..first + cases).collect();
+    let oracle = crate::rust_skel::libbpf_cargo_oracle();
+    let oracle = oracle.as_deref();
     let failures: Vec<String> = std::thread::scope(|scope| {
         let workers: Vec<_> = seeds
             .chunks(seeds.len().div_ceil(2).max(1))
@@ -591,7 +604,7 @@ fn generated_programs_match_the_reference_pipeline() {
                 scope.spawn(move || {
                     part.iter()
                         .filter_map(|&seed| {
-                            std::panic::catch_unwind(|| check_case(seed))
+                            std::panic::catch_unwind(|| check_case(seed, oracle))
                                 .err()
                                 .map(|e| failure_report(seed, &panic_text(&*e)))
                         })

@@ -11,6 +11,9 @@
 //! - bpfgen's skeleton compiles with `-Wall -Werror` as C and as C++, against libbpf 1.1 and
 //!   1.7, and its size assertions hold.
 //!
+//! With `BPFGEN_CONFORMANCE_RUST=1` (a longer mode), each chunk's Rust skeleton must also
+//! hold every public item of libbpf-cargo 0.27.2's.
+//!
 //! User space needs the definitions of the types a skeleton names. They come from the kernel's
 //! vmlinux.h, minus the declarations that the headers a skeleton includes (glibc, libbpf, its
 //! uapi copy) already make: those are found by compiling and dropping each declaration the
@@ -472,6 +475,20 @@ fn check_chunk(kernel_dir: &Path, chunk: usize, roots: &[Root], rotation: usize)
         "{context}member types differ from bpftool's:\n{}",
         first_errors(&stderr(&out))
     );
+
+    // The longer mode: the Rust skeleton against libbpf-cargo's, on the same object.
+    if std::env::var_os("BPFGEN_CONFORMANCE_RUST").is_some()
+        && let Some(oracle) = crate::rust_skel::libbpf_cargo_oracle()
+        && let Some(found) =
+            crate::rust_skel::libbpf_cargo_differences(&oracle, &dir.join("chunk.bpf.o"))
+    {
+        assert!(
+            found.missing.is_empty() && found.extra.is_empty(),
+            "{context}Rust skeleton differs from libbpf-cargo's: missing {:?}, extra {:?}",
+            &found.missing[..found.missing.len().min(20)],
+            &found.extra[..found.extra.len().min(20)]
+        );
+    }
 
     // bpfgen's skeleton, whole, in every variant.
     let body = "#include \"chunk.skel.h\"\n\

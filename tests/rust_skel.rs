@@ -6,7 +6,7 @@
 
 use crate::util::*;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `cargo <subcommand> <args>` on the test crate, in `target/<target>`.
@@ -244,10 +244,11 @@ fn public_items(text: &str) -> std::collections::BTreeSet<String> {
     items
 }
 
-#[test]
-fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
-    let Some(oracle) = libbpf_cargo_gen() else {
-        // `make test` installs it (scripts/install-libbpf-cargo.sh); CI must not skip.
+/// libbpf-cargo 0.27.2's `cargo-libbpf`, or `None` (and a loud SKIPPED) when it is not
+/// installed; under `CI` its absence is a failure (`make test` installs it).
+pub fn libbpf_cargo_oracle() -> Option<PathBuf> {
+    let oracle = libbpf_cargo_gen();
+    if oracle.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "no cargo-libbpf: run scripts/install-libbpf-cargo.sh (make test does)"
@@ -256,6 +257,99 @@ fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
             "\n*** SKIPPED the libbpf-cargo comparison: no cargo-libbpf (set LIBBPF_CARGO or \
              run scripts/install-libbpf-cargo.sh) ***\n"
         );
+    }
+    oracle
+}
+
+/// How bpfgen's Rust skeleton of an object differs from libbpf-cargo's.
+pub struct Differences {
+    /// Public items libbpf-cargo generates and bpfgen does not.
+    pub missing: Vec<String>,
+    /// Public fields bpfgen adds to a type both generate (they break struct literals).
+    pub extra: Vec<String>,
+    /// How many public items of libbpf-cargo's were compared.
+    pub compared: usize,
+}
+
+/// Both skeletons of `object` compared; `None` when libbpf-cargo cannot generate one.
+pub fn libbpf_cargo_differences(oracle: &Path, object: &Path) -> Option<Differences> {
+    let stem = object.file_name().unwrap().to_string_lossy();
+    let theirs = run(Command::new(&oracle)
+        .args(["libbpf", "gen", "--object"])
+        .arg(object));
+    if !theirs.status.success() {
+        eprintln!("{stem}: libbpf-cargo fails on it, not compared");
+        return None;
+    }
+    let ours = run_ok(
+        bpfgen()
+            .args(["gen", "skeleton", "--lang", "rust"])
+            .arg(object),
+    );
+    let ours = public_items(&String::from_utf8(ours.stdout).unwrap());
+    let theirs = public_items(&String::from_utf8(theirs.stdout).unwrap());
+    let compared = theirs.len();
+    let mut missing = Vec::new();
+    let mut extra = Vec::new();
+    // One documented difference: libbpf-cargo also writes a struct for each non-data
+    // section (`license`, `maps`, `struct_ops`, `struct_ops_link`) and the anonymous
+    // map-definition structs `.maps` holds (`__uint`/`__type` fields: `*mut [i32; N]`).
+    let mut section_types: BTreeSet<String> = ["license", "maps", "struct_ops", "struct_ops_link"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    section_types.extend(theirs.iter().filter_map(|item| {
+        let (name, _) = item.strip_prefix("types::")?.split_once(".r#type: *mut")?;
+        Some(name.to_string())
+    }));
+    // ... and what those hold (an anonymous enum of `__ulong()`), to a fixed point.
+    loop {
+        let held: Vec<String> = theirs
+            .iter()
+            .filter_map(|item| {
+                let (owner, field) = item.strip_prefix("types::")?.split_once('.')?;
+                let (_, ty) = field.split_once(": ")?;
+                (section_types.contains(owner) && ty.starts_with("__anon_")).then(|| ty.to_string())
+            })
+            .filter(|ty| !section_types.contains(ty))
+            .collect();
+        if held.is_empty() {
+            break;
+        }
+        section_types.extend(held);
+    }
+    let section_struct = |name: &str| section_types.contains(name);
+    missing.extend(
+        theirs
+            .difference(&ours)
+            .filter(|item| {
+                let name = item
+                    .strip_prefix("types::")
+                    .map(|rest| rest.split(['.', ':']).next().unwrap_or_default());
+                !name.is_some_and(section_struct)
+            })
+            .map(|item| format!("{stem}: {item}")),
+    );
+    // A public field more in a type both write would break struct literals.
+    extra.extend(
+        ours.difference(&theirs)
+            .filter(|item| {
+                item.strip_prefix("types::")
+                    .and_then(|rest| rest.split_once('.'))
+                    .is_some_and(|(name, _)| theirs.contains(&format!("types::{name}")))
+            })
+            .map(|item| format!("{stem}: {item}")),
+    );
+    Some(Differences {
+        missing,
+        extra,
+        compared,
+    })
+}
+
+#[test]
+fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
+    let Some(oracle) = libbpf_cargo_oracle() else {
         return;
     };
     let mut objects = Vec::new();
@@ -279,73 +373,12 @@ fn rust_skeletons_have_every_public_item_of_libbpf_cargos_and_no_more_fields() {
     let mut extra = Vec::new();
     let mut compared = 0;
     for (object, _dir) in &objects {
-        let stem = object.file_name().unwrap().to_string_lossy();
-        let theirs = run(Command::new(&oracle)
-            .args(["libbpf", "gen", "--object"])
-            .arg(object));
-        if !theirs.status.success() {
-            eprintln!("{stem}: libbpf-cargo fails on it, not compared");
+        let Some(found) = libbpf_cargo_differences(&oracle, object) else {
             continue;
-        }
-        let ours = run_ok(
-            bpfgen()
-                .args(["gen", "skeleton", "--lang", "rust"])
-                .arg(object),
-        );
-        let ours = public_items(&String::from_utf8(ours.stdout).unwrap());
-        let theirs = public_items(&String::from_utf8(theirs.stdout).unwrap());
-        compared += theirs.len();
-        // One documented difference: libbpf-cargo also writes a struct for each non-data
-        // section (`license`, `maps`, `struct_ops`, `struct_ops_link`) and the anonymous
-        // map-definition structs `.maps` holds (`__uint`/`__type` fields: `*mut [i32; N]`).
-        let mut section_types: BTreeSet<String> =
-            ["license", "maps", "struct_ops", "struct_ops_link"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-        section_types.extend(theirs.iter().filter_map(|item| {
-            let (name, _) = item.strip_prefix("types::")?.split_once(".r#type: *mut")?;
-            Some(name.to_string())
-        }));
-        // ... and what those hold (an anonymous enum of `__ulong()`), to a fixed point.
-        loop {
-            let held: Vec<String> = theirs
-                .iter()
-                .filter_map(|item| {
-                    let (owner, field) = item.strip_prefix("types::")?.split_once('.')?;
-                    let (_, ty) = field.split_once(": ")?;
-                    (section_types.contains(owner) && ty.starts_with("__anon_"))
-                        .then(|| ty.to_string())
-                })
-                .filter(|ty| !section_types.contains(ty))
-                .collect();
-            if held.is_empty() {
-                break;
-            }
-            section_types.extend(held);
-        }
-        let section_struct = |name: &str| section_types.contains(name);
-        missing.extend(
-            theirs
-                .difference(&ours)
-                .filter(|item| {
-                    let name = item
-                        .strip_prefix("types::")
-                        .map(|rest| rest.split(['.', ':']).next().unwrap_or_default());
-                    !name.is_some_and(section_struct)
-                })
-                .map(|item| format!("{stem}: {item}")),
-        );
-        // A public field more in a type both write would break struct literals.
-        extra.extend(
-            ours.difference(&theirs)
-                .filter(|item| {
-                    item.strip_prefix("types::")
-                        .and_then(|rest| rest.split_once('.'))
-                        .is_some_and(|(name, _)| theirs.contains(&format!("types::{name}")))
-                })
-                .map(|item| format!("{stem}: {item}")),
-        );
+        };
+        missing.extend(found.missing);
+        extra.extend(found.extra);
+        compared += found.compared;
     }
     assert!(
         extra.is_empty(),

@@ -205,6 +205,22 @@ fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<
             .collect();
         types.datasec(&sec.ident, &fields, sec.size)?;
     }
+    // A data section whose variables are all static or hidden has no skeleton accessor, but
+    // libbpf-cargo still writes its (empty) struct.
+    for id in 1..table.len() {
+        let ty = table.get(id)?;
+        let name = table.name(ty.name);
+        let data = [".data", ".rodata", ".bss"].iter().any(|prefix| {
+            name.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        });
+        if ty.kind == Kind::Datasec && data {
+            let ident = rust_identifier(&name[1..].replace('.', "_"));
+            if types.reserve(&ident) {
+                types.datasec(&ident, &[], 0)?;
+            }
+        }
+    }
     for map in &skeleton.maps {
         for &id in &map.key_value_types {
             types.reference(id)?;
