@@ -274,7 +274,7 @@ pub struct Differences {
 /// Both skeletons of `object` compared; `None` when libbpf-cargo cannot generate one.
 pub fn libbpf_cargo_differences(oracle: &Path, object: &Path) -> Option<Differences> {
     let stem = object.file_name().unwrap().to_string_lossy();
-    let theirs = run(Command::new(&oracle)
+    let theirs = run(Command::new(oracle)
         .args(["libbpf", "gen", "--object"])
         .arg(object));
     if !theirs.status.success() {
