@@ -2,6 +2,7 @@
 //! skeletons, inspection and packaging. Also libbpf's naming rules ([`names`]), its `SEC()`
 //! table ([`sec_def`]) and the DWARF-stripping rewrite ([`strip`]).
 
+#[cfg(feature = "dwarf")]
 mod dwarf;
 mod model;
 pub mod names;

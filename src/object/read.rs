@@ -1,6 +1,7 @@
 //! ELF bytes to [`BpfObject`], following libbpf's open path (`bpf_object_open`): ELF checks,
 //! section classification, BTF and DATASEC fix-ups, externs, programs, then maps.
 
+#[cfg(feature = "dwarf")]
 use super::dwarf;
 use super::model::*;
 use super::names;
@@ -113,7 +114,7 @@ impl BpfObject {
         let dwarf_lines = if has_line_info {
             Vec::new()
         } else {
-            dwarf::read_lines(&file)
+            dwarf_lines(&file)
         };
         let mut object = BpfObject {
             byte_order: match endian {
@@ -807,4 +808,16 @@ fn user_map(btf: &Btf, var: Variable) -> Result<Map> {
         value_type_id,
         kind: MapKind::User,
     })
+}
+
+/// Source lines from DWARF (the `dwarf` feature; without it, none: locations then come from
+/// `.BTF.ext` only).
+#[cfg(feature = "dwarf")]
+fn dwarf_lines(file: &ElfFile64<Endianness>) -> Vec<DwarfLine> {
+    dwarf::read_lines(file)
+}
+
+#[cfg(not(feature = "dwarf"))]
+fn dwarf_lines(_file: &ElfFile64<Endianness>) -> Vec<DwarfLine> {
+    Vec::new()
 }
