@@ -463,13 +463,7 @@ fn check_chunk(kernel_dir: &Path, chunk: usize, roots: &[Root], rotation: usize)
     }
     let c = VARIANTS[0];
     let tu = user_space_tu(&dir, "same-types", c, &same);
-    let out = run(c
-        .compiler()
-        .args(["-fsyntax-only", "-w", "-isystem"])
-        .arg(kernel_dir)
-        .arg("-I")
-        .arg(&dir)
-        .arg(&tu));
+    let out = syntax_check(c, &["-w"], kernel_dir, &dir, &tu);
     assert!(
         out.status.success(),
         "{context}member types differ from bpftool's:\n{}",
@@ -496,13 +490,13 @@ fn check_chunk(kernel_dir: &Path, chunk: usize, roots: &[Root], rotation: usize)
                 chunk_bpf__destroy(s); return 0; }\n";
     for variant in VARIANTS {
         let tu = user_space_tu(&dir, "use", variant, body);
-        let out = run(variant
-            .compiler()
-            .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-isystem"])
-            .arg(kernel_dir)
-            .arg("-I")
-            .arg(&dir)
-            .arg(&tu));
+        let out = syntax_check(
+            variant,
+            &["-Wall", "-Wextra", "-Werror"],
+            kernel_dir,
+            &dir,
+            &tu,
+        );
         assert!(
             out.status.success(),
             "{context}the skeleton does not compile as {}:\n{}",
@@ -511,6 +505,26 @@ fn check_chunk(kernel_dir: &Path, chunk: usize, roots: &[Root], rotation: usize)
         );
     }
     members
+}
+
+/// Compiles `tu` (`-fsyntax-only`) in `variant` with `flags`, the kernel's user-space types
+/// from `kernel_dir` (as system headers: their warnings are not the skeleton's) and the
+/// skeletons in `dir`.
+fn syntax_check(
+    variant: Variant,
+    flags: &[&str],
+    kernel_dir: &Path,
+    dir: &Path,
+    tu: &Path,
+) -> std::process::Output {
+    run(variant
+        .compiler()
+        .args(flags)
+        .args(["-fsyntax-only", "-isystem"])
+        .arg(kernel_dir)
+        .arg("-I")
+        .arg(dir)
+        .arg(tu))
 }
 
 /// The first lines of a compiler's errors: enough to see the cause.

@@ -24,6 +24,20 @@ pub fn section(path: &Path, name: &str) -> Option<Vec<u8>> {
         .map(|s| s.data().unwrap().to_vec())
 }
 
+/// `inputs` linked by bpfgen (`ours.o`) and by bpftool (`theirs.o`) in `dir`.
+fn link_both(dir: &Path, inputs: &[PathBuf]) -> (PathBuf, PathBuf) {
+    let ours = dir.join("ours.o");
+    let theirs = dir.join("theirs.o");
+    run_ok(bpfgen().args(["gen", "object"]).arg(&ours).args(inputs));
+    run_ok(
+        Command::new("bpftool")
+            .args(["gen", "object"])
+            .arg(&theirs)
+            .args(inputs),
+    );
+    (ours, theirs)
+}
+
 /// The three link fixtures compiled by clang with BTF, in `dir`.
 fn compiled_fixture(dir: &Path) -> Vec<PathBuf> {
     let include = format!("-I{}", fixture("link").display());
@@ -75,15 +89,7 @@ fn three_files_link_load_and_run_in_the_kernel() {
 fn linked_btf_and_btf_ext_equal_bpftool_gen_object_byte_for_byte() {
     let dir = scratch();
     let inputs = compiled_fixture(dir.path());
-    let ours = dir.path().join("ours.o");
-    let theirs = dir.path().join("theirs.o");
-    run_ok(bpfgen().args(["gen", "object"]).arg(&ours).args(&inputs));
-    run_ok(
-        Command::new("bpftool")
-            .args(["gen", "object"])
-            .arg(&theirs)
-            .args(&inputs),
-    );
+    let (ours, theirs) = link_both(dir.path(), &inputs);
     for name in [
         ".BTF",
         ".BTF.ext",
@@ -444,15 +450,7 @@ fn a_piece_starts_at_the_sections_alignment_as_bpftool_places_it() {
         .iter()
         .map(|stem| clang_object(dir.path(), &link_fixture(stem), &["-g"]))
         .collect();
-    let ours = dir.path().join("ours.o");
-    let theirs = dir.path().join("theirs.o");
-    run_ok(bpfgen().args(["gen", "object"]).arg(&ours).args(&inputs));
-    run_ok(
-        Command::new("bpftool")
-            .args(["gen", "object"])
-            .arg(&theirs)
-            .args(&inputs),
-    );
+    let (ours, theirs) = link_both(dir.path(), &inputs);
     for name in [".BTF", ".BTF.ext"] {
         assert_eq!(
             section(&ours, name),
