@@ -9,7 +9,7 @@
 //! Everything else (context, maps, helpers' results) is unknown, and both ways are walked.
 
 use super::insn::*;
-use crate::object::{BpfObject, ExternKind, MapKind, SectionKind};
+use crate::object::{BpfObject, CodeRelocation, ExternKind, MapKind, SectionKind};
 use std::collections::{BTreeMap, HashMap};
 
 /// How surely the verifier reaches an instruction.
@@ -226,7 +226,7 @@ struct Analyzer<'a> {
     patches: &'a HashMap<(usize, u64), Patch>,
 }
 
-impl Analyzer<'_> {
+impl<'a> Analyzer<'a> {
     /// Each instruction's reach in function `index` (entered `Live`), and its calls.
     fn function(&self, functions: &[Function], index: usize) -> (Vec<Reach>, Vec<CallSite>) {
         let function = &functions[index];
@@ -442,12 +442,7 @@ impl Analyzer<'_> {
         pc: usize,
         insn: Insn,
     ) -> Option<usize> {
-        let relocation = self
-            .object
-            .code
-            .iter()
-            .find(|c| c.section_index == function.section_index)
-            .and_then(|c| c.relocations.iter().find(|r| r.offset == offset));
+        let relocation = self.relocation_at(function, offset);
         let is_call = insn.code & 0xf0 == CALL;
         let (section_index, target) = match relocation {
             Some(relocation) => {
@@ -489,15 +484,19 @@ impl Analyzer<'_> {
             .position(|f| f.section_index == section_index && f.offset as i64 == target)
     }
 
-    /// What an `ld_imm64` loads: the address of a frozen map's data, a constant, or an
-    /// unknown address (maps, writable globals, ksyms).
-    fn address_or_constant(&self, function: &Function, offset: u64, value: u64, src: usize) -> Val {
-        let relocation = self
-            .object
+    /// The relocation on the instruction at byte `offset` of `function`'s section, if any.
+    fn relocation_at(&self, function: &Function, offset: u64) -> Option<&'a CodeRelocation> {
+        self.object
             .code
             .iter()
             .find(|c| c.section_index == function.section_index)
-            .and_then(|c| c.relocations.iter().find(|r| r.offset == offset));
+            .and_then(|c| c.relocations.iter().find(|r| r.offset == offset))
+    }
+
+    /// What an `ld_imm64` loads: the address of a frozen map's data, a constant, or an
+    /// unknown address (maps, writable globals, ksyms).
+    fn address_or_constant(&self, function: &Function, offset: u64, value: u64, src: usize) -> Val {
+        let relocation = self.relocation_at(function, offset);
         match relocation {
             None if src == 0 => Val::Known(value),
             None => Val::Unknown,
