@@ -226,16 +226,17 @@ fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<
             types.reference(id)?;
         }
     }
-    // Then every other named struct, union and enum of the object's BTF, as libbpf-cargo
-    // writes them: code written for its skeleton may name a ring-buffer record type that
-    // only program code uses, or a kernel type the program reads.
+    // Then every other struct, union and enum of the object's BTF, as libbpf-cargo writes
+    // them: code written for its skeleton may name a ring-buffer record type that only
+    // program code uses, a kernel type the program reads, or the constants of an anonymous
+    // enum (anonymous types get libbpf-cargo's `__anon_` names).
     for id in 1..table.len() {
         let ty = table.get(id)?;
         let composite = matches!(
             ty.kind,
             Kind::Struct | Kind::Union | Kind::Enum { .. } | Kind::Enum64 { .. }
         );
-        if composite && !table.name(ty.name).is_empty() {
+        if composite {
             types.reference(id)?;
         }
     }
