@@ -372,12 +372,16 @@ impl<'a> RustTypes<'a> {
                 "invalid BTF: a member of type [{id}] at byte {at} overlaps the previous one, which ends at byte {offset}"
             )));
         }
-        let align = if packed {
-            1
+        let (libbpf_cargo, rust) = if packed {
+            (1, 1)
         } else {
-            self.align_of(id, 0)?.min(4)
+            (self.natural_align(id, 0)?.min(4), self.align_of(id, 0)?)
         };
-        let needed = force || offset.div_ceil(align) * align != at;
+        // Where libbpf-cargo pads, and also where Rust's own alignment of the field would not
+        // reach `at` (libbpf-cargo's layout would be wrong there; the offset asserts say so).
+        let needed = force
+            || offset.div_ceil(libbpf_cargo) * libbpf_cargo != at
+            || offset.div_ceil(rust) * rust != at;
         Ok((needed && at > offset).then(|| Member::padding(offset, at - offset)))
     }
 
@@ -447,21 +451,49 @@ impl<'a> RustTypes<'a> {
         })
     }
 
-    /// Packed when a member is not at its natural alignment or the size is not a multiple
-    /// of the largest alignment.
+    /// Packed as libbpf-cargo decides it (`is_struct_packed`): a struct whose size is not a
+    /// multiple of its natural alignment, or with a member that is not at its natural
+    /// alignment ([`Self::natural_align`]). Unions never are.
     fn is_packed(&self, ty: &super::table::Ty, depth: usize) -> Result<bool> {
+        if ty.kind != Kind::Struct {
+            return Ok(false);
+        }
         let mut max_align = 1;
         for item in self.table.items(ty) {
-            if item.bitfield_size != 0 {
-                continue;
-            }
-            let align = self.align_of(item.target, depth + 1)?;
-            if u64::from(item.bit_offset) % (8 * align) != 0 {
+            let align = self.natural_align(item.target, depth + 1)?;
+            max_align = max_align.max(align);
+            if item.bitfield_size == 0 && u64::from(item.bit_offset) % (8 * align) != 0 {
                 return Ok(true);
             }
-            max_align = max_align.max(align);
         }
         Ok(u64::from(ty.size) % max_align != 0)
+    }
+
+    /// The alignment libbpf-rs's `BtfType::alignment` gives (what libbpf-cargo lays out
+    /// with): integers, enums and floats their size up to a pointer's, pointers 8, arrays
+    /// their element's, structs and unions their largest member's, bitfields and packed
+    /// members included at their declared types' alignment.
+    fn natural_align(&self, id: u32, depth: usize) -> Result<u64> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let id = self.skip(id)?;
+        let ty = self.ty(id)?;
+        Ok(match ty.kind {
+            Kind::Int { .. } | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
+                u64::from(ty.size).clamp(1, 8)
+            }
+            Kind::Ptr => 8,
+            Kind::Array { .. } => self.natural_align(ty.target, depth + 1)?,
+            Kind::Struct | Kind::Union => {
+                let mut align = 1;
+                for item in self.table.items(ty) {
+                    align = align.max(self.natural_align(item.target, depth + 1)?);
+                }
+                align
+            }
+            _ => 1,
+        })
     }
 }
 
