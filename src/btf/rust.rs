@@ -422,7 +422,21 @@ impl<'a> RustTypes<'a> {
         Err(too_deep(id))
     }
 
+    /// The alignment of the Rust type generated for `id` (packed structs 1, bitfields left
+    /// to byte padding), which decides where Rust puts a field.
     fn align_of(&self, id: u32, depth: usize) -> Result<u64> {
+        self.alignment(id, depth, AlignRule::Rust)
+    }
+
+    /// The alignment libbpf-rs's `BtfType::alignment` gives (what libbpf-cargo lays out
+    /// with): integers, enums and floats their size up to a pointer's, pointers 8, arrays
+    /// their element's, structs and unions their largest member's, bitfields and packed
+    /// members included at their declared types' alignment.
+    fn natural_align(&self, id: u32, depth: usize) -> Result<u64> {
+        self.alignment(id, depth, AlignRule::Natural)
+    }
+
+    fn alignment(&self, id: u32, depth: usize, rule: AlignRule) -> Result<u64> {
         if depth > MAX_DEPTH {
             return Err(too_deep(id));
         }
@@ -430,22 +444,25 @@ impl<'a> RustTypes<'a> {
         let ty = self.ty(id)?;
         Ok(match ty.kind {
             Kind::Int { .. } | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
-                u64::from(ty.size).clamp(1, 16)
+                let widest = match rule {
+                    AlignRule::Rust => 16,
+                    AlignRule::Natural => 8,
+                };
+                u64::from(ty.size).clamp(1, widest)
             }
             Kind::Ptr => 8,
-            Kind::Array { .. } => self.align_of(ty.target, depth + 1)?,
+            Kind::Array { .. } => self.alignment(ty.target, depth + 1, rule)?,
             Kind::Struct | Kind::Union => {
-                if self.is_packed(ty, depth + 1)? {
-                    1
-                } else {
-                    let mut align = 1;
-                    for item in self.table.items(ty) {
-                        if item.bitfield_size == 0 {
-                            align = align.max(self.align_of(item.target, depth + 1)?);
-                        }
-                    }
-                    align
+                if rule == AlignRule::Rust && self.is_packed(ty, depth + 1)? {
+                    return Ok(1);
                 }
+                let mut align = 1;
+                for item in self.table.items(ty) {
+                    if rule == AlignRule::Natural || item.bitfield_size == 0 {
+                        align = align.max(self.alignment(item.target, depth + 1, rule)?);
+                    }
+                }
+                align
             }
             _ => 1,
         })
@@ -467,33 +484,6 @@ impl<'a> RustTypes<'a> {
             }
         }
         Ok(u64::from(ty.size) % max_align != 0)
-    }
-
-    /// The alignment libbpf-rs's `BtfType::alignment` gives (what libbpf-cargo lays out
-    /// with): integers, enums and floats their size up to a pointer's, pointers 8, arrays
-    /// their element's, structs and unions their largest member's, bitfields and packed
-    /// members included at their declared types' alignment.
-    fn natural_align(&self, id: u32, depth: usize) -> Result<u64> {
-        if depth > MAX_DEPTH {
-            return Err(too_deep(id));
-        }
-        let id = self.skip(id)?;
-        let ty = self.ty(id)?;
-        Ok(match ty.kind {
-            Kind::Int { .. } | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => {
-                u64::from(ty.size).clamp(1, 8)
-            }
-            Kind::Ptr => 8,
-            Kind::Array { .. } => self.natural_align(ty.target, depth + 1)?,
-            Kind::Struct | Kind::Union => {
-                let mut align = 1;
-                for item in self.table.items(ty) {
-                    align = align.max(self.natural_align(item.target, depth + 1)?);
-                }
-                align
-            }
-            _ => 1,
-        })
     }
 }
 
@@ -540,6 +530,15 @@ impl Bitfield {
         let start = u64::from(self.bit_offset);
         (start / 8, (start + u64::from(self.bits)).div_ceil(8))
     }
+}
+
+/// Which alignment [`RustTypes::alignment`] computes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AlignRule {
+    /// The generated Rust type's.
+    Rust,
+    /// libbpf-rs's natural one, which libbpf-cargo pads and packs by.
+    Natural,
 }
 
 /// The layout BTF gives a struct, which the generated one must have.

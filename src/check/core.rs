@@ -1,7 +1,7 @@
 //! CO-RE: every `.BTF.ext` relocation resolved against each target kernel as libbpf would,
 //! in libbpf's order. libbpf poisons the instruction of a relocation no target type
 //! satisfies, and the verifier rejects it if it walks there: with the patched instructions'
-//! constants followed through the branches they decide ([`flow`](super::flow)), a poisoned
+//! constants followed through the branches they decide (the `flow` module), a poisoned
 //! instruction on a path whatever user space does is an error, one behind a branch on
 //! `.rodata`/`.kconfig` values (or in a program not autoloaded) a warning, and one on no
 //! path at all is not reported.
