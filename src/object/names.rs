@@ -148,8 +148,9 @@ pub fn skeleton_identifier(name: &str) -> String {
 /// name a type user space does not have.
 const TYPE_KEYWORDS: &[&str] = &["bool", "wchar_t", "char8_t", "char16_t", "char32_t"];
 
-/// Whether `name` is a keyword that user space also spells as a type name (see
-/// [`TYPE_KEYWORDS`]), so that a typedef of that name is written as it is.
+/// Whether `name` is a keyword that user space also spells as a type name (`bool`,
+/// `wchar_t`, `char8_t`, `char16_t`, `char32_t`), so that a typedef of that name is written
+/// as it is.
 pub fn is_type_keyword(name: &str) -> bool {
     TYPE_KEYWORDS.contains(&name)
 }
