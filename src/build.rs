@@ -417,7 +417,7 @@ fn compile_cached(
             diagnostics,
             "bpfgen: {}: {cached}running: {}",
             source.display(),
-            run.command
+            compile::shell_quoted(clang.path(), &run.args)
         );
     }
     diagnostics.push_str(&run.diagnostics);

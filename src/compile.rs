@@ -39,8 +39,9 @@ pub struct Compiled {
 
 /// The result of running clang: its diagnostics whatever happened, and the object if it worked.
 pub struct ClangRun {
-    /// The command that ran, shell-quoted (empty when clang did not run), for `--verbose`.
-    pub command: String,
+    /// The arguments clang ran with (empty when it did not run); `--verbose` shows them
+    /// through [`shell_quoted`], only when asked.
+    pub args: Vec<OsString>,
     /// clang's stderr, verbatim (warnings, or the errors that failed the build).
     pub diagnostics: String,
     /// The object and its dependencies, or why there are none.
@@ -163,7 +164,7 @@ fn reproducible_prefixes(source: &Path) -> Result<Vec<PathBuf>> {
 /// Compiles `source`; the object and dependency file go through a private scratch directory.
 pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun {
     let failed = |outcome: Error| ClangRun {
-        command: String::new(),
+        args: Vec::new(),
         diagnostics: String::new(),
         outcome: Err(outcome),
     };
@@ -201,7 +202,7 @@ pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun 
         Err(Error::input(format!("clang failed ({})", output.status)).in_file(source))
     };
     ClangRun {
-        command: shell_quoted(clang.path(), &args),
+        args,
         diagnostics,
         outcome,
     }
