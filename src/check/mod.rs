@@ -257,6 +257,18 @@ fn run_rules(cx: &Context) -> Result<Vec<Diagnostic>> {
 /// file; when not, it loses its leading `./`s. Findings are sorted again afterwards.
 pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
     let mut files: HashMap<PathBuf, Option<Vec<String>>> = HashMap::new();
+    // Each directory's real path once, for every finding's containment test.
+    let roots: Vec<(&Path, PathBuf)> = dirs
+        .iter()
+        .filter_map(|dir| {
+            let here = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            Some((*dir, std::fs::canonicalize(here).ok()?))
+        })
+        .collect();
     for finding in findings.iter_mut() {
         let anchor = finding.anchor.clone();
         let Some(location) = finding.location.as_mut() else {
@@ -267,9 +279,9 @@ pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
             recorded = rest;
         }
         let recorded = Path::new(recorded);
-        let found = dirs
+        let found = roots
             .iter()
-            .filter_map(|dir| inside(dir, recorded))
+            .filter_map(|(dir, root)| inside(dir, root, recorded))
             .find(|path| {
                 files
                     .entry(path.clone())
@@ -300,19 +312,13 @@ pub fn attach_sources(findings: &mut [Diagnostic], dirs: &[&Path]) {
     sort(findings);
 }
 
-/// `recorded` in `dir`, if it names a file that is really inside `dir`: line info names files
-/// by any path (`#line 1 "/etc/shadow"` in a source does it), and a check of an object from
-/// elsewhere must never quote files outside the project. What the object carries itself
-/// (`.BTF.ext` line text) is quoted regardless.
-fn inside(dir: &Path, recorded: &Path) -> Option<PathBuf> {
-    let here = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let root = std::fs::canonicalize(here).ok()?;
-    let path = std::fs::canonicalize(here.join(recorded)).ok()?;
-    path.starts_with(&root).then(|| dir.join(recorded))
+/// `recorded` in `dir` (whose real path is `root`), if it names a file that is really inside
+/// `dir`: line info names files by any path (`#line 1 "/etc/shadow"` in a source does it), and
+/// a check of an object from elsewhere must never quote files outside the project. What the
+/// object carries itself (`.BTF.ext` line text) is quoted regardless.
+fn inside(dir: &Path, root: &Path, recorded: &Path) -> Option<PathBuf> {
+    let path = std::fs::canonicalize(root.join(recorded)).ok()?;
+    path.starts_with(root).then(|| dir.join(recorded))
 }
 
 /// How far from the recorded line an [`Anchor`] is looked for.
