@@ -100,12 +100,7 @@ fn warnings_are_replayed_from_the_cache() {
                 .arg(dir.path().join("out"))
                 .args(["--", "-Wall"]),
         );
-        // Advice about clang itself is given once, when a clang binary is first seen.
-        stderr(&out)
-            .lines()
-            .filter(|l| !l.starts_with("bpfgen: warning: clang"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        stderr_without_clang_advice(&out)
     };
     let first = build();
     assert!(first.contains("unused_helper"), "{first}");
@@ -414,13 +409,7 @@ fn gen_outputs_with_unchanged_bytes_are_not_rewritten() {
                 .arg("-o")
                 .arg(&skeleton),
         );
-        run_ok(
-            bpfgen()
-                .args(["gen", "vmlinux", "--btf"])
-                .arg(&btf)
-                .arg("-o")
-                .arg(&header),
-        );
+        gen_vmlinux(&btf, &header);
     };
     let identities = || {
         [&skeleton, &header].map(|path| {

@@ -1060,11 +1060,7 @@ fn parallel_checks_report_in_source_order_and_replay_on_noop_builds() {
             .arg(check_fixture("many_findings.bpf.c"))
             .arg(check_fixture("unknown_section.bpf.c")));
         assert_eq!(out.status.code(), Some(1));
-        stderr(&out)
-            .lines()
-            .filter(|l| !l.starts_with("bpfgen: warning: clang"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        stderr_without_clang_advice(&out)
     };
     let first = build();
     let at = |text: &str| {

@@ -543,13 +543,7 @@ fn check_kernel(kernel: &str, rotation: usize) -> String {
     let btf = kernel_btf(kernel);
     let table = TypeTable::from_bytes(&std::fs::read(&btf).unwrap(), None).unwrap();
     let vmlinux_path = dir.join("vmlinux.h");
-    run_ok(
-        bpfgen()
-            .args(["gen", "vmlinux", "--btf"])
-            .arg(&btf)
-            .arg("-o")
-            .arg(&vmlinux_path),
-    );
+    gen_vmlinux(&btf, &vmlinux_path);
     let vmlinux = std::fs::read_to_string(&vmlinux_path).unwrap();
     let mut shadowed = BTreeSet::new();
     for variant in VARIANTS {

@@ -78,6 +78,27 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Runs `bpfgen gen vmlinux --btf btf -o header`; fails the test if it fails.
+pub fn gen_vmlinux(btf: &Path, header: &Path) {
+    run_ok(
+        bpfgen()
+            .args(["gen", "vmlinux", "--btf"])
+            .arg(btf)
+            .arg("-o")
+            .arg(header),
+    );
+}
+
+/// bpfgen's stderr without the advice about clang itself, which is given once, when a clang
+/// binary is first seen (so two runs can be compared).
+pub fn stderr_without_clang_advice(out: &Output) -> String {
+    stderr(out)
+        .lines()
+        .filter(|l| !l.starts_with("bpfgen: warning: clang"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Whether kernel tests can run here (root, kernel BTF). When they cannot, says SKIPPED loudly,
 /// unless `BPFGEN_REQUIRE_KERNEL=1`, which turns the skip into a failure (CI sets it).
 pub fn kernel_available(test: &str) -> bool {

@@ -115,13 +115,7 @@ fn headers_of_three_kernels_compile_with_their_btf_layout() {
         let btf = kernel_btf(kernel);
         let dir = scratch();
         let header = dir.path().join("vmlinux.h");
-        run_ok(
-            bpfgen()
-                .args(["gen", "vmlinux", "--btf"])
-                .arg(&btf)
-                .arg("-o")
-                .arg(&header),
-        );
+        gen_vmlinux(&btf, &header);
         let table = bpfgen::btf::source::load(&btf, None).unwrap();
         let (asserts, structs, unchecked) = layout_asserts(&table);
         assert!(structs > 5000, "{kernel}: only {structs} structs");
@@ -368,12 +362,9 @@ fn a_provided_vmlinux_h_is_precompiled_once_and_changes_nothing() {
     let cache = dir.path().join("cache");
     let include = dir.path().join("include");
     std::fs::create_dir_all(&include).unwrap();
-    run_ok(
-        bpfgen()
-            .args(["gen", "vmlinux", "--btf"])
-            .arg(kernel_btf("debian-12-6.1.0-56-amd64"))
-            .arg("-o")
-            .arg(include.join("vmlinux.h")),
+    gen_vmlinux(
+        &kernel_btf("debian-12-6.1.0-56-amd64"),
+        &include.join("vmlinux.h"),
     );
     let flags = ["-I", include.to_str().unwrap()];
     let with_pch = build_bootstrap(&dir.path().join("a"), &cache, &flags);
@@ -419,13 +410,7 @@ fn a_provided_vmlinux_h_wins_and_other_kernels_can_be_targeted() {
     let include = dir.path().join("include");
     std::fs::create_dir_all(&include).unwrap();
     let btf = kernel_btf("debian-12-6.1.0-56-amd64");
-    run_ok(
-        bpfgen()
-            .args(["gen", "vmlinux", "--btf"])
-            .arg(&btf)
-            .arg("-o")
-            .arg(include.join("vmlinux.h")),
-    );
+    gen_vmlinux(&btf, &include.join("vmlinux.h"));
     let provided = build_bootstrap(
         &dir.path().join("a"),
         &cache,
