@@ -149,12 +149,9 @@ pub fn is_userspace_typedef(name: &str) -> bool {
 /// define its enumerators a second time; named like a named struct, user space defines it
 /// first, as with bpftool's skeleton.
 fn keep_typedef(table: &TypeTable, id: u32) -> bool {
-    table
-        .get(id)
-        .is_ok_and(|ty| is_userspace_typedef(table.name(ty.name)))
-        || table
-            .get(id)
-            .is_ok_and(|ty| reaches_anonymous_type(table, ty.target, 0))
+    table.get(id).is_ok_and(|ty| {
+        is_userspace_typedef(table.name(ty.name)) || reaches_anonymous_type(table, ty.target, 0)
+    })
 }
 
 /// How deep [`reaches_anonymous_type`] looks: real declarations nest a few levels, and the
