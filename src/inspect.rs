@@ -110,7 +110,6 @@ pub struct BtfExtReport {
 impl Report {
     /// Summarises `object`.
     pub fn new(object: &BpfObject) -> Result<Self> {
-        let btf = object.btf.as_ref();
         let types = object.types.as_ref();
         let programs = object
             .programs
@@ -158,9 +157,7 @@ impl Report {
                     weak: e.weak,
                 })
                 .collect(),
-            btf: btf.map(|b| BtfReport {
-                types: b.type_count(),
-            }),
+            btf: types.map(|b| BtfReport { types: b.len() - 1 }),
             btf_ext: object.btf_ext.as_ref().map(|e| BtfExtReport {
                 func_info: e.func_count(),
                 line_info: e.line_count(),

@@ -89,6 +89,28 @@ fn holds(path: &Path, bytes: &[u8]) -> bool {
         && std::fs::read(path).is_ok_and(|old| old == bytes)
 }
 
+/// Whether directory `dir` holds exactly `files` (relative paths and contents): the same
+/// regular files with the same bytes, and nothing else.
+fn dir_holds_exactly(dir: &Path, files: &[(&str, &[u8])]) -> bool {
+    fn count_entries(dir: &Path) -> Option<usize> {
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).ok()? {
+            let entry = entry.ok()?;
+            let kind = entry.file_type().ok()?;
+            count += if kind.is_dir() {
+                count_entries(&entry.path())?
+            } else {
+                1
+            };
+        }
+        Some(count)
+    }
+    count_entries(dir) == Some(files.len())
+        && files
+            .iter()
+            .all(|(relative, bytes)| holds(&dir.join(relative), bytes))
+}
+
 /// Names an unnamed inode `path`: linked under a random temporary name (retried on a
 /// clash), then renamed over `path`.
 fn publish(file: &std::fs::File, path: &Path) -> Result<()> {
@@ -147,12 +169,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// built beside `path` and then put in place in one step (exchanged with the previous
 /// directory, which is then removed), so a failed run leaves the previous directory whole.
 /// A previous directory is replaced only when it holds `marker` (a file every such
-/// directory has) or is empty: anything else at `path` is the user's and is left alone.
+/// directory has) or is empty: anything else at `path` is the user's and is left alone. A
+/// previous directory that already holds exactly `files`, and nothing else, is not touched.
 pub fn write_dir_atomic<'a>(
     path: &Path,
     files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
     marker: &str,
 ) -> Result<()> {
+    let files: Vec<(&str, &[u8])> = files.into_iter().collect();
     let previous = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => {
             let empty = std::fs::read_dir(path)
@@ -165,6 +189,9 @@ pub fn write_dir_atomic<'a>(
                      not replacing it"
                 ))
                 .in_file(path));
+            }
+            if dir_holds_exactly(path, &files) {
+                return Ok(());
             }
             true
         }
@@ -248,6 +275,40 @@ mod tests {
         write_atomic(&target, b"diff").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"diff");
         assert_ne!(std::fs::metadata(&target).unwrap().ino(), before.ino());
+    }
+
+    #[test]
+    fn a_directory_that_holds_its_files_is_not_rewritten() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("image");
+        let files: [(&str, &[u8]); 2] = [("index.json", b"{}"), ("blobs/sha256/ab", b"blob")];
+        write_dir_atomic(&target, files, "index.json").unwrap();
+        let inode = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        let (dir_inode, blob_inode) = (inode(&target), inode(&target.join("blobs/sha256/ab")));
+        write_dir_atomic(&target, files, "index.json").unwrap();
+        assert_eq!(inode(&target), dir_inode, "an unchanged directory stays");
+        assert_eq!(inode(&target.join("blobs/sha256/ab")), blob_inode);
+        std::fs::write(target.join("stray"), "x").unwrap();
+        write_dir_atomic(&target, files, "index.json").unwrap();
+        assert_ne!(
+            inode(&target),
+            dir_inode,
+            "an extra file makes it different"
+        );
+        assert!(!target.join("stray").exists());
+        let changed: [(&str, &[u8]); 2] = [("index.json", b"{}"), ("blobs/sha256/ab", b"new")];
+        let before = inode(&target);
+        write_dir_atomic(&target, changed, "index.json").unwrap();
+        assert_ne!(
+            inode(&target),
+            before,
+            "a changed file replaces the directory"
+        );
+        assert_eq!(
+            std::fs::read(target.join("blobs/sha256/ab")).unwrap(),
+            b"new"
+        );
     }
 
     #[test]

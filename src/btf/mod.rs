@@ -1,5 +1,4 @@
-//! BTF: queries over btf-rs ([`types`]), a flat copy of a whole BTF ([`table`]) read from a
-//! file or object ([`source`]), the `.BTF.ext` parser ([`ext`]), and C code from BTF
+//! BTF: a flat copy of a whole BTF ([`table`]) read from a file or object ([`source`]), the `.BTF.ext` parser ([`ext`]), and C code from BTF
 //! ([`dump`]: whole headers and single declarations); types by essential name ([`name_index`]).
 
 pub mod core;
@@ -13,6 +12,3 @@ pub mod rust;
 pub mod rust_names;
 pub mod source;
 pub mod table;
-pub mod types;
-
-pub use types::{Btf, VarLinkage};

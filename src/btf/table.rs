@@ -71,6 +71,39 @@ pub enum Kind {
     DeclTag,
 }
 
+/// Linkage of a `VAR` or `FUNC`, as libbpf reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Linkage {
+    /// `static`: never exposed through a skeleton (also what every other kind has).
+    #[default]
+    Static,
+    /// A global defined in this object.
+    Global,
+    /// An `extern` declaration (`__kconfig`, `__ksym`, or one a later link resolves).
+    Extern,
+}
+
+impl Linkage {
+    /// The C keyword for it, as reports spell it: `static`, `global` or `extern`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Linkage::Static => "static",
+            Linkage::Global => "global",
+            Linkage::Extern => "extern",
+        }
+    }
+
+    /// BTF's encoding (`BTF_VAR_*`, `BTF_FUNC_*`: 0 static, 1 global, 2 extern; libbpf
+    /// treats anything else as global too, and the kernel refuses it).
+    fn from_btf(value: u32) -> Self {
+        match value {
+            0 => Linkage::Static,
+            2 => Linkage::Extern,
+            _ => Linkage::Global,
+        }
+    }
+}
+
 /// A name in the table's string buffer, its length found once when the BTF was read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Name {
@@ -97,22 +130,26 @@ pub struct Ty {
     pub size: u32,
     /// The type it refers to (pointee, element, typedef target, return type, ...).
     pub target: u32,
-    /// Its members, enumerators or parameters, as a range of [`TypeTable::items`].
+    /// Its members, enumerators, parameters or DATASEC entries, as a range of
+    /// [`TypeTable::items`].
     pub items: Range<u32>,
+    /// For a `VAR` or `FUNC`, its linkage; [`Linkage::Static`] for every other kind.
+    pub linkage: Linkage,
 }
 
-/// A member, enumerator or parameter.
+/// A member, enumerator, parameter or DATASEC entry.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// Its name, for [`TypeTable::name`].
+    /// Its name, for [`TypeTable::name`] (none for DATASEC entries: the VAR has it).
     pub name: Name,
-    /// Member or parameter type (0 for enumerators, and for a trailing `...`).
+    /// Member or parameter type, or a DATASEC entry's VAR (0 for enumerators, and for a
+    /// trailing `...`).
     pub target: u32,
-    /// Member offset in bits.
+    /// Member offset in bits; a DATASEC entry's offset in bytes.
     pub bit_offset: u32,
     /// Bitfield width in bits; 0 when not a bitfield.
     pub bitfield_size: u32,
-    /// Enumerator value (as unsigned bits).
+    /// Enumerator value (as unsigned bits); a DATASEC entry's size in bytes.
     pub value: u64,
 }
 
@@ -165,6 +202,7 @@ impl TypeTable {
                 size: 0,
                 target: 0,
                 items: 0..0,
+                linkage: Linkage::Static,
             }],
             items: Vec::new(),
             strings: String::new(),
@@ -232,6 +270,7 @@ impl TypeTable {
             size: size_or_type,
             target: 0,
             items: start..start,
+            linkage: Linkage::Static,
         };
         let base = *at;
         ty.kind = match kind_id {
@@ -279,6 +318,11 @@ impl TypeTable {
                 ty.target = r.u32(base)?;
                 ty.size = 0;
             }
+            _ => {}
+        }
+        match ty.kind {
+            Kind::Var => ty.linkage = Linkage::from_btf(r.u32(base)?),
+            Kind::Func => ty.linkage = Linkage::from_btf(vlen as u32),
             _ => {}
         }
         self.items.reserve(entries);
@@ -363,6 +407,18 @@ impl TypeTable {
     /// The members, enumerators, parameters or DATASEC entries of `ty`.
     pub fn items(&self, ty: &Ty) -> &[Item] {
         &self.items[ty.items.start as usize..ty.items.end as usize]
+    }
+
+    /// The name of the type with `id`; empty for anonymous types and `void`.
+    pub fn type_name(&self, id: u32) -> Result<&str> {
+        Ok(self.name(self.get(id)?.name))
+    }
+
+    /// The `DATASEC` named `name` (".bss", ".maps", ".kconfig", ...), with its id.
+    pub fn find_datasec(&self, name: &str) -> Option<(u32, &Ty)> {
+        (1..self.len())
+            .map(|id| (id, &self.types[id as usize]))
+            .find(|(_, ty)| ty.kind == Kind::Datasec && self.name(ty.name) == name)
     }
 
     /// Number of type ids, `void` included.

@@ -2,8 +2,7 @@
 
 use super::sec_def::SecDef;
 use crate::btf::ext::BtfExt;
-use crate::btf::table::TypeTable;
-use crate::btf::{Btf, VarLinkage};
+use crate::btf::table::{Linkage, TypeTable};
 
 /// Byte order of an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +157,7 @@ pub struct Variable {
     /// Size in bytes.
     pub size: u64,
     /// Static, global or extern.
-    pub linkage: VarLinkage,
+    pub linkage: Linkage,
 }
 
 /// Where a map comes from.
@@ -283,8 +282,6 @@ pub struct BpfObject {
     /// The `license` string.
     pub license: Option<String>,
     /// `.BTF`, when present.
-    pub btf: Option<Btf>,
-    /// The same BTF as a flat table, for rendering C declarations.
     pub types: Option<TypeTable>,
     /// `.BTF.ext`, when present.
     pub btf_ext: Option<BtfExt>,

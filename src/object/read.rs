@@ -7,11 +7,9 @@ use super::model::*;
 use super::names;
 use super::sec_def;
 use crate::btf::ext::{BtfExt, BtfStrings};
-use crate::btf::table::TypeTable;
-use crate::btf::{Btf, VarLinkage};
+use crate::btf::table::{Kind, Linkage, Ty, TypeTable};
 use crate::diag::Code;
 use crate::error::{Error, Result};
-use btf_rs::Type;
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol};
@@ -96,7 +94,6 @@ impl BpfObject {
             .transpose()?;
         let btf_bytes = data_of(SectionKind::Btf);
         let invalid_btf = |e: Error| e.with_code(Code::InvalidBtf);
-        let btf = btf_bytes.map(Btf::parse).transpose().map_err(invalid_btf)?;
         let types = btf_bytes
             .map(|bytes| TypeTable::from_bytes(bytes, None))
             .transpose()
@@ -128,7 +125,6 @@ impl BpfObject {
             maps: Vec::new(),
             sections,
             license,
-            btf,
             types,
             btf_ext,
             dwarf_lines,
@@ -388,7 +384,7 @@ fn read_externs(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Extern>> {
     });
     let mut externs = Vec::new();
     for sym in undefined {
-        let btf = object.btf.as_ref().ok_or_else(|| {
+        let btf = object.types.as_ref().ok_or_else(|| {
             Error::input(format!(
                 "extern '{}' has no BTF: externs need BTF (compile with -g)",
                 sym.name
@@ -411,33 +407,30 @@ fn read_externs(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Extern>> {
 }
 
 /// The BTF id of the extern `FUNC` or `VAR` called `name`, or 0 when BTF has none.
-fn find_extern_declaration(btf: &Btf, name: &str) -> Result<u32> {
-    for entry in btf.types() {
-        let (id, ty) = entry?;
-        let is_extern = match &ty {
-            Type::Func(func) => func.is_extern() && btf.name(func)? == name,
-            Type::Var(var) => var.is_extern() && btf.name(var)? == name,
-            _ => false,
-        };
-        if is_extern {
+fn find_extern_declaration(btf: &TypeTable, name: &str) -> Result<u32> {
+    for id in 1..btf.len() {
+        let ty = btf.get(id)?;
+        if matches!(ty.kind, Kind::Func | Kind::Var)
+            && ty.linkage == Linkage::Extern
+            && btf.name(ty.name) == name
+        {
             return Ok(id);
         }
     }
     Ok(0)
 }
 
-fn find_extern_in_datasecs(btf: &Btf, name: &str) -> Result<Option<(ExternKind, u32)>> {
+fn find_extern_in_datasecs(btf: &TypeTable, name: &str) -> Result<Option<(ExternKind, u32)>> {
     for (section, kind) in [
         (".kconfig", ExternKind::Kconfig),
         (".ksyms", ExternKind::Ksym),
     ] {
-        let Some((_, sec)) = btf.find_datasec(section)? else {
+        let Some((_, sec)) = btf.find_datasec(section) else {
             continue;
         };
-        for info in &sec.variables {
-            let id = Btf::target_id(info);
-            if btf.type_name(id)? == name {
-                return Ok(Some((kind, id)));
+        for entry in btf.items(sec) {
+            if btf.type_name(entry.target)? == name {
+                return Ok(Some((kind, entry.target)));
             }
         }
     }
@@ -471,19 +464,21 @@ fn read_maps(object: &BpfObject, symbols: &[Symbol], object_name: &str) -> Resul
 /// The variables of a DATASEC as libbpf's `btf_fixup_datasec` leaves them: offsets fixed up
 /// from ELF symbols (clang writes zero sizes and offsets), hidden globals made static, sorted
 /// by offset.
-fn datasec_vars(btf: &Btf, sec: &btf_rs::Datasec, symbols: &[Symbol]) -> Result<Vec<Variable>> {
-    let mut vars = Vec::with_capacity(sec.variables.len());
-    for info in &sec.variables {
-        let id = Btf::target_id(info);
-        let Type::Var(var) = btf.get(id)? else {
+fn datasec_vars(btf: &TypeTable, sec: &Ty, symbols: &[Symbol]) -> Result<Vec<Variable>> {
+    let entries = btf.items(sec);
+    let mut vars = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let id = entry.target;
+        let var = btf.get(id)?;
+        if var.kind != Kind::Var {
             return Err(Error::input(format!(
                 "invalid BTF: DATASEC entry [{id}] is not a VAR"
             )));
-        };
-        let name = btf.name(&var)?;
-        let mut linkage = Btf::var_linkage(&var);
-        let mut offset = u64::from(info.offset());
-        if linkage == VarLinkage::Global {
+        }
+        let name = btf.name(var.name).to_string();
+        let mut linkage = var.linkage;
+        let mut offset = u64::from(entry.bit_offset);
+        if linkage == Linkage::Global {
             let symbol = symbols.iter().find(|s| {
                 s.kind == elf::STT_OBJECT
                     && matches!(s.bind, elf::STB_GLOBAL | elf::STB_WEAK)
@@ -491,14 +486,14 @@ fn datasec_vars(btf: &Btf, sec: &btf_rs::Datasec, symbols: &[Symbol]) -> Result<
             });
             match symbol {
                 Some(sym) => {
-                    if sec.size() == 0 {
+                    if sec.size == 0 {
                         offset = sym.value;
                     }
                     if sym.hidden {
-                        linkage = VarLinkage::Static;
+                        linkage = Linkage::Static;
                     }
                 }
-                None if sec.size() == 0 => {
+                None if sec.size == 0 => {
                     return Err(Error::input(format!(
                         "no ELF symbol for global variable '{name}'"
                     )));
@@ -508,9 +503,9 @@ fn datasec_vars(btf: &Btf, sec: &btf_rs::Datasec, symbols: &[Symbol]) -> Result<
         }
         vars.push(Variable {
             name,
-            type_id: Btf::target_id(&var),
+            type_id: var.target,
             offset,
-            size: info.size() as u64,
+            size: entry.value,
             linkage,
         });
     }
@@ -558,16 +553,16 @@ fn data_map(
     let name = names::data_map_name(object_name, &section.name);
     let ident = names::data_map_ident(&section.name, &name)
         .ok_or_else(|| Error::input(format!("internal map '{name}' has no skeleton identifier")))?;
-    let datasec = match &object.btf {
+    let datasec = match &object.types {
         Some(btf) => btf
-            .find_datasec(&section.name)?
-            .map(|(id, sec)| datasec_vars(btf, &sec, symbols).map(|vars| (id, vars)))
+            .find_datasec(&section.name)
+            .map(|(id, sec)| datasec_vars(btf, sec, symbols).map(|vars| (id, vars)))
             .transpose()?,
         None => None,
     };
     let mmapable = datasec
         .as_ref()
-        .is_some_and(|(_, vars)| vars.iter().any(|v| v.linkage != VarLinkage::Static));
+        .is_some_and(|(_, vars)| vars.iter().any(|v| v.linkage != Linkage::Static));
     let mut flags = if section.kind == SectionKind::Rodata {
         BPF_F_RDONLY_PROG
     } else {
@@ -605,7 +600,7 @@ fn data_map(
 /// by alignment (descending), then size, then name, each at its aligned offset.
 fn kconfig_map(object: &BpfObject, object_name: &str) -> Result<Option<Map>> {
     let (Some(btf), true) = (
-        &object.btf,
+        &object.types,
         object.externs.iter().any(|e| e.kind == ExternKind::Kconfig),
     ) else {
         return Ok(None);
@@ -616,22 +611,25 @@ fn kconfig_map(object: &BpfObject, object_name: &str) -> Result<Option<Map>> {
         .iter()
         .filter(|e| e.kind == ExternKind::Kconfig)
     {
-        let Type::Var(var) = btf.get(ext.type_id)? else {
+        let var = btf.get(ext.type_id)?;
+        if var.kind != Kind::Var {
             return Err(Error::input(format!(
                 "extern '{}' in .kconfig is not a variable",
                 ext.name
             ))
             .with_code(Code::KconfigType));
-        };
-        let type_id = Btf::target_id(&var);
+        }
+        let type_id = var.target;
+        // Size first: it refuses the kinds that have neither (a forward declaration, void).
+        let size = btf.size_of(type_id)?;
         vars.push((
-            btf.align_of(type_id)?,
+            u64::from(btf.align_of(type_id)?),
             Variable {
                 name: ext.name.clone(),
                 type_id,
                 offset: 0,
-                size: btf.resolve_size(type_id)?,
-                linkage: VarLinkage::Extern,
+                size,
+                linkage: Linkage::Extern,
             },
         ));
     }
@@ -658,7 +656,7 @@ fn kconfig_map(object: &BpfObject, object_name: &str) -> Result<Option<Map>> {
             flags: BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
         },
         key_type_id: None,
-        value_type_id: btf.find_datasec(".kconfig")?.map(|(id, _)| id),
+        value_type_id: btf.find_datasec(".kconfig").map(|(id, _)| id),
         kind: MapKind::Kconfig {
             vars: vars.into_iter().map(|(_, v)| v).collect(),
         },
@@ -666,29 +664,29 @@ fn kconfig_map(object: &BpfObject, object_name: &str) -> Result<Option<Map>> {
 }
 
 fn struct_ops_maps(object: &BpfObject, symbols: &[Symbol], section: &Section) -> Result<Vec<Map>> {
-    let btf = object.btf.as_ref().ok_or_else(|| {
+    let btf = object.types.as_ref().ok_or_else(|| {
         Error::input(format!(
             "section '{}' needs BTF (compile with -g)",
             section.name
         ))
     })?;
-    let Some((_, sec)) = btf.find_datasec(&section.name)? else {
+    let Some((_, sec)) = btf.find_datasec(&section.name) else {
         return Err(Error::input(format!(
             "DATASEC '{}' not found in BTF",
             section.name
         )));
     };
     let link = section.name.ends_with(".link");
-    datasec_vars(btf, &sec, symbols)?
+    datasec_vars(btf, sec, symbols)?
         .into_iter()
         .map(|var| {
-            let (type_id, _) = btf.skip_mods_and_typedefs(var.type_id)?;
+            let type_id = btf.skip_mods_and_typedefs(var.type_id)?;
             Ok(Map {
                 ident: names::sanitize_identifier(&var.name),
                 def: MapDef {
                     map_type: BPF_MAP_TYPE_STRUCT_OPS,
                     key_size: 4,
-                    value_size: btf.resolve_size(type_id)?,
+                    value_size: btf.size_of(type_id)?,
                     max_entries: 1,
                     flags: if link { BPF_F_LINK } else { 0 },
                 },
@@ -706,19 +704,22 @@ fn struct_ops_maps(object: &BpfObject, symbols: &[Symbol], section: &Section) ->
 
 /// The number a map definition field encodes: `__uint(f, N)` is `int (*f)[N]`, and libbpf
 /// 1.4's `__ulong(f, N)` is a one-enumerator anonymous enum with value N.
-fn map_field_number(btf: &Btf, field_type: u32) -> std::result::Result<u64, String> {
+fn map_field_number(btf: &TypeTable, field_type: u32) -> std::result::Result<u64, String> {
     let err = |e: Error| e.message().to_string();
-    match btf.skip_mods_and_typedefs(field_type).map_err(err)?.1 {
-        Type::Ptr(p) => match btf
-            .skip_mods_and_typedefs(Btf::target_id(&p))
-            .map_err(err)?
-            .1
-        {
-            Type::Array(a) => Ok(a.len() as u64),
+    let resolved = |id| {
+        btf.skip_mods_and_typedefs(id)
+            .and_then(|id| btf.get(id))
+            .map_err(err)
+    };
+    let ty = resolved(field_type)?;
+    match ty.kind {
+        Kind::Ptr => match resolved(ty.target)?.kind {
+            Kind::Array { nelems } => Ok(u64::from(nelems)),
             _ => Err("is not an __uint() value".into()),
         },
-        Type::Enum(e) if e.members.len() == 1 => Ok(u64::from(e.members[0].val())),
-        Type::Enum64(e) if e.members.len() == 1 => Ok(e.members[0].val()),
+        Kind::Enum { .. } | Kind::Enum64 { .. } if btf.items(ty).len() == 1 => {
+            Ok(btf.items(ty)[0].value)
+        }
         _ => Err("is neither an __uint() nor an __ulong() value".into()),
     }
 }
@@ -728,50 +729,50 @@ fn read_user_maps(object: &BpfObject, symbols: &[Symbol]) -> Result<Vec<Map>> {
     if !object.sections.iter().any(|s| s.kind == SectionKind::Maps) {
         return Ok(Vec::new());
     }
-    let btf = object.btf.as_ref().ok_or_else(|| {
+    let btf = object.types.as_ref().ok_or_else(|| {
         Error::input("has a .maps section but no BTF: BTF-defined maps need it (compile with -g)")
             .with_code(Code::MapWithoutBtf)
     })?;
-    let (_, sec) = btf.find_datasec(".maps")?.ok_or_else(|| {
+    let (_, sec) = btf.find_datasec(".maps").ok_or_else(|| {
         Error::input("DATASEC '.maps' not found in BTF").with_code(Code::MapWithoutBtf)
     })?;
-    datasec_vars(btf, &sec, symbols)?
+    datasec_vars(btf, sec, symbols)?
         .into_iter()
         .map(|var| user_map(btf, var).map_err(|e| e.with_code(Code::MapField)))
         .collect()
 }
 
-fn user_map(btf: &Btf, var: Variable) -> Result<Map> {
-    if var.linkage == VarLinkage::Static {
+fn user_map(btf: &TypeTable, var: Variable) -> Result<Map> {
+    if var.linkage == Linkage::Static {
         return Err(Error::input(format!(
             "map '{}': unsupported map linkage static (was it built with -fvisibility=hidden?)",
             var.name
         )));
     }
-    let (_, def_type) = btf.skip_mods_and_typedefs(var.type_id)?;
-    let Type::Struct(def_struct) = def_type else {
+    let def_struct = btf.get(btf.skip_mods_and_typedefs(var.type_id)?)?;
+    if def_struct.kind != Kind::Struct {
         return Err(Error::input(format!(
             "map '{}': definition is not a struct",
             var.name
         )));
-    };
+    }
     let mut def = MapDef::default();
     let (mut key_type_id, mut value_type_id) = (None, None);
-    for member in &def_struct.members {
-        let field = btf.name(member)?;
-        let field_type = Btf::target_id(member);
+    for member in btf.items(def_struct) {
+        let field = btf.name(member.name);
+        let field_type = member.target;
         let number = || {
             map_field_number(btf, field_type)
                 .map_err(|why| Error::input(format!("map '{}': field '{field}' {why}", var.name)))
         };
-        let pointee = || match btf.skip_mods_and_typedefs(field_type)?.1 {
-            Type::Ptr(p) => Ok(Btf::target_id(&p)),
+        let pointee = || match btf.get(btf.skip_mods_and_typedefs(field_type)?)? {
+            ty if ty.kind == Kind::Ptr => Ok(ty.target),
             _ => Err(Error::input(format!(
                 "map '{}': field '{field}' is not a __type() pointer",
                 var.name
             ))),
         };
-        match field.as_str() {
+        match field {
             "type" => def.map_type = number()? as u32,
             "max_entries" => def.max_entries = number()?,
             "map_flags" => def.flags = number()?,
@@ -782,12 +783,12 @@ fn user_map(btf: &Btf, var: Variable) -> Result<Map> {
             }
             "key" => {
                 let id = pointee()?;
-                def.key_size = btf.resolve_size(id)?;
+                def.key_size = btf.size_of(id)?;
                 key_type_id = Some(id);
             }
             "value" => {
                 let id = pointee()?;
-                def.value_size = btf.resolve_size(id)?;
+                def.value_size = btf.size_of(id)?;
                 value_type_id = Some(id);
             }
             // Program-array or map-in-map initialisers: the values are 4-byte fds/ids.

@@ -11,9 +11,9 @@
 
 use super::PackageObject;
 use super::archive::{Entry, canonical_json, tar, zlib};
-use crate::btf::VarLinkage;
 use crate::btf::dump::type_name;
 use crate::btf::table::Kind;
+use crate::btf::table::Linkage;
 use crate::error::{Error, Result};
 use crate::object::MapKind;
 use base64::Engine as _;
@@ -87,7 +87,7 @@ fn meta(object: &PackageObject, export_types: &[String]) -> Result<Value> {
         }
         let variables = vars
             .iter()
-            .filter(|v| v.linkage != VarLinkage::Static)
+            .filter(|v| v.linkage != Linkage::Static)
             .map(|v| {
                 let ty = types.map(|t| type_name(t, v.type_id)).transpose()?;
                 Ok(json!({"name": v.name, "type": ty.unwrap_or_default()}))

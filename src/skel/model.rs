@@ -1,7 +1,7 @@
 //! The skeleton model: what a generated skeleton exposes (maps, programs, memory-mapped data
 //! sections, struct_ops maps) with identifiers already decided, independent of the language.
 
-use crate::btf::VarLinkage;
+use crate::btf::table::Linkage;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, MapKind, Variable};
 
@@ -136,7 +136,7 @@ impl Skeleton {
                 });
             }
             if let MapKind::StructOps { type_id, .. } = map.kind {
-                let btf = object.btf.as_ref().ok_or_else(|| {
+                let btf = object.types.as_ref().ok_or_else(|| {
                     Error::input(format!("struct_ops map '{}' has no BTF", map.name))
                 })?;
                 skeleton.struct_ops.push(SkelStructOps {
@@ -196,7 +196,7 @@ fn check_unique<'a>(what: &str, idents: impl Iterator<Item = &'a str>) -> Result
 /// The variables a skeleton shows: static ones are private to the BPF side.
 fn exposed(vars: &[Variable], identifier: fn(&str) -> String) -> Vec<SkelVar> {
     vars.iter()
-        .filter(|v| v.linkage != VarLinkage::Static)
+        .filter(|v| v.linkage != Linkage::Static)
         .map(|v| SkelVar {
             name: v.name.clone(),
             ident: identifier(&v.name),
