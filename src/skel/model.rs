@@ -142,7 +142,7 @@ impl Skeleton {
                 skeleton.struct_ops.push(SkelStructOps {
                     ident: identifier(&map.ident),
                     type_id,
-                    type_name: identifier(&btf.type_name(type_id)?),
+                    type_name: identifier(btf.type_name(type_id)?),
                 });
             }
         }
