@@ -6,8 +6,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// How bad a finding is: errors fail `check` and `build`, warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     /// libbpf or the verifier will reject the object (exit code 1).
     Error,
@@ -205,6 +204,15 @@ impl Levels {
                 Some(finding)
             })
             .collect()
+    }
+}
+
+impl Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
     }
 }
 

@@ -16,8 +16,7 @@ pub enum ErrorKind {
 }
 
 /// A one-line error naming the file (or tool) it is about and the cause.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.one_line())]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
     subject: Option<String>,
@@ -25,6 +24,14 @@ pub struct Error {
     /// The `bpfgen check` code of the rule this error breaks, when one does.
     code: Option<Code>,
 }
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.one_line())
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,7 +9,8 @@
 //! - [`check`]: what libbpf and the verifier would reject, found offline ([`diag`] findings
 //!   with stable codes); CO-RE relocations resolved against target kernels by [`btf::core`].
 //! - [`skel`]: the skeleton model and its C and Rust renderers.
-//! - [`inspect`]: a summary of an object for people and for JSON consumers.
+//! - [`inspect`] (with the `cli` feature): a summary of an object for people and for JSON
+//!   consumers.
 //! - [`package`]: objects packaged for runtimes (OCI images for bpfman, eunomia packages for
 //!   ecli) with bpfgen's manifest and min-CO-RE BTF ([`btf::min_core`]), reproducibly.
 //! - [`vmlinux`]: `vmlinux.h` generated from kernel BTF ([`btf::dump`]) and precompiled, kept
@@ -32,6 +33,7 @@ pub mod content_hash;
 pub mod depfile;
 pub mod diag;
 pub mod error;
+#[cfg(feature = "cli")]
 pub mod inspect;
 pub mod link;
 pub mod object;

@@ -7,7 +7,6 @@ use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use minijinja::{Value, context};
-use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("../../templates/c/skel.h.j2");
 /// The macros the C templates share, under the name they import them by.
@@ -15,7 +14,6 @@ pub(super) const COMMON: (&str, &str) = ("common.j2", include_str!("../../templa
 /// bpftool assumes a 32-bit host when padding data-section structs: never align past 4.
 const MAX_HOST_ALIGN: u64 = 4;
 
-#[derive(Serialize)]
 struct MapCtx {
     name: String,
     ident: String,
@@ -25,19 +23,30 @@ struct MapCtx {
     link: bool,
     min_libbpf: Option<(u32, u32)>,
 }
+super::template::template_record!(MapCtx {
+    name,
+    ident,
+    mmaped,
+    link,
+    min_libbpf
+});
 
-#[derive(Serialize)]
 struct ProgCtx {
     name: String,
     ident: String,
 }
+super::template::template_record!(ProgCtx { name, ident });
 
-#[derive(Serialize)]
 pub(super) struct StructCtx {
     pub(super) ident: String,
     pub(super) type_name: String,
     pub(super) lines: Vec<String>,
 }
+super::template::template_record!(StructCtx {
+    ident,
+    type_name,
+    lines
+});
 
 /// The maps, programs and struct_ops shadows, as `common.j2`'s macros take them.
 pub(super) struct Handles {
@@ -96,12 +105,12 @@ impl Handles {
     }
 }
 
-#[derive(Serialize)]
 struct AssertCtx {
     sec: String,
     var: String,
     size: u64,
 }
+super::template::template_record!(AssertCtx { sec, var, size });
 
 /// Typedef names that user space sees through `<bpf/libbpf.h>` (linux/types.h, stdint.h,
 /// stddef.h, stdbool.h), so a skeleton may name them; others (`u32`, `pid_t` from vmlinux.h)

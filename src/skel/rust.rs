@@ -9,7 +9,6 @@ use crate::btf::table::Kind;
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use minijinja::context;
-use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -25,7 +24,6 @@ pub enum Embed {
     IncludeBytes(String),
 }
 
-#[derive(Serialize)]
 struct MapCtx {
     literal: String,
     ident: String,
@@ -34,25 +32,33 @@ struct MapCtx {
     read_only: bool,
     datasec: Option<String>,
 }
+super::template::template_record!(MapCtx {
+    literal,
+    ident,
+    index,
+    mmaped,
+    read_only,
+    datasec
+});
 
-#[derive(Serialize)]
 struct ProgCtx {
     literal: String,
     ident: String,
 }
+super::template::template_record!(ProgCtx { literal, ident });
 
-#[derive(Serialize)]
 struct StructOpsCtx {
     ident: String,
     type_ref: String,
 }
+super::template::template_record!(StructOpsCtx { ident, type_ref });
 
-#[derive(Serialize)]
 struct StageCtx {
     prefix: &'static str,
     what: &'static str,
     open: bool,
 }
+super::template::template_record!(StageCtx { prefix, what, open });
 
 /// The prefix of the skeleton's type names for an object file name, as libbpf-cargo forms
 /// it (the name up to its first `.`, each `_`-separated part capitalized: `tcp_cc.bpf.o` ->

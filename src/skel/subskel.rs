@@ -11,11 +11,9 @@ use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, Map, MapKind, names};
 use minijinja::context;
-use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("../../templates/c/subskel.h.j2");
 
-#[derive(Serialize)]
 struct VarCtx {
     /// The BTF name libbpf looks the variable up by.
     name: String,
@@ -23,6 +21,7 @@ struct VarCtx {
     sec: String,
     ident: String,
 }
+super::template::template_record!(VarCtx { name, sec, ident });
 
 /// Renders the C subskeleton of library `object` under the (sanitized) name `obj_name`.
 /// Needs the object's BTF: libbpf finds the variables through it, and it gives their types.

@@ -4,7 +4,6 @@
 use crate::error::{Error, Result};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
-use serde::Serialize;
 
 /// Renders template `source` (called `name` in error messages) with `context`.
 pub fn render(name: &str, source: &str, context: Value) -> Result<String> {
@@ -39,31 +38,72 @@ pub fn render_with(
     template.render(context).map_err(|e| failed(&e))
 }
 
-/// The template value of `data`. minijinja is built without its serde support and builtin
-/// filters (a build.rs compiles less, and sooner: it no longer waits for serde), so models reach
-/// the templates through JSON's data model.
-pub fn value_of<T: Serialize>(data: &T) -> Value {
-    from_json(serde_json::to_value(data).expect("skeleton models serialize to JSON"))
+/// What a template sees of a model value. minijinja is built without its serde support and
+/// builtin filters, and the models derive nothing: a build.rs then compiles no proc-macro
+/// stack for bpfgen, and minijinja no longer waits for serde.
+pub trait ToValue {
+    /// This value as the templates see it.
+    fn to_value(&self) -> Value;
 }
 
-fn from_json(json: serde_json::Value) -> Value {
-    use serde_json::Value as Json;
-    match json {
-        Json::Null => Value::from(()),
-        Json::Bool(b) => Value::from(b),
-        Json::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => Value::from(u),
-            (None, Some(i)) => Value::from(i),
-            (None, None) => Value::from(n.as_f64().unwrap_or_default()),
-        },
-        Json::String(s) => Value::from(s),
-        Json::Array(items) => Value::from(items.into_iter().map(from_json).collect::<Vec<_>>()),
-        Json::Object(fields) => Value::from(
-            fields
-                .into_iter()
-                .map(|(name, field)| (name, from_json(field)))
-                .collect::<std::collections::BTreeMap<String, Value>>(),
-        ),
+/// The template value of `data` (for `context!`).
+pub fn value_of<T: ToValue + ?Sized>(data: &T) -> Value {
+    data.to_value()
+}
+
+/// Implements [`ToValue`] for a struct as a map of the listed fields, by name.
+macro_rules! template_record {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        impl $crate::skel::template::ToValue for $ty {
+            fn to_value(&self) -> minijinja::Value {
+                minijinja::Value::from(std::collections::BTreeMap::from([$((
+                    stringify!($field).to_string(),
+                    $crate::skel::template::ToValue::to_value(&self.$field),
+                )),+]))
+            }
+        }
+    };
+}
+pub(super) use template_record;
+
+macro_rules! plain_values {
+    ($($ty:ty),+) => {$(
+        impl ToValue for $ty {
+            fn to_value(&self) -> Value {
+                Value::from(self.clone())
+            }
+        }
+    )+};
+}
+plain_values!(String, &str, bool, u32, u64, usize);
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::from(()), ToValue::to_value)
+    }
+}
+
+impl<T: ToValue> ToValue for [T] {
+    fn to_value(&self) -> Value {
+        Value::from(self.iter().map(ToValue::to_value).collect::<Vec<_>>())
+    }
+}
+
+impl<T: ToValue> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+}
+
+impl<T: ToValue, const N: usize> ToValue for [T; N] {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+}
+
+impl<A: ToValue, B: ToValue> ToValue for (A, B) {
+    fn to_value(&self) -> Value {
+        Value::from(vec![self.0.to_value(), self.1.to_value()])
     }
 }
 
