@@ -9,11 +9,11 @@ use crate::cache::{self, Cache};
 use crate::content_hash::file_hash;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
-use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// The outputs of one source as a build wrote them.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Record {
     /// Every output file, with the [`file_hash`] of its bytes.
     pub files: Vec<(PathBuf, String)>,
@@ -36,12 +36,50 @@ impl Record {
             diagnostics,
         })
     }
+
+    /// The record as stored: JSON, paths as (lossy) UTF-8.
+    fn to_json(&self) -> Value {
+        json!({
+            "files": self
+                .files
+                .iter()
+                .map(|(path, hash)| json!([path.to_string_lossy(), hash]))
+                .collect::<Vec<_>>(),
+            "skeleton": self.skeleton.as_ref().map(|path| path.to_string_lossy()),
+            "diagnostics": self.diagnostics,
+        })
+    }
+
+    /// A stored record, or `None` when it is not one (a record from an older bpfgen, or
+    /// damaged): then the build simply does its work again.
+    fn from_json(json: &Value) -> Option<Self> {
+        let files = json["files"]
+            .as_array()?
+            .iter()
+            .map(|file| {
+                Some((
+                    PathBuf::from(file[0].as_str()?),
+                    file[1].as_str()?.to_string(),
+                ))
+            })
+            .collect::<Option<_>>()?;
+        let skeleton = match &json["skeleton"] {
+            Value::Null => None,
+            path => Some(PathBuf::from(path.as_str()?)),
+        };
+        Some(Record {
+            files,
+            skeleton,
+            diagnostics: json["diagnostics"].as_str()?.to_string(),
+        })
+    }
 }
 
 /// The record stored under `key`, if every output it lists still has the recorded bytes.
 pub fn lookup(cache: &Cache, key: &str) -> Option<Record> {
     let path = record_path(cache, key);
-    let record: Record = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    let json: Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    let record = Record::from_json(&json)?;
     let current = record
         .files
         .iter()
@@ -57,9 +95,31 @@ pub fn store(cache: &Cache, key: &str, record: &Record) -> Result<()> {
     let path = record_path(cache, key);
     let dir = path.parent().expect("records have a directory");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
-    write_atomic(&path, &serde_json::to_vec(record).expect("serializable"))
+    write_atomic(&path, record.to_json().to_string().as_bytes())
 }
 
 fn record_path(cache: &Cache, key: &str) -> PathBuf {
     cache.root().join("outputs").join(key).join("record.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let record = Record {
+            files: vec![(PathBuf::from("out/a.bpf.o"), "abc".into())],
+            skeleton: Some(PathBuf::from("out/a.skel.h")),
+            diagnostics: "warning: x\n".into(),
+        };
+        assert_eq!(Record::from_json(&record.to_json()), Some(record));
+        let none = Record {
+            files: Vec::new(),
+            skeleton: None,
+            diagnostics: String::new(),
+        };
+        assert_eq!(Record::from_json(&none.to_json()), Some(none));
+        assert_eq!(Record::from_json(&json!({"files": 1})), None);
+    }
 }
