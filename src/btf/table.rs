@@ -4,6 +4,7 @@
 //! validated string buffer instead of an allocation each. Every count and offset is checked
 //! against the input before anything is allocated or read.
 
+use super::raw::kind;
 use crate::error::{Error, Result};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -274,28 +275,28 @@ impl TypeTable {
         };
         let base = *at;
         ty.kind = match kind_id {
-            1 => Kind::Int {
+            kind::INT => Kind::Int {
                 signed: r.u32(base)? & (1 << 24) != 0,
             },
-            2 => Kind::Ptr,
-            3 => Kind::Array {
+            kind::PTR => Kind::Ptr,
+            kind::ARRAY => Kind::Array {
                 nelems: r.u32(base + 8)?,
             },
-            4 => Kind::Struct,
-            5 => Kind::Union,
-            6 => Kind::Enum { signed: kind_flag },
-            7 => Kind::Fwd { union: kind_flag },
-            8 => Kind::Typedef,
-            9 => Kind::Volatile,
-            10 => Kind::Const,
-            11 => Kind::Restrict,
-            12 => Kind::Func,
-            13 => Kind::FuncProto,
-            14 => Kind::Var,
-            15 => Kind::Datasec,
-            16 => Kind::Float,
-            17 => Kind::DeclTag,
-            18 => Kind::TypeTag {
+            kind::STRUCT => Kind::Struct,
+            kind::UNION => Kind::Union,
+            kind::ENUM => Kind::Enum { signed: kind_flag },
+            kind::FWD => Kind::Fwd { union: kind_flag },
+            kind::TYPEDEF => Kind::Typedef,
+            kind::VOLATILE => Kind::Volatile,
+            kind::CONST => Kind::Const,
+            kind::RESTRICT => Kind::Restrict,
+            kind::FUNC => Kind::Func,
+            kind::FUNC_PROTO => Kind::FuncProto,
+            kind::VAR => Kind::Var,
+            kind::DATASEC => Kind::Datasec,
+            kind::FLOAT => Kind::Float,
+            kind::DECL_TAG => Kind::DeclTag,
+            kind::TYPE_TAG => Kind::TypeTag {
                 attribute: kind_flag,
             },
             _ => Kind::Enum64 { signed: kind_flag },
@@ -585,12 +586,13 @@ fn item(name: Name, target: u32, value: u64) -> Item {
 /// The bytes a type record of kind `kind_id` has after its three header words: a fixed
 /// part, and the size of each of its `vlen` entries (0 for kinds without entries).
 pub(super) fn record_layout(kind_id: u32) -> Result<(usize, usize)> {
+    use kind::*;
     match kind_id {
-        1 | 14 | 17 => Ok((4, 0)),
-        3 => Ok((12, 0)),
-        4 | 5 | 15 | 19 => Ok((0, 12)),
-        6 | 13 => Ok((0, 8)),
-        2 | 7..=12 | 16 | 18 => Ok((0, 0)),
+        INT | VAR | DECL_TAG => Ok((4, 0)),
+        ARRAY => Ok((12, 0)),
+        STRUCT | UNION | DATASEC | ENUM64 => Ok((0, 12)),
+        ENUM | FUNC_PROTO => Ok((0, 8)),
+        PTR | FWD | TYPEDEF | VOLATILE | CONST | RESTRICT | FUNC | FLOAT | TYPE_TAG => Ok((0, 0)),
         other => Err(Error::input(format!("invalid BTF: unknown kind {other}"))),
     }
 }
