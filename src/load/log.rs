@@ -77,6 +77,9 @@ pub struct Refusal {
     /// The state of each register the error names, as the verifier last printed it
     /// (`R0=map_value_or_null(id=1,map=counts,ks=4,vs=8)`).
     pub registers: Vec<String>,
+    /// The stack depth of each function, as the log's `stack depth` line gives it
+    /// (`0+320+320`: the program first).
+    pub stack_depth: Option<String>,
 }
 
 /// Reads a refused program's log (log level 1).
@@ -101,7 +104,12 @@ pub fn refusal(log: &str) -> Refusal {
         .into_iter()
         .filter_map(|reg| last_state(&lines[..start], &reg))
         .collect();
+    let stack_depth = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("stack depth "))
+        .map(|depths| depths.trim().to_string());
     Refusal {
+        stack_depth,
         instruction: last_insn.map(|i| code_of(lines[i]).to_string()),
         errors,
         source,

@@ -78,6 +78,9 @@ pub struct Report {
     pub programs: Vec<ProgramRecord>,
     /// Why programs were refused.
     pub findings: Vec<Diagnostic>,
+    /// The verifier's log of each refused program (program name, log), as the kernel wrote
+    /// it.
+    pub logs: Vec<(String, String)>,
 }
 
 /// Whether this process may load BPF programs: CAP_BPF or CAP_SYS_ADMIN in its effective set.
@@ -111,20 +114,20 @@ pub fn load(data: &[u8], name: &str, object_name: &str, options: &Options) -> Re
             return Report {
                 programs: Vec::new(),
                 findings: vec![finding],
+                logs: Vec::new(),
             };
         }
     };
+    let object = Loading {
+        data,
+        name,
+        object_name,
+        options,
+        parsed: parsed.as_ref(),
+    };
     let mut report = Report::default();
     for (index, program) in programs.iter().enumerate() {
-        let (verdict, finding) = load_program(
-            data,
-            name,
-            object_name,
-            index,
-            &program.name,
-            options,
-            parsed.as_ref(),
-        );
+        let (verdict, finding, log) = object.load_program(index, &program.name);
         report.programs.push(ProgramRecord {
             object: name.to_string(),
             program: program.name.clone(),
@@ -132,58 +135,80 @@ pub fn load(data: &[u8], name: &str, object_name: &str, options: &Options) -> Re
             verdict,
         });
         report.findings.extend(finding);
+        report
+            .logs
+            .extend(log.map(|log| (program.name.clone(), log)));
     }
     report
 }
 
-/// One program's verdict, and the finding when it was refused.
-fn load_program(
-    data: &[u8],
-    name: &str,
-    object_name: &str,
-    index: usize,
-    program: &str,
-    options: &Options,
-    parsed: Option<&BpfObject>,
-) -> (Verdict, Option<Diagnostic>) {
-    let attempt = |level, size| libbpf::load_one(data, object_name, index, options, level, size);
-    let failed = |message: String| {
-        let finding = Diagnostic::new(
-            Code::LoadFailed,
-            Severity::Error,
-            name,
-            format!("program '{program}' did not load: {message}"),
-        );
-        refused(finding)
-    };
-    let first = match attempt(LOG_LEVEL_STATS, STATS_LOG) {
-        Ok(first) => first,
-        Err(message) => return failed(message),
-    };
-    if first.status == 0 {
-        return (Verdict::Loaded(statistics(&first)), None);
-    }
-    let full = match attempt(LOG_LEVEL_FULL, FULL_LOG) {
-        Ok(full) if full.status != 0 => full,
-        // Loaded the second time: the first failure was not the verifier's.
-        Ok(full) => return (Verdict::Loaded(statistics(&full)), None),
-        Err(message) => return failed(message),
-    };
-    let refusal = log::refusal(&full.log);
-    if refusal.errors.is_empty() && refusal.instruction.is_none() {
-        let reason = libbpf_reason(&full);
-        if unsupported_here(full.status) {
-            return (Verdict::NotLoadable { reason }, None);
-        }
-        return failed(reason);
-    }
-    refused(verdict::finding(name, program, &refusal, parsed))
+/// An object being loaded: its bytes, the names it goes by, the map sizes, and its parsed
+/// form (for source columns), when bpfgen's parser reads it.
+struct Loading<'a> {
+    data: &'a [u8],
+    name: &'a str,
+    object_name: &'a str,
+    options: &'a Options,
+    parsed: Option<&'a BpfObject>,
 }
 
-/// A refusal's verdict and finding.
-fn refused(finding: Diagnostic) -> (Verdict, Option<Diagnostic>) {
+impl Loading<'_> {
+    /// One program's verdict, and the finding and the verifier log when it was refused.
+    fn load_program(
+        &self,
+        index: usize,
+        program: &str,
+    ) -> (Verdict, Option<Diagnostic>, Option<String>) {
+        let attempt = |level, size| {
+            libbpf::load_one(
+                self.data,
+                self.object_name,
+                index,
+                self.options,
+                level,
+                size,
+            )
+        };
+        let name = self.name;
+        let failed = |message: String| {
+            let finding = Diagnostic::new(
+                Code::LoadFailed,
+                Severity::Error,
+                name,
+                format!("program '{program}' did not load: {message}"),
+            );
+            refused(finding)
+        };
+        let first = match attempt(LOG_LEVEL_STATS, STATS_LOG) {
+            Ok(first) => first,
+            Err(message) => return failed(message),
+        };
+        if first.status == 0 {
+            return (Verdict::Loaded(statistics(&first)), None, None);
+        }
+        let full = match attempt(LOG_LEVEL_FULL, FULL_LOG) {
+            Ok(full) if full.status != 0 => full,
+            // Loaded the second time: the first failure was not the verifier's.
+            Ok(full) => return (Verdict::Loaded(statistics(&full)), None, None),
+            Err(message) => return failed(message),
+        };
+        let refusal = log::refusal(&full.log);
+        if refusal.errors.is_empty() && refusal.instruction.is_none() {
+            let reason = libbpf_reason(&full);
+            if unsupported_here(full.status) {
+                return (Verdict::NotLoadable { reason }, None, None);
+            }
+            return failed(reason);
+        }
+        let (verdict, finding, _) = refused(verdict::finding(name, program, &refusal, self.parsed));
+        (verdict, finding, Some(full.log))
+    }
+}
+
+/// A refusal's verdict and finding (and no log yet).
+fn refused(finding: Diagnostic) -> (Verdict, Option<Diagnostic>, Option<String>) {
     let code = finding.code.as_str().to_string();
-    (Verdict::Refused { code }, Some(finding))
+    (Verdict::Refused { code }, Some(finding), None)
 }
 
 /// Errors that mean the kernel does not offer this program type or attach point here

@@ -2,7 +2,8 @@
 //! message, the source line it points at, the registers it names, and a hint.
 
 use super::log::Refusal;
-use crate::diag::{Code, Diagnostic, Severity, SourceLocation};
+use crate::btf::ext::LineInfo;
+use crate::diag::{Anchor, Code, Diagnostic, Severity, SourceLocation};
 use crate::object::BpfObject;
 
 /// Classes of verifier errors: the code, phrases of the verifier's messages that mean it
@@ -48,7 +49,7 @@ const CLASSES: &[(Code, &[&str], &str)] = &[
         Code::VerifierHelperNotAllowed,
         &[
             "unknown func",
-            "cannot call",
+            "cannot use helper",
             "calling kernel function",
             "is not allowed in prog type",
             "helper call is not allowed",
@@ -137,12 +138,25 @@ pub(crate) fn finding(
         name,
         format!("the verifier refused program '{program}': {main}"),
     )
-    .at(location(refusal, parsed));
+    .at(location(refusal, program, parsed));
+    if refusal.source.is_none() {
+        // No instruction to point at: the program's declaration, above its first line.
+        finding = finding.anchored(Anchor::Above(format!("{program}(")));
+    }
     for error in refusal.errors.iter().skip(1) {
         finding = finding.note(format!("verifier: {error}"));
     }
     if let Some(insn) = &refusal.instruction {
         finding = finding.note(format!("at instruction {insn}"));
+    }
+    if let Some(depths) = refusal
+        .stack_depth
+        .as_ref()
+        .filter(|_| code == Code::VerifierStackSize)
+    {
+        finding = finding.note(format!(
+            "stack bytes of the program and each subprogram it calls: {depths}"
+        ));
     }
     for register in &refusal.registers {
         finding = finding.note(format!("register state: {register}"));
@@ -155,23 +169,58 @@ pub(crate) fn finding(
 
 /// The source line the log quotes for the failing instruction, with the column and the
 /// line's full text from the object's `.BTF.ext` line records for that line (the log trims
-/// it).
-fn location(refusal: &Refusal, parsed: Option<&BpfObject>) -> Option<SourceLocation> {
-    let quote = refusal.source.as_ref()?;
-    let file = quote.file.clone()?;
-    let record = parsed
-        .and_then(|object| object.btf_ext.as_ref())
-        .into_iter()
-        .flat_map(|ext| &ext.sections)
-        .flat_map(|section| &section.lines)
-        .filter(|l| l.line == quote.line && l.file == file && l.column > 0)
+/// the text, and names the file by its base name); without a quote (an error found before
+/// the instructions are walked, like the stack size), the program's first line.
+fn location(
+    refusal: &Refusal,
+    program: &str,
+    parsed: Option<&BpfObject>,
+) -> Option<SourceLocation> {
+    let records = || {
+        parsed
+            .and_then(|object| object.btf_ext.as_ref())
+            .into_iter()
+            .flat_map(|ext| &ext.sections)
+            .flat_map(|section| section.lines.iter().map(move |l| (&section.section, l)))
+    };
+    let Some(quote) = &refusal.source else {
+        let start = parsed?.programs.iter().find(|p| p.name == program)?;
+        let (_, first) = records()
+            .filter(|(section, l)| {
+                **section == start.section && u64::from(l.insn_off) >= start.offset
+            })
+            .min_by_key(|(_, l)| l.insn_off)?;
+        return Some(from_record(first));
+    };
+    let file = quote.file.as_deref()?;
+    let record = records()
+        .map(|(_, l)| l)
+        .filter(|l| l.line == quote.line && base_name(&l.file) == base_name(file) && l.column > 0)
         .min_by_key(|l| l.column);
-    Some(SourceLocation {
-        file,
-        line: quote.line,
-        column: record.map_or(0, |r| r.column),
-        text: record.map_or_else(|| quote.text.clone(), |r| r.line_text.clone()),
-    })
+    Some(record.map_or_else(
+        || SourceLocation {
+            file: file.to_string(),
+            line: quote.line,
+            column: 0,
+            text: quote.text.clone(),
+        },
+        from_record,
+    ))
+}
+
+/// A `.BTF.ext` line record as a location.
+fn from_record(record: &LineInfo) -> SourceLocation {
+    SourceLocation {
+        file: record.file.clone(),
+        line: record.line,
+        column: record.column,
+        text: record.line_text.clone(),
+    }
+}
+
+/// The last component of a path.
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 
 use crate::compile_args::{CompileArgs, Outputs};
 use crate::levels::LevelArgs;
-use crate::load::{LoadArgs, load_object, print_records, read_records, require_privilege};
+use crate::load::{
+    LoadArgs, load_object, print_logs, print_records, read_records, require_privilege,
+};
 use bpfgen::build::{self, SkeletonLang};
 use bpfgen::check;
 use bpfgen::diag::{Diagnostic, Severity};
@@ -135,13 +137,18 @@ impl Opts {
             let mut findings = check::check_bytes(&data, &name, &object_name, &options)?;
             let near = input.parent().unwrap_or(Path::new(""));
             check::attach_sources(&mut findings, &[near, Path::new("")]);
+            let mut logs = Vec::new();
             if self.load {
-                let (records, loaded) = load_object(&data, input, &object_name, &load_options);
-                findings.extend(levels.apply(loaded));
-                runs.push(records);
+                let loaded = load_object(&data, input, &object_name, &load_options);
+                findings.extend(levels.apply(loaded.findings));
+                runs.push(loaded.programs);
+                logs = loaded.logs;
             }
             errors |= bpfgen::diag::has_errors(&findings);
             report(&name, &findings, json)?;
+            if self.load_args.verifier_log {
+                print_logs(input, &logs)?;
+            }
         }
         if self.compare && runs.len() == 2 {
             let comparison = bpfgen::load::compare::compare(&runs[0], &runs[1], self.max_growth);

@@ -2,7 +2,6 @@
 //! privilege test, loading one object, printing the per-program statistics, and
 //! `--compare`'s inputs.
 
-use bpfgen::diag::Diagnostic;
 use bpfgen::load::stats::{ProgramRecord, render_table};
 use bpfgen::load::{self, DEFAULT_ENTRIES, DEFAULT_RINGBUF_BYTES};
 use std::io::Write;
@@ -21,6 +20,9 @@ pub struct LoadArgs {
     /// Bytes for ring buffers declared with 0 (a power of two, a multiple of the page size).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RINGBUF_BYTES)]
     ringbuf_size: u32,
+    /// Also print the verifier's full log of each refused program (on stderr).
+    #[arg(long)]
+    pub verifier_log: bool,
 }
 
 impl LoadArgs {
@@ -59,19 +61,34 @@ pub fn require_privilege() -> anyhow::Result<()> {
     .into())
 }
 
-/// Loads one object: its per-program records, and its findings with source lines attached
-/// (looked up next to `input`, then in the working directory).
+/// Loads one object: its report, findings with source lines attached (looked up next to
+/// `input`, then in the working directory).
 pub fn load_object(
     data: &[u8],
     input: &Path,
     object_name: &str,
     options: &load::Options,
-) -> (Vec<ProgramRecord>, Vec<Diagnostic>) {
+) -> load::Report {
     let name = input.display().to_string();
     let mut report = load::load(data, &name, object_name, options);
     let near = input.parent().unwrap_or(Path::new(""));
     bpfgen::check::attach_sources(&mut report.findings, &[near, Path::new("")]);
-    (report.programs, report.findings)
+    report
+}
+
+/// The verifier logs of refused programs, on stderr, each under a header naming it.
+pub fn print_logs(input: &Path, logs: &[(String, String)]) -> std::io::Result<()> {
+    let mut stderr = std::io::stderr().lock();
+    for (program, log) in logs {
+        writeln!(
+            stderr,
+            "-- verifier log of {}: {program} --",
+            input.display()
+        )?;
+        stderr.write_all(log.as_bytes())?;
+        writeln!(stderr, "-- end of verifier log --")?;
+    }
+    Ok(())
 }
 
 /// The statistics: one JSON object per program on stdout, or a table on stdout.
