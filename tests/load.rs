@@ -3,7 +3,9 @@
 //! (`/* B07xx */`) with a hint; every example loads with its statistics; `--compare` catches
 //! a program that grew; and without privilege the load stops at once.
 
-use crate::util::{bpfgen, example, fixture, kernel_available, run, scratch, stderr};
+use crate::util::{
+    assert_matches_schema, bpfgen, example, fixture, kernel_available, run, scratch, stderr,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -262,4 +264,48 @@ fn without_privilege_the_load_stops_in_one_line() {
         text,
         "bpfgen: error: loading into the kernel needs CAP_BPF or CAP_SYS_ADMIN (run as root)\n"
     );
+}
+
+#[test]
+fn build_check_load_fails_the_build_on_a_refusal() {
+    if !kernel_available("build_check_load_fails_the_build_on_a_refusal") {
+        return;
+    }
+    let dir = scratch();
+    let out = run(bpfgen()
+        .args([
+            "build",
+            "--check-load",
+            "--skel",
+            "none",
+            "--message-format",
+            "json",
+            "-o",
+        ])
+        .arg(dir.path())
+        .arg(example("minimal.bpf.c"))
+        .arg(fixture("load/null_check.bpf.c")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_matches_schema("bpfgen.diagnostic.schema.json", &out.stdout, dir.path());
+    let records: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let refusal = records
+        .iter()
+        .find(|r| r["kind"] == "check" && r["code"] == "B0701")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(
+        refusal["location"]["line"].as_u64(),
+        Some(marked_line(&fixture("load/null_check.bpf.c"), "B0701")),
+        "{refusal:#}"
+    );
+    let loaded = records
+        .iter()
+        .find(|r| r["program"] == "handle_tp")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(loaded["status"], "loaded");
+    assert_eq!(loaded["severity"], "info");
+    assert!(loaded["verified_insns"].as_u64().unwrap() > 0, "{loaded:#}");
 }

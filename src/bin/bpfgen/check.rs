@@ -139,7 +139,7 @@ impl Opts {
             check::attach_sources(&mut findings, &[near, Path::new("")]);
             let mut logs = Vec::new();
             if self.load {
-                let loaded = load_object(&data, input, &object_name, &load_options);
+                let loaded = load_object(&data, input, input, &object_name, &load_options);
                 findings.extend(levels.apply(loaded.findings));
                 runs.push(loaded.programs);
                 logs = loaded.logs;

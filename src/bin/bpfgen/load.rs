@@ -61,17 +61,18 @@ pub fn require_privilege() -> anyhow::Result<()> {
     .into())
 }
 
-/// Loads one object: its report, findings with source lines attached (looked up next to
-/// `input`, then in the working directory).
+/// Loads one object (reported as `input`): its report, findings with source lines attached
+/// (looked up next to `source`, then in the working directory).
 pub fn load_object(
     data: &[u8],
     input: &Path,
+    source: &Path,
     object_name: &str,
     options: &load::Options,
 ) -> load::Report {
     let name = input.display().to_string();
     let mut report = load::load(data, &name, object_name, options);
-    let near = input.parent().unwrap_or(Path::new(""));
+    let near = source.parent().unwrap_or(Path::new(""));
     bpfgen::check::attach_sources(&mut report.findings, &[near, Path::new("")]);
     report
 }
