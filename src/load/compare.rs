@@ -1,19 +1,8 @@
 //! `check --load --compare OLD NEW`: two sets of per-program results side by side, metric by
 //! metric, and which programs grew beyond a limit (CI fails on them).
 
-use super::stats::{ProgramRecord, Stats, Verdict, aligned};
+use super::stats::{METRICS, ProgramRecord, Verdict, aligned};
 use std::collections::BTreeMap;
-
-/// A metric that is compared, its name, and whether growth past the limit fails (the
-/// verification time varies from run to run, so it is shown but never fails).
-const METRICS: [(&str, fn(&Stats) -> u64, bool); 6] = [
-    ("insns", |s| s.verified_insns, true),
-    ("total_states", |s| s.total_states, true),
-    ("peak_states", |s| s.peak_states, true),
-    ("stack_depth", |s| s.stack_depth, true),
-    ("jited_bytes", |s| s.jited_bytes, true),
-    ("verification_time_us", |s| s.verification_time_us, false),
-];
 
 /// One metric of one program in both sets.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -118,16 +107,16 @@ pub fn compare(
         let (Some(before), Some(after)) = (stats_before, stats_after) else {
             continue;
         };
-        for (metric, value, limited) in METRICS {
-            let (old, new) = (value(before), value(after));
+        for metric in &METRICS {
+            let (old, new) = ((metric.value)(before), (metric.value)(after));
             let percent = (old > 0).then(|| (new as f64 - old as f64) * 100.0 / old as f64);
-            let over_limit = limited
+            let over_limit = metric.limited
                 && max_growth.is_some_and(|limit| {
                     new > old && percent.is_none_or(|percent| percent > limit)
                 });
             changes.push(Change {
                 program: name.clone(),
-                metric: metric.to_string(),
+                metric: metric.name.to_string(),
                 old: Some(old),
                 new: Some(new),
                 percent,
@@ -167,6 +156,7 @@ fn verdict_name(record: Option<&&ProgramRecord>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::stats::Stats;
 
     fn record(program: &str, insns: u64) -> ProgramRecord {
         ProgramRecord {

@@ -231,8 +231,7 @@ fn libbpf_reason(attempt: &libbpf::Attempt) -> String {
         .libbpf
         .lines()
         .map(|l| l.trim_start_matches("libbpf: ").trim())
-        .filter(|l| !l.is_empty() && !l.starts_with("-- ") && !l.contains("failed to load object"))
-        .next_back();
+        .rfind(|l| !l.is_empty() && !l.starts_with("-- ") && !l.contains("failed to load object"));
     said.map_or_else(|| libbpf::errno_message(attempt.status), str::to_string)
 }
 

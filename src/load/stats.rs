@@ -73,14 +73,54 @@ impl ProgramRecord {
     }
 }
 
-/// The columns of the table: header and value of a loaded program's statistics.
-const COLUMNS: [(&str, fn(&Stats) -> u64); 6] = [
-    ("Insns", |s| s.verified_insns),
-    ("States", |s| s.total_states),
-    ("Peak states", |s| s.peak_states),
-    ("Time (us)", |s| s.verification_time_us),
-    ("Stack", |s| s.stack_depth),
-    ("JITed bytes", |s| s.jited_bytes),
+/// A statistic: its name in `--compare`'s output, its column header, how to read it, and
+/// whether `--compare`'s growth limit applies to it (the verification time varies from run
+/// to run, so it never fails a comparison).
+pub(crate) struct Metric {
+    pub(crate) name: &'static str,
+    pub(crate) header: &'static str,
+    pub(crate) value: fn(&Stats) -> u64,
+    pub(crate) limited: bool,
+}
+
+/// The statistics the table shows and `--compare` compares, in column order.
+pub(crate) const METRICS: [Metric; 6] = [
+    Metric {
+        name: "insns",
+        header: "Insns",
+        value: |s| s.verified_insns,
+        limited: true,
+    },
+    Metric {
+        name: "total_states",
+        header: "States",
+        value: |s| s.total_states,
+        limited: true,
+    },
+    Metric {
+        name: "peak_states",
+        header: "Peak states",
+        value: |s| s.peak_states,
+        limited: true,
+    },
+    Metric {
+        name: "verification_time_us",
+        header: "Time (us)",
+        value: |s| s.verification_time_us,
+        limited: false,
+    },
+    Metric {
+        name: "stack_depth",
+        header: "Stack",
+        value: |s| s.stack_depth,
+        limited: true,
+    },
+    Metric {
+        name: "jited_bytes",
+        header: "JITed bytes",
+        value: |s| s.jited_bytes,
+        limited: true,
+    },
 ];
 
 /// The records as an aligned table, one row per program.
@@ -89,7 +129,7 @@ pub fn render_table(records: &[ProgramRecord]) -> String {
         ["Object", "Program", "Verdict"]
             .iter()
             .map(|h| h.to_string())
-            .chain(COLUMNS.iter().map(|(h, _)| h.to_string()))
+            .chain(METRICS.iter().map(|m| m.header.to_string()))
             .collect(),
     ];
     for record in records {
@@ -97,15 +137,15 @@ pub fn render_table(records: &[ProgramRecord]) -> String {
         match &record.verdict {
             Verdict::Loaded(stats) => {
                 row.push("success".into());
-                row.extend(COLUMNS.iter().map(|(_, value)| value(stats).to_string()));
+                row.extend(METRICS.iter().map(|m| (m.value)(stats).to_string()));
             }
             Verdict::Refused { code } => {
                 row.push(format!("failure ({code})"));
-                row.extend(COLUMNS.iter().map(|_| "-".to_string()));
+                row.extend(METRICS.iter().map(|_| "-".to_string()));
             }
             Verdict::NotLoadable { .. } => {
                 row.push("not loadable on this kernel".into());
-                row.extend(COLUMNS.iter().map(|_| "-".to_string()));
+                row.extend(METRICS.iter().map(|_| "-".to_string()));
             }
         }
         rows.push(row);
