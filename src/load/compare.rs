@@ -34,10 +34,10 @@ impl Comparison {
         self.changes.iter().any(|c| c.over_limit)
     }
 
-    /// A table: program, metric, old, new, difference.
+    /// A table: program, metric, old, new, difference, and whether it is over the limit.
     pub fn render_table(&self) -> String {
         let mut rows = vec![
-            ["Program", "Metric", "Old", "New", "Diff"]
+            ["Program", "Metric", "Old", "New", "Diff", "Limit"]
                 .iter()
                 .map(|h| h.to_string())
                 .collect::<Vec<_>>(),
@@ -65,10 +65,11 @@ impl Comparison {
                 change.metric.clone(),
                 show(change.old),
                 show(change.new),
-                format!("{diff}{mark}"),
+                diff,
+                mark.to_string(),
             ]);
         }
-        aligned(&rows)
+        aligned(&rows, 2)
     }
 }
 

@@ -153,25 +153,34 @@ fn is_reg(word: &str) -> bool {
     name.len() > 1 && name.starts_with('R') && name[1..].chars().all(|c| c.is_ascii_digit())
 }
 
-/// The last source quote at or before line `index`.
+/// The last source quote at or before line `index` (quotes of line 0, which clang gives
+/// instructions of no line, are skipped).
 fn quote_before(lines: &[&str], index: usize) -> Option<Quote> {
-    let line = lines[..=index].iter().rev().find(|l| l.starts_with("; "))?;
-    let body = &line[2..];
+    lines[..=index]
+        .iter()
+        .rev()
+        .filter_map(|l| l.strip_prefix("; "))
+        .map(quote)
+        .find(|q| q.file.is_none() || q.line != 0)
+}
+
+/// A source quote's body: `text @ file:line`, or the text alone on older kernels.
+fn quote(body: &str) -> Quote {
     if let Some((text, place)) = body.rsplit_once(" @ ")
         && let Some((file, number)) = place.rsplit_once(':')
         && let Ok(number) = number.trim().parse()
     {
-        return Some(Quote {
+        return Quote {
             text: text.to_string(),
             file: Some(file.to_string()),
             line: number,
-        });
+        };
     }
-    Some(Quote {
+    Quote {
         text: body.to_string(),
         file: None,
         line: 0,
-    })
+    }
 }
 
 /// The registers (`R0`..`R10`) the error lines name, in order, without repeats.
@@ -237,6 +246,7 @@ func#0 @0
 ; __u64 *v = bpf_map_lookup_elem(&counts, &key); @ null.bpf.c:15
 4: (85) call bpf_map_lookup_elem#1    ; R0_w=map_value_or_null(id=1,map=counts,ks=4,vs=8)
 ; *v += 1; @ null.bpf.c:16
+;  @ null.bpf.c:0
 5: (79) r1 = *(u64 *)(r0 +0)
 R0 invalid mem access 'map_value_or_null'
 verification time 35 usec

@@ -150,7 +150,7 @@ pub fn render_table(records: &[ProgramRecord]) -> String {
         }
         rows.push(row);
     }
-    let mut out = aligned(&rows);
+    let mut out = aligned(&rows, 3);
     for record in records {
         if let Verdict::NotLoadable { reason } = &record.verdict {
             let _ = writeln!(
@@ -163,8 +163,9 @@ pub fn render_table(records: &[ProgramRecord]) -> String {
     out
 }
 
-/// Rows as columns separated by two spaces: text left-aligned, numbers right-aligned.
-pub(crate) fn aligned(rows: &[Vec<String>]) -> String {
+/// Rows as columns separated by two spaces: the first `text_columns` left-aligned, the
+/// others (numbers) right-aligned.
+pub(crate) fn aligned(rows: &[Vec<String>], text_columns: usize) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -180,11 +181,12 @@ pub(crate) fn aligned(rows: &[Vec<String>]) -> String {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
-            .map(|(cell, &width)| {
-                if cell.parse::<f64>().is_ok() || cell.starts_with('+') || cell == "-" {
-                    format!("{cell:>width$}")
-                } else {
+            .enumerate()
+            .map(|(column, (cell, &width))| {
+                if column < text_columns {
                     format!("{cell:<width$}")
+                } else {
+                    format!("{cell:>width$}")
                 }
             })
             .collect();
