@@ -67,7 +67,7 @@ pub enum Code {
     /// A map value, packet or memory access outside the checked bounds.
     VerifierOutOfBounds,
     /// A read of stack (or a register) that was never written.
-    VerifierUninitStack,
+    VerifierUninitRead,
     /// More than 512 bytes of stack for a program and the subprograms it calls.
     VerifierStackSize,
     /// A helper or kfunc the program type cannot call.
@@ -113,7 +113,7 @@ impl Code {
         Code::VerifierNullCheck,
         Code::VerifierLoop,
         Code::VerifierOutOfBounds,
-        Code::VerifierUninitStack,
+        Code::VerifierUninitRead,
         Code::VerifierStackSize,
         Code::VerifierHelperNotAllowed,
         Code::VerifierGplOnly,
@@ -152,7 +152,7 @@ impl Code {
             Code::VerifierNullCheck => "B0701",
             Code::VerifierLoop => "B0702",
             Code::VerifierOutOfBounds => "B0703",
-            Code::VerifierUninitStack => "B0704",
+            Code::VerifierUninitRead => "B0704",
             Code::VerifierStackSize => "B0705",
             Code::VerifierHelperNotAllowed => "B0706",
             Code::VerifierGplOnly => "B0707",
@@ -191,7 +191,7 @@ impl Code {
             Code::VerifierNullCheck => "verifier-null-check",
             Code::VerifierLoop => "verifier-loop",
             Code::VerifierOutOfBounds => "verifier-out-of-bounds",
-            Code::VerifierUninitStack => "verifier-uninit-stack",
+            Code::VerifierUninitRead => "verifier-uninit-read",
             Code::VerifierStackSize => "verifier-stack-size",
             Code::VerifierHelperNotAllowed => "verifier-helper-not-allowed",
             Code::VerifierGplOnly => "verifier-gpl-only",

@@ -77,7 +77,7 @@ const CLASSES: &[(Code, &[&str], &str)] = &[
          (map lookups and ring buffer reservations may return NULL)",
     ),
     (
-        Code::VerifierUninitStack,
+        Code::VerifierUninitRead,
         &[
             "invalid read from stack",
             "invalid indirect read from stack",
