@@ -25,11 +25,12 @@ fn load_json(args: &[&std::ffi::OsStr]) -> (i32, Vec<Value>, Vec<Value>) {
     (out.status.code().unwrap_or(-1), findings, records)
 }
 
-/// The fixture of each verifier error class, with its code and the program in it.
-const CLASSES: [(&str, &str, &str); 10] = [
+/// The fixtures of each verifier error class, with its code and the program in each.
+const CLASSES: [(&str, &str, &str); 11] = [
     ("null_check", "B0701", "count_getpid"),
     ("loop", "B0702", "spin"),
     ("out_of_bounds", "B0703", "fill_slot"),
+    ("packet_bounds", "B0703", "unchecked_packet"),
     ("uninit", "B0704", "uninit"),
     ("stack_size", "B0705", "deep"),
     ("helper_not_allowed", "B0706", "redirect_from_tracepoint"),
