@@ -41,7 +41,7 @@ const CLASSES: &[(Code, &[&str], &str)] = &[
     ),
     (
         Code::VerifierStackSize,
-        &["combined stack size", "stack size of", "stack depth"],
+        &["combined stack size", "stack size of"],
         "a program and the subprograms it calls share 512 bytes of stack: move large \
          buffers to a per-CPU array map, or mark big helpers __noinline global functions",
     ),
@@ -51,9 +51,6 @@ const CLASSES: &[(Code, &[&str], &str)] = &[
             "unknown func",
             "cannot use helper",
             "calling kernel function",
-            "is not allowed in prog type",
-            "helper call is not allowed",
-            "not supported for prog type",
         ],
         "this program type cannot call it: use a helper the type allows (bpftool feature \
          probe lists them per type) or move the code to a program type that may",
@@ -63,9 +60,8 @@ const CLASSES: &[(Code, &[&str], &str)] = &[
         &[
             "bpf_context access",
             "modified ctx ptr",
+            "context access",
             "ctx access",
-            "ctx+",
-            "context",
         ],
         "read the context only through its fields, at their declared size, from the \
          original pointer (no arithmetic on ctx; read a copy into a local first)",
