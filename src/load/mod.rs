@@ -188,7 +188,7 @@ impl Loading<'_> {
         }
         let full = match attempt(LOG_LEVEL_FULL, FULL_LOG) {
             Ok(full) if full.status != 0 => full,
-            // Loaded the second time: the first failure was not the verifier's.
+            // Loaded the second time: the first failure was not the verifier's verdict.
             Ok(full) => return (Verdict::Loaded(statistics(&full)), None, None),
             Err(message) => return failed(message),
         };

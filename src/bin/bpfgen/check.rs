@@ -1,5 +1,6 @@
 //! `bpfgen check`: what libbpf and the verifier would reject, reported with source lines
-//! before the object ever reaches a kernel.
+//! before the object ever reaches a kernel; with `--load`, what the running kernel's
+//! verifier says.
 
 use crate::compile_args::{CompileArgs, Outputs};
 use crate::levels::LevelArgs;
@@ -17,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Check BPF objects or sources offline: SEC names, maps, license and GPL-only helpers, BTF,
-/// externs, and every CO-RE relocation against each target kernel's BTF.
+/// externs, and every CO-RE relocation against each target kernel's BTF; with --load, also
+/// in the running kernel's verifier.
 ///
 /// `.bpf.c` inputs are compiled first (as `bpfgen build` would, nothing written). Findings go
 /// to stderr (human) or stdout (json, one object per line).
