@@ -6,7 +6,6 @@ use crate::btf::dump::{DeclStyle, declaration};
 use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
-use minijinja::value::Serde;
 use minijinja::{Value, context};
 use serde::Serialize;
 
@@ -90,9 +89,9 @@ impl Handles {
     /// The template variables `maps`, `progs` and `struct_ops`.
     pub(super) fn context(&self) -> Value {
         context! {
-            maps => Value::from(Serde(&self.maps)),
-            progs => Value::from(Serde(&self.progs)),
-            struct_ops => Value::from(Serde(&self.struct_ops)),
+            maps => super::template::value_of(&self.maps),
+            progs => super::template::value_of(&self.progs),
+            struct_ops => super::template::value_of(&self.struct_ops),
         }
     }
 }
@@ -232,9 +231,9 @@ pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<Str
         context! {
             obj,
             guard => format!("__{}_SKEL_H__", obj.to_uppercase()),
-            links => Value::from(Serde(&links)),
-            datasecs => Value::from(Serde(&datasecs)),
-            asserts => Value::from(Serde(&asserts)),
+            links => super::template::value_of(&links),
+            datasecs => super::template::value_of(&datasecs),
+            asserts => super::template::value_of(&asserts),
             elf_literal => elf_string_literal(elf),
             ..handles.context()
         },

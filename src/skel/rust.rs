@@ -9,7 +9,6 @@ use crate::btf::table::Kind;
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use minijinja::context;
-use minijinja::value::{Serde, Value};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -141,11 +140,11 @@ pub fn render(
             obj => &skeleton.obj_name,
             obj_literal => rust_string(&skeleton.obj_name),
             name => prefix,
-            maps => Value::from(Serde(&maps)),
-            progs => Value::from(Serde(&progs)),
-            struct_ops => Value::from(Serde(&struct_ops)),
-            links => Value::from(Serde(&links)),
-            stages => Value::from(Serde(&stages)),
+            maps => super::template::value_of(&maps),
+            progs => super::template::value_of(&progs),
+            struct_ops => super::template::value_of(&struct_ops),
+            links => super::template::value_of(&links),
+            stages => super::template::value_of(&stages),
             types => indent(&types_text, 8),
             data_len => elf.len(),
             data,

@@ -10,8 +10,7 @@ use crate::btf::dump::declaration;
 use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, Map, MapKind, names};
-use minijinja::value::Serde;
-use minijinja::{Value, context};
+use minijinja::context;
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("../../templates/c/subskel.h.j2");
@@ -59,8 +58,8 @@ pub fn render(object: &BpfObject, obj_name: &str) -> Result<String> {
         context! {
             obj => obj_name,
             guard => format!("__{}_SUBSKEL_H__", obj_name.to_uppercase()),
-            datasecs => Value::from(Serde(&datasecs)),
-            vars => Value::from(Serde(&vars)),
+            datasecs => super::template::value_of(&datasecs),
+            vars => super::template::value_of(&vars),
             ..handles.context()
         },
     )

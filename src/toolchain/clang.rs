@@ -2,7 +2,7 @@
 
 use crate::cache::{self, Cache};
 use crate::error::{Error, Result};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -71,14 +71,13 @@ impl Clang {
             .or_else(|| std::env::var_os("CLANG").map(|v| (v, "CLANG")))
             .filter(|(v, _)| !v.is_empty());
         let path = match named {
-            Some((value, origin)) => which::which(&value).map_err(|_| {
+            Some((value, origin)) => find_executable(&value).ok_or_else(|| {
                 Error::environment(format!(
                     "clang not found: {origin} names '{}', which is not an executable",
                     Path::new(&value).display()
                 ))
             })?,
-            None => which::which("clang")
-                .ok()
+            None => find_executable(OsStr::new("clang"))
                 .or_else(|| newest_versioned_clang(std::env::var_os("PATH")))
                 .ok_or_else(|| {
                     Error::environment(
@@ -200,6 +199,25 @@ fn parse_search_list(verbose: &str) -> Vec<PathBuf> {
 }
 
 /// The `clang-NN` with the highest NN in any `PATH` directory.
+/// Where `name` runs from, as a shell finds it: the file itself when `name` is a path
+/// (`./clang`, `/usr/bin/clang-16`; a relative one is made absolute), else the first executable
+/// file of that name in a `PATH` directory.
+fn find_executable(name: &OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_executable = |path: &Path| {
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let named = Path::new(name);
+    if named.components().count() > 1 {
+        let path = std::env::current_dir().ok()?.join(named);
+        return is_executable(&path).then_some(path);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| is_executable(path))
+}
+
 fn newest_versioned_clang(path_var: Option<OsString>) -> Option<PathBuf> {
     let dirs = std::env::split_paths(&path_var?).collect::<Vec<_>>();
     dirs.iter()
