@@ -59,11 +59,35 @@ pub enum Code {
     CoreGuarded,
     /// A CO-RE relocation whose candidates disagree, or that libbpf cannot apply.
     CoreInvalid,
+    /// A pointer that may be NULL (a map lookup's result) used before its NULL check.
+    VerifierNullCheck,
+    /// A loop the verifier cannot bound (an infinite loop or a back-edge).
+    VerifierLoop,
+    /// A map value, packet or memory access outside the checked bounds.
+    VerifierOutOfBounds,
+    /// A read of stack (or a register) that was never written.
+    VerifierUninitRead,
+    /// More than 512 bytes of stack for a program and the subprograms it calls.
+    VerifierStackSize,
+    /// A helper or kfunc the program type cannot call.
+    VerifierHelperNotAllowed,
+    /// A GPL-only helper or kfunc called under a non-GPL license (the kernel's refusal).
+    VerifierGplOnly,
+    /// Too many instructions or states for the verifier (its complexity limit).
+    VerifierComplexity,
+    /// An invalid, misaligned or modified-pointer access to the program's context.
+    VerifierContextAccess,
+    /// A reference not released on some path (a ring buffer record neither submitted nor discarded).
+    VerifierReferenceLeak,
+    /// Any other refusal by the verifier.
+    VerifierRefused,
+    /// A load that failed before the verifier ran (libbpf's relocation, map creation, ...).
+    LoadFailed,
 }
 
 impl Code {
     /// Every code, in catalogue order (the README's table lists them in this order).
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 33] = [
         Code::InvalidObject,
         Code::UnknownSection,
         Code::StaticProgram,
@@ -85,10 +109,22 @@ impl Code {
         Code::CoreUnresolved,
         Code::CoreGuarded,
         Code::CoreInvalid,
+        Code::VerifierNullCheck,
+        Code::VerifierLoop,
+        Code::VerifierOutOfBounds,
+        Code::VerifierUninitRead,
+        Code::VerifierStackSize,
+        Code::VerifierHelperNotAllowed,
+        Code::VerifierGplOnly,
+        Code::VerifierComplexity,
+        Code::VerifierContextAccess,
+        Code::VerifierReferenceLeak,
+        Code::VerifierRefused,
+        Code::LoadFailed,
     ];
 
     /// The stable code: `B` + family (0 object, 1 sections and programs, 2 maps, 3 license,
-    /// 4 BTF, 5 externs, 6 CO-RE) + number.
+    /// 4 BTF, 5 externs, 6 CO-RE, 7 the kernel's verdict on a load) + number.
     pub fn as_str(self) -> &'static str {
         match self {
             Code::InvalidObject => "B0001",
@@ -112,6 +148,18 @@ impl Code {
             Code::CoreUnresolved => "B0601",
             Code::CoreGuarded => "B0602",
             Code::CoreInvalid => "B0603",
+            Code::VerifierNullCheck => "B0701",
+            Code::VerifierLoop => "B0702",
+            Code::VerifierOutOfBounds => "B0703",
+            Code::VerifierUninitRead => "B0704",
+            Code::VerifierStackSize => "B0705",
+            Code::VerifierHelperNotAllowed => "B0706",
+            Code::VerifierGplOnly => "B0707",
+            Code::VerifierComplexity => "B0708",
+            Code::VerifierContextAccess => "B0709",
+            Code::VerifierReferenceLeak => "B0710",
+            Code::VerifierRefused => "B0711",
+            Code::LoadFailed => "B0712",
         }
     }
 
@@ -139,6 +187,18 @@ impl Code {
             Code::CoreUnresolved => "core-unresolved",
             Code::CoreGuarded => "core-guarded",
             Code::CoreInvalid => "core-invalid",
+            Code::VerifierNullCheck => "verifier-null-check",
+            Code::VerifierLoop => "verifier-loop",
+            Code::VerifierOutOfBounds => "verifier-out-of-bounds",
+            Code::VerifierUninitRead => "verifier-uninit-read",
+            Code::VerifierStackSize => "verifier-stack-size",
+            Code::VerifierHelperNotAllowed => "verifier-helper-not-allowed",
+            Code::VerifierGplOnly => "verifier-gpl-only",
+            Code::VerifierComplexity => "verifier-complexity",
+            Code::VerifierContextAccess => "verifier-context-access",
+            Code::VerifierReferenceLeak => "verifier-reference-leak",
+            Code::VerifierRefused => "verifier-refused",
+            Code::LoadFailed => "load-failed",
         }
     }
 }
@@ -152,7 +212,7 @@ impl std::str::FromStr for Code {
             .into_iter()
             .find(|c| c.as_str().eq_ignore_ascii_case(text) || c.name() == text)
             .ok_or_else(|| {
-                format!("unknown check code '{text}' (codes are B0001 to B0603, or their names)")
+                format!("unknown check code '{text}' (codes are B0001 to B0712, or their names)")
             })
     }
 }

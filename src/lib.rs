@@ -8,6 +8,8 @@
 //! - [`btf`]: checked BTF queries, the `.BTF.ext` parser, C declarations from BTF.
 //! - [`check`]: what libbpf and the verifier would reject, found offline ([`diag`] findings
 //!   with stable codes); CO-RE relocations resolved against target kernels by [`btf::core`].
+//! - `load` (feature `load`): the running kernel's verdict on each program, through the real
+//!   libbpf: refusals as [`diag`] findings, veristat-style statistics, and their comparison.
 //! - [`skel`]: the skeleton model and its C and Rust renderers.
 //! - [`inspect`] (with the `cli` feature): a summary of an object for people and for JSON
 //!   consumers.
@@ -36,6 +38,8 @@ pub mod error;
 #[cfg(feature = "cli")]
 pub mod inspect;
 pub mod link;
+#[cfg(feature = "load")]
+pub mod load;
 pub mod object;
 pub mod output;
 pub mod output_record;

@@ -12,6 +12,7 @@ mod generated_programs;
 mod inspect;
 mod kernel_types;
 mod link;
+mod load;
 mod makefile;
 mod min_core;
 mod package;

@@ -2,6 +2,7 @@
 
 use crate::compile_args::{CompileArgs, Outputs};
 use crate::levels::LevelArgs;
+use crate::load::{LoadArgs, load_object, print_logs, print_records, require_privilege};
 use crate::package::PackageArgs;
 use bpfgen::build::{self, BuildRequest, Built, SkeletonLang};
 use bpfgen::check;
@@ -49,6 +50,13 @@ pub struct Opts {
     no_check: bool,
     #[command(flatten)]
     levels: LevelArgs,
+    /// After building, load each object into the running kernel as `bpfgen check --load`
+    /// does: the verifier's refusals fail the build, and each program's statistics are
+    /// printed. Needs CAP_BPF or CAP_SYS_ADMIN.
+    #[arg(long)]
+    check_load: bool,
+    #[command(flatten)]
+    load_args: LoadArgs,
     /// Which skeleton to write: c (<stem>.skel.h), rust (<stem>.skel.rs, for libbpf-rs) or none.
     #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "rust", "none"])]
     skel: String,
@@ -74,11 +82,18 @@ impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         check_package_spelling(self.package.as_deref(), &self.sources)?;
         let json = self.message_format == "json";
+        if self.check_load {
+            require_privilege()?;
+        }
+        let load_options = self
+            .check_load
+            .then(|| self.load_args.options())
+            .transpose()?;
         let levels = self.levels.levels()?;
         let libbpf = self.compile.libbpf_version();
         let check = (!self.no_check).then(|| {
             check::Options::for_build(&self.btf)
-                .with_levels(levels)
+                .with_levels(levels.clone())
                 .with_libbpf_version(libbpf)
         });
         let packaging = self.package.map(|format| PackageArgs {
@@ -107,6 +122,7 @@ impl Opts {
         })?;
         progress.finish_and_clear();
         let mut worst = 0;
+        let mut records = Vec::new();
         let mut stderr = std::io::stderr().lock();
         let mut stdout = std::io::stdout().lock();
         for outcome in &outcomes {
@@ -142,6 +158,46 @@ impl Opts {
                     .map_or(2, |e| e.exit_code());
                 worst = worst.max(code);
             }
+            if let (Ok(built), Some(options)) = (&outcome.result, &load_options) {
+                let data = std::fs::read(&built.object)
+                    .map_err(|e| bpfgen::Error::io(&built.object, &e))?;
+                let object_name = bpfgen::object::names::object_name_from_file(
+                    &built
+                        .object
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy(),
+                );
+                let loaded =
+                    load_object(&data, &built.object, &outcome.source, &object_name, options);
+                let findings = levels.apply(loaded.findings);
+                if bpfgen::diag::has_errors(&findings) {
+                    worst = worst.max(1);
+                }
+                for finding in &findings {
+                    if json {
+                        for record in crate::json_log::records(&source, &finding.render_json()) {
+                            writeln!(stdout, "{record}")?;
+                        }
+                    } else {
+                        stderr
+                            .write_all(crate::paint::paint(&finding.render_human()).as_bytes())?;
+                    }
+                }
+                if self.load_args.verifier_log {
+                    print_logs(&built.object, &loaded.logs)?;
+                }
+                records.extend(loaded.programs.into_iter().map(|r| (source.clone(), r)));
+            }
+        }
+        if json {
+            for (source, record) in &records {
+                writeln!(stdout, "{}", crate::json_log::program(source, record))?;
+            }
+        } else {
+            drop(stdout);
+            let records: Vec<_> = records.into_iter().map(|(_, record)| record).collect();
+            print_records(&records, false)?;
         }
         Ok(ExitCode::from(worst))
     }

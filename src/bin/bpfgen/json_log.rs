@@ -42,6 +42,33 @@ pub fn error(source: &str, message: &str) -> Value {
            "message": message})
 }
 
+/// A program's verdict from `--check-load` as an `info` record of `source`: the message says
+/// it in a line, the other fields are those of `check --load --message-format json`.
+pub fn program(source: &str, record: &bpfgen::load::stats::ProgramRecord) -> Value {
+    use bpfgen::load::stats::Verdict;
+    let message = match &record.verdict {
+        Verdict::Loaded(stats) => format!(
+            "program '{}' loaded: {} instructions verified, {} states, {} bytes of stack",
+            record.program, stats.verified_insns, stats.total_states, stats.stack_depth
+        ),
+        Verdict::Refused { code } => format!("program '{}' refused ({code})", record.program),
+        Verdict::NotLoadable { reason } => format!(
+            "program '{}' is not loadable on this kernel: {reason}",
+            record.program
+        ),
+    };
+    let mut value = json!({"schema": SCHEMA, "kind": "bpfgen", "source": source,
+                           "severity": "info", "message": message});
+    if let (Value::Object(fields), Ok(Value::Object(program))) =
+        (&mut value, serde_json::to_value(record))
+    {
+        for (key, field) in program {
+            fields.entry(key).or_insert(field);
+        }
+    }
+    value
+}
+
 /// `error: x`, `warning: x`, `note: x`, or progress (`x.bpf.c: cache hit`) as `info`.
 fn own(source: &str, rest: &str) -> Value {
     let (severity, message) = ["error", "warning", "note"]

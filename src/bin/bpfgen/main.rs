@@ -11,6 +11,7 @@ mod inspect;
 mod json_log;
 mod levels;
 mod link;
+mod load;
 mod objects;
 mod package;
 mod paint;
