@@ -2,12 +2,15 @@
 # Installs, from Debian's packages, what building the examples and running the tests need:
 # clang and LLVM, the libbpf/libelf/zlib headers user space links against, a C/C++ compiler,
 # Debian's bpftool (a test oracle only; bpfgen never runs it) and python3-jsonschema (the
-# manifest schema check). Only missing packages are
-# installed, so a prepared machine pays nothing.
+# manifest schema check), and the stores the remote build cache is tested against: redis-server,
+# and nginx with its WebDAV module (the tests start their own servers on loopback; the
+# packages' services are not needed). Only missing packages are installed, so a prepared
+# machine pays nothing.
 set -euo pipefail
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config gcc g++ make xz-utils
-          iproute2 systemtap-sdt-dev bpftool python3-jsonschema)
+          iproute2 systemtap-sdt-dev bpftool python3-jsonschema
+          redis-server nginx libnginx-mod-http-dav-ext)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then

@@ -106,6 +106,7 @@ impl Opts {
             progress.inc(1);
         })?;
         progress.finish_and_clear();
+        crate::compile_args::finish(&request);
         let mut worst = 0;
         let mut stderr = std::io::stderr().lock();
         let mut stdout = std::io::stdout().lock();

@@ -132,6 +132,9 @@ impl Opts {
                 writeln!(stderr, "bpfgen: {name}: {}", summary(&findings))?;
             }
         }
+        if let Some((_, request)) = &compiler {
+            crate::compile_args::finish(request);
+        }
         Ok(ExitCode::from(u8::from(errors)))
     }
 }
