@@ -15,6 +15,7 @@ mod link;
 mod makefile;
 mod min_core;
 mod package;
+mod remote_cache;
 mod reproducible;
 mod robustness;
 mod rust_skel;
