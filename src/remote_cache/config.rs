@@ -124,6 +124,25 @@ impl RemoteConfig {
     }
 }
 
+impl Store {
+    /// `HOST:PORT` of a store reached over one TCP connection (redis, WebDAV), which can be
+    /// tried quickly before the first request.
+    pub fn address(&self) -> Option<String> {
+        match self {
+            Store::Redis { endpoint, .. } => endpoint.strip_prefix("tcp://").map(String::from),
+            Store::Webdav { endpoint, .. } => {
+                let (scheme, host) = endpoint.split_once("://")?;
+                let port = if scheme == "https" { 443 } else { 80 };
+                Some(match host.rsplit_once(':') {
+                    Some((_, digits)) if digits.parse::<u16>().is_ok() => host.to_string(),
+                    _ => format!("{host}:{port}"),
+                })
+            }
+            Store::S3 { .. } | Store::Gha => None,
+        }
+    }
+}
+
 impl Mode {
     /// `read-only` or `read-write`.
     pub fn parse(text: &str) -> Result<Mode> {

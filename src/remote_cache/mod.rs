@@ -24,6 +24,10 @@ use std::time::Duration;
 
 /// How long one request (connecting included) may take before the remote counts as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the first connection to a redis or WebDAV server may take (the redis client
+/// retries a refused connection until a request's timeout: a store that is down would
+/// otherwise cost the whole [`REQUEST_TIMEOUT`]).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a finishing build waits for its queued writes.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
 /// How many results may wait to be written; beyond that, new ones are not written.
@@ -46,6 +50,10 @@ struct Shared {
     operator: opendal::Operator,
     runtime: tokio::runtime::Runtime,
     display: String,
+    /// `HOST:PORT` to try once before the first request, if the store has one.
+    address: Option<String>,
+    /// Whether that first connection succeeded, once tried.
+    reachable: std::sync::OnceLock<bool>,
     /// Cleared by the first failed request: the rest of the build leaves the remote alone.
     healthy: AtomicBool,
     /// At most one warning of each kind (unreachable, rejected entry, unfinished writes).
@@ -91,6 +99,8 @@ impl RemoteCache {
             operator,
             runtime,
             display: config.display.clone(),
+            address: config.store.address(),
+            reachable: std::sync::OnceLock::new(),
             healthy: AtomicBool::new(true),
             warnings: Mutex::new(Vec::new()),
             stats,
@@ -196,8 +206,21 @@ impl Drop for RemoteCache {
 }
 
 impl Shared {
+    /// Whether requests may go to the remote: it has not failed, and its server (if it has
+    /// one address) accepted a connection within [`CONNECT_TIMEOUT`] the first time.
     fn healthy(&self) -> bool {
-        self.healthy.load(Ordering::SeqCst)
+        if !self.healthy.load(Ordering::SeqCst) {
+            return false;
+        }
+        let Some(address) = &self.address else {
+            return true;
+        };
+        *self.reachable.get_or_init(|| match connect(address) {
+            Ok(()) => true,
+            Err(e) => self
+                .fail::<()>(&format!("cannot connect to {address}: {e}"))
+                .is_some(),
+        })
     }
 
     /// The bytes at `path`; `None` when absent or when the remote fails (then it is marked
@@ -260,6 +283,19 @@ impl Shared {
             warnings.push((kind, format!("remote cache {}: {text}", self.display)));
         }
     }
+}
+
+/// Opens (and closes) a TCP connection to `address`, within [`CONNECT_TIMEOUT`].
+fn connect(address: &str) -> std::io::Result<()> {
+    use std::net::ToSocketAddrs;
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for addr in address.to_socket_addrs()? {
+        match std::net::TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// The writer: a thread that writes each queued result, then its manifest (so that no
