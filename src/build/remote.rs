@@ -19,8 +19,29 @@ pub(super) struct Remote<'a> {
 #[cfg(feature = "remote-cache")]
 struct Tier<'a> {
     cache: &'a crate::remote_cache::RemoteCache,
-    key: String,
     dirs: crate::remote_cache::entry::CacheDirs,
+    clang: &'a Clang,
+    opts: &'a CompileOptions,
+    source: &'a Path,
+    /// The portable key, computed on first use: a local hit never needs it.
+    key: std::sync::OnceLock<Option<String>>,
+}
+
+#[cfg(feature = "remote-cache")]
+impl Tier<'_> {
+    fn key(&self) -> Option<&str> {
+        self.key
+            .get_or_init(|| {
+                crate::remote_cache::entry::portable_key(
+                    self.clang,
+                    self.opts,
+                    self.source,
+                    &self.dirs,
+                )
+                .ok()
+            })
+            .as_deref()
+    }
 }
 
 impl<'a> Remote<'a> {
@@ -28,21 +49,23 @@ impl<'a> Remote<'a> {
     /// with `--no-cache`).
     #[cfg_attr(not(feature = "remote-cache"), allow(unused_variables))]
     pub(super) fn new(
-        clang: &Clang,
+        clang: &'a Clang,
         request: &'a BuildRequest,
-        opts: &CompileOptions,
-        source: &Path,
+        opts: &'a CompileOptions,
+        source: &'a Path,
     ) -> Remote<'a> {
         #[cfg(feature = "remote-cache")]
         let tier = request
             .remote
             .as_deref()
             .filter(|_| request.cache_limit.is_some())
-            .and_then(|cache| {
-                use crate::remote_cache::entry;
-                let dirs = entry::CacheDirs::of(opts, request.cache.root());
-                let key = entry::portable_key(clang, opts, source, &dirs).ok()?;
-                Some(Tier { cache, key, dirs })
+            .map(|cache| Tier {
+                cache,
+                dirs: crate::remote_cache::entry::CacheDirs::of(opts, request.cache.root()),
+                clang,
+                opts,
+                source,
+                key: std::sync::OnceLock::new(),
             });
         #[cfg(not(feature = "remote-cache"))]
         let tier = std::marker::PhantomData;
@@ -56,7 +79,7 @@ impl<'a> Remote<'a> {
         #[cfg(feature = "remote-cache")]
         {
             let tier = self.tier.as_ref()?;
-            let hit = tier.cache.lookup(&tier.key, &tier.dirs)?;
+            let hit = tier.cache.lookup(tier.key()?, &tier.dirs)?;
             if let Some(limit) = request.cache_limit {
                 // The local copy only saves time: failing to store it must not fail the build.
                 let _ = crate::build_cache::store(
@@ -77,9 +100,10 @@ impl<'a> Remote<'a> {
     #[cfg_attr(not(feature = "remote-cache"), allow(unused_variables))]
     pub(super) fn store(&self, compiled: &CachedCompile, dependencies: &[Dependency]) {
         #[cfg(feature = "remote-cache")]
-        if let Some(tier) = &self.tier {
-            tier.cache
-                .store(&tier.key, compiled, dependencies, &tier.dirs);
+        if let Some(tier) = &self.tier
+            && let Some(key) = tier.key()
+        {
+            tier.cache.store(key, compiled, dependencies, &tier.dirs);
         }
     }
 }
