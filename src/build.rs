@@ -5,9 +5,12 @@
 //! atomically, so a failure leaves the previous good outputs in place. A failing source does
 //! not stop the others: the build reports every failure at the end.
 
+mod remote;
+
 use crate::btf::rust::rust_identifier;
 use crate::build_cache::{self, CachedCompile};
 use crate::cache::Cache;
+use crate::cache_stats::{CacheStats, Counter};
 use crate::check;
 use crate::compile::{self, CompileOptions};
 use crate::content_hash::file_hash;
@@ -20,7 +23,7 @@ use crate::output_record::{self, Record};
 use crate::skel::rust::Embed;
 use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
-use crate::vmlinux;
+use crate::vmlinux::{self, Pch};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,6 +63,13 @@ pub struct BuildRequest {
     /// Reuse and store compile results in the cache, keeping them under this many bytes;
     /// `None` compiles everything afresh (`--no-cache`).
     pub cache_limit: Option<u64>,
+    /// This build's cache hits and misses, added to the cache directory's totals by
+    /// [`BuildRequest::finish`].
+    pub stats: Arc<CacheStats>,
+    /// The shared cache behind the local one (`BPFGEN_REMOTE_CACHE`), consulted on a local
+    /// miss and given every fresh compile; unused without `cache_limit`.
+    #[cfg(feature = "remote-cache")]
+    pub remote: Option<Arc<crate::remote_cache::RemoteCache>>,
     /// make's jobserver, when bpfgen runs under `make -jN`: every compile beyond the first
     /// takes one of its tokens, so that make and bpfgen together run at most N jobs.
     pub jobserver: Option<jobserver::Client>,
@@ -77,6 +87,21 @@ pub struct BuildRequest {
     /// ([`crate::diag::Diagnostic::render_json`]) rather than for people
     /// (`--message-format json`).
     pub findings_as_json: bool,
+}
+
+impl BuildRequest {
+    /// Ends the build's use of the caches: waits (within a bound) for the remote cache's
+    /// queued writes and adds the build's counts to the cache directory's statistics. Returns
+    /// the warnings to show, at most one of each kind for the whole build.
+    pub fn finish(&self) -> Vec<String> {
+        #[cfg(feature = "remote-cache")]
+        let warnings = self.remote.as_ref().map(|r| r.finish()).unwrap_or_default();
+        #[cfg(not(feature = "remote-cache"))]
+        let warnings = Vec::new();
+        // Statistics are informative: failing to record them must not fail the build.
+        let _ = self.stats.persist(&self.cache);
+        warnings
+    }
 }
 
 /// The files one source produced.
@@ -261,8 +286,8 @@ fn compile_source(
     source: &Path,
 ) -> (String, Result<CachedCompile>) {
     match source_options(clang, request, generated, source) {
-        Ok(opts) => {
-            let (diagnostics, compiled) = compile_cached(clang, request, &opts, source);
+        Ok((opts, pch)) => {
+            let (diagnostics, compiled) = compile_cached(clang, request, &opts, pch, source);
             (source_as_given(&diagnostics, source), compiled)
         }
         Err(err) => (String::new(), Err(err)),
@@ -353,11 +378,13 @@ fn build_one(
 }
 
 /// The stripped object of `source` and the headers it read, with clang's diagnostics: from the
-/// build cache when nothing it depends on changed, else from clang (and then stored).
+/// build cache (local, then remote) when nothing it depends on changed, else from clang (and
+/// then stored in both).
 fn compile_cached(
     clang: &Clang,
     request: &BuildRequest,
     opts: &CompileOptions,
+    pch: Option<Pch>,
     source: &Path,
 ) -> (String, Result<CachedCompile>) {
     let key = |opts: &CompileOptions| {
@@ -366,45 +393,42 @@ fn compile_cached(
             .and_then(|_| build_cache::manifest_key(clang, opts, source, &request.out_dir).ok())
     };
     let before = key(opts);
-    if let Some(hit) = before
-        .as_ref()
-        .and_then(|k| build_cache::lookup(&request.cache, k))
-    {
+    let remote = remote::Remote::new(clang, request, opts, source);
+    if let Some((hit, tier)) = before.as_ref().and_then(|k| {
+        let local = build_cache::lookup(&request.cache, k).map(|hit| (hit, Counter::LocalHit));
+        local.or_else(|| {
+            remote
+                .lookup(request, k)
+                .map(|hit| (hit, Counter::RemoteHit))
+        })
+    }) {
+        request.stats.add(tier, 1);
         let mut diagnostics = String::new();
         if request.verbose {
-            let _ = writeln!(diagnostics, "bpfgen: {}: cache hit", source.display());
+            let tier = if tier == Counter::RemoteHit {
+                "remote cache hit"
+            } else {
+                "cache hit"
+            };
+            let _ = writeln!(diagnostics, "bpfgen: {}: {tier}", source.display());
         }
         diagnostics.push_str(&hit.diagnostics);
         return (diagnostics, Ok(hit));
     }
     let started = std::time::SystemTime::now();
-    let mut run = compile::compile(clang, opts, source);
-    if run.outcome.is_err()
-        && let Some(pch) = &opts.pch
-    {
-        // An unusable precompiled header must never fail a build: compile plainly, and drop
-        // it so that the next build makes a fresh one.
-        let _ = std::fs::remove_file(pch);
-        let plain = CompileOptions {
-            pch: None,
-            ..opts.clone()
-        };
-        run = compile::compile(clang, &plain, source);
+    let (args, run_diagnostics, compiled) = compile_with_pch(clang, opts, pch, source, request);
+    if before.is_some() {
+        request.stats.add(Counter::Miss, 1);
     }
-    let compiled = run.outcome.and_then(|compiled| {
-        Ok(CachedCompile {
-            object: strip::strip_debug(&compiled.object).map_err(|e| e.in_file(source))?,
-            headers: compiled.headers,
-            diagnostics: run.diagnostics.clone(),
-        })
-    });
     // Stored only if nothing the key covers changed while clang ran (an edited source, a new
-    // header in a searched directory); store() also refuses headers modified since `started`.
+    // header in a searched directory), and no header was modified since `started`.
     if let (Ok(result), Some(before), Some(limit)) = (&compiled, &before, request.cache_limit)
         && key(opts).as_ref() == Some(before)
+        && let Ok(Some(dependencies)) = build_cache::dependencies(result, started)
     {
         // The cache only saves time: failing to store (a full disk) must not fail the build.
-        let _ = build_cache::store(&request.cache, before, result, started, limit);
+        let _ = build_cache::store(&request.cache, before, result, &dependencies, limit);
+        remote.store(result, &dependencies);
     }
     let mut diagnostics = String::new();
     if request.verbose {
@@ -417,11 +441,46 @@ fn compile_cached(
             diagnostics,
             "bpfgen: {}: {cached}running: {}",
             source.display(),
-            compile::shell_quoted(clang.path(), &run.args)
+            compile::shell_quoted(clang.path(), &args)
         );
     }
-    diagnostics.push_str(&run.diagnostics);
+    diagnostics.push_str(&run_diagnostics);
     (diagnostics, compiled)
+}
+
+/// Compiles `source` with clang, precompiling its `vmlinux.h` first when planned; returns the
+/// command line that ran, clang's diagnostics and the stripped result.
+fn compile_with_pch(
+    clang: &Clang,
+    opts: &CompileOptions,
+    pch: Option<Pch>,
+    source: &Path,
+    request: &BuildRequest,
+) -> (Vec<std::ffi::OsString>, String, Result<CachedCompile>) {
+    let plain = CompileOptions {
+        pch: None,
+        ..opts.clone()
+    };
+    let mut run = match pch.map(|pch| pch.make(&request.cache, clang)) {
+        // An unusable precompiled header must never fail a build: compile plainly.
+        Some(Err(_)) => compile::compile(clang, &plain, source),
+        _ => compile::compile(clang, opts, source),
+    };
+    if run.outcome.is_err()
+        && let Some(pch) = &opts.pch
+    {
+        // Drop a precompiled header clang refused, so that the next build makes a fresh one.
+        let _ = std::fs::remove_file(pch);
+        run = compile::compile(clang, &plain, source);
+    }
+    let compiled = run.outcome.and_then(|compiled| {
+        Ok(CachedCompile {
+            object: strip::strip_debug(&compiled.object).map_err(|e| e.in_file(source))?,
+            headers: compiled.headers,
+            diagnostics: run.diagnostics.clone(),
+        })
+    });
+    (run.args, run.diagnostics, compiled)
 }
 
 /// Refuses to generate vmlinux.h from this machine's kernel for another architecture: its
@@ -445,20 +504,21 @@ fn check_vmlinux_matches_arch(request: &BuildRequest) -> Result<()> {
 
 /// The compile options for one source: the request's, plus a generated `vmlinux.h` when the
 /// source includes one that no include directory provides, and the precompiled form of the
-/// `vmlinux.h` it includes first (generated, or the user's own when unambiguous).
+/// `vmlinux.h` it includes first (generated, or the user's own when unambiguous), planned:
+/// made only if clang runs.
 fn source_options(
     clang: &Clang,
     request: &BuildRequest,
     generated: &OnceLock<Result<PathBuf>>,
     source: &Path,
-) -> Result<CompileOptions> {
+) -> Result<(CompileOptions, Option<Pch>)> {
     let mut opts = request.compile.clone();
     let Ok(text) = std::fs::read_to_string(source) else {
         // compile() reports the unreadable source.
-        return Ok(opts);
+        return Ok((opts, None));
     };
     if !vmlinux::includes_vmlinux(&text) {
-        return Ok(opts);
+        return Ok((opts, None));
     }
     let header = if vmlinux::provided(source, &opts) {
         vmlinux::provided_once(clang, source, &opts)
@@ -471,10 +531,11 @@ fn source_options(
         opts.fallback_include_dirs.push(dir.clone());
         Some(dir.join("vmlinux.h"))
     };
-    if let Some(header) = header.filter(|_| request.pch && vmlinux::pch_compatible(&text)) {
-        opts.pch = vmlinux::precompiled(&request.cache, clang, &opts, &header).ok();
-    }
-    Ok(opts)
+    let pch = header
+        .filter(|_| request.pch && vmlinux::pch_compatible(&text))
+        .and_then(|header| Pch::plan(&request.cache, clang, &opts, &header).ok());
+    opts.pch = pch.as_ref().map(|pch| pch.path.clone());
+    Ok((opts, pch))
 }
 
 /// Runs `bpfgen check` on a freshly built object's bytes (parsed again, so that an object

@@ -38,10 +38,20 @@ struct Manifest {
     dependencies: Vec<Dependency>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Dependency {
-    path: String,
-    hash: String,
+/// A header a compile result depends on, and the hash of its bytes when it was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    /// The header's path, as clang named it.
+    pub path: String,
+    /// Its [`file_hash`].
+    pub hash: String,
+}
+
+/// Whether every dependency still has the bytes it had.
+pub fn dependencies_hold(dependencies: &[Dependency]) -> bool {
+    dependencies
+        .iter()
+        .all(|dep| file_hash(Path::new(&dep.path)).is_ok_and(|hash| hash == dep.hash))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -61,9 +71,6 @@ pub fn manifest_key(
     source: &Path,
     out_dir: &Path,
 ) -> Result<String> {
-    let absolute = std::path::absolute(source).map_err(|e| Error::io(source, &e))?;
-    let args = compile::command_line(clang, opts, &absolute, Path::new("OBJ"), Path::new("DEP"))?;
-    let bytes = std::fs::read(source).map_err(|e| Error::io(source, &e))?;
     let out_dir = std::path::absolute(out_dir).ok();
     // Generated-header directories are content-addressed (their path is in the command
     // line) and touched on every use: their times say nothing.
@@ -76,26 +83,41 @@ pub fn manifest_key(
             format!("{} {modified:?}", dir.display())
         })
         .collect();
-    let mut parts: Vec<&[u8]> = vec![
-        b"bpfgen build cache v2",
-        clang.path().as_os_str().as_encoded_bytes(),
+    let mut parts = compile_parts(clang, opts, source, &|arg| arg.to_os_string())?;
+    parts.extend(dir_times.into_iter().map(String::into_bytes));
+    Ok(cache::key(
+        &parts.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+    ))
+}
+
+/// What any key of compiling `source` covers: clang, its version, the command line (each
+/// argument passed through `arg`, with fixed placeholders for bpfgen's scratch files) and the
+/// source's bytes.
+pub fn compile_parts(
+    clang: &Clang,
+    opts: &CompileOptions,
+    source: &Path,
+    arg: &dyn Fn(&std::ffi::OsStr) -> std::ffi::OsString,
+) -> Result<Vec<Vec<u8>>> {
+    let absolute = std::path::absolute(source).map_err(|e| Error::io(source, &e))?;
+    let args = compile::command_line(clang, opts, &absolute, Path::new("OBJ"), Path::new("DEP"))?;
+    let bytes = std::fs::read(source).map_err(|e| Error::io(source, &e))?;
+    let mut parts = vec![
+        b"bpfgen build cache v2".to_vec(),
+        clang.path().as_os_str().as_encoded_bytes().to_vec(),
+        clang.version().to_string().into_bytes(),
     ];
-    let version = clang.version().to_string();
-    parts.push(version.as_bytes());
-    parts.extend(args.iter().map(|a| a.as_encoded_bytes()));
-    parts.push(&bytes);
-    parts.extend(dir_times.iter().map(|t| t.as_bytes()));
-    Ok(cache::key(&parts))
+    parts.extend(args.iter().map(|a| arg(a).into_encoded_bytes()));
+    parts.push(bytes);
+    Ok(parts)
 }
 
 /// The result for `manifest_key`, if every header it depends on still has the same bytes.
 pub fn lookup(cache: &Cache, manifest_key: &str) -> Option<CachedCompile> {
     let text = std::fs::read_to_string(manifest_path(cache, manifest_key)).ok()?;
     let manifest: Manifest = serde_json::from_str(&text).ok()?;
-    for dep in &manifest.dependencies {
-        if file_hash(Path::new(&dep.path)).ok()? != dep.hash {
-            return None;
-        }
+    if !dependencies_hold(&manifest.dependencies) {
+        return None;
     }
     let dir = result_dir(cache, manifest_key, &manifest.dependencies);
     let object = std::fs::read(dir.join("object.bpf.o")).ok()?;
@@ -109,28 +131,37 @@ pub fn lookup(cache: &Cache, manifest_key: &str) -> Option<CachedCompile> {
     })
 }
 
-/// Stores a compile result under `manifest_key`, then keeps the cache within `max_bytes`.
-/// Nothing is stored when a header was modified at or after `started` (when clang began):
-/// its bytes now may not be the bytes clang read, as ccache's "too new" rule says.
-pub fn store(
-    cache: &Cache,
-    manifest_key: &str,
+/// The headers of `result` with their hashes, or `None` when one was modified at or after
+/// `started` (when clang began): its bytes now may not be the bytes clang read, as ccache's
+/// "too new" rule says, and the result must not be stored.
+pub fn dependencies(
     result: &CachedCompile,
     started: SystemTime,
-    max_bytes: u64,
-) -> Result<()> {
+) -> Result<Option<Vec<Dependency>>> {
     let mut dependencies = Vec::with_capacity(result.headers.len());
     for path in &result.headers {
         let modified = std::fs::metadata(path).and_then(|m| m.modified());
         if modified.is_ok_and(|t| t >= started) {
-            return Ok(());
+            return Ok(None);
         }
         dependencies.push(Dependency {
             path: path.clone(),
             hash: file_hash(Path::new(path))?,
         });
     }
-    let result_key = result_key(manifest_key, &dependencies);
+    Ok(Some(dependencies))
+}
+
+/// Stores a compile result under `manifest_key`, with the [`dependencies`] it was made
+/// from, then keeps the cache within `max_bytes`.
+pub fn store(
+    cache: &Cache,
+    manifest_key: &str,
+    result: &CachedCompile,
+    dependencies: &[Dependency],
+    max_bytes: u64,
+) -> Result<()> {
+    let result_key = result_key(manifest_key, dependencies);
     let meta = ResultMeta {
         headers: result.headers.clone(),
         diagnostics: result.diagnostics.clone(),
@@ -141,7 +172,10 @@ pub fn store(
         write_atomic(&dir.join("object.bpf.o"), &result.object)?;
         std::fs::write(path, &meta).map_err(|e| Error::io(path, &e))
     })?;
-    let manifest = serde_json::to_string(&Manifest { dependencies }).expect("serializable");
+    let manifest = Manifest {
+        dependencies: dependencies.to_vec(),
+    };
+    let manifest = serde_json::to_string(&manifest).expect("serializable");
     let path = manifest_path(cache, manifest_key);
     let dir = path.parent().expect("entries have a directory");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
@@ -155,16 +189,7 @@ const EVICTABLE: &[&str] = &["results", "manifests", "outputs", "pch", "vmlinux"
 /// Deletes the least recently used cache entries (results, manifests, output records,
 /// precompiled and generated headers, clang probes) until they take at most `max_bytes`.
 pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
-    let mut stored: Vec<(SystemTime, u64, PathBuf)> = EVICTABLE
-        .iter()
-        .filter_map(|kind| std::fs::read_dir(cache.root().join(kind)).ok())
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let modified = entry.metadata().ok()?.modified().ok()?;
-            Some((modified, dir_size(&entry.path()), entry.path()))
-        })
-        .collect();
+    let mut stored = entries(cache);
     let mut total: u64 = stored.iter().map(|(_, size, _)| size).sum();
     stored.sort();
     for (_, size, path) in stored {
@@ -176,6 +201,26 @@ pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
         total = total.saturating_sub(size);
     }
     Ok(())
+}
+
+/// How many entries the size limit covers, and how many bytes they take.
+pub fn usage(cache: &Cache) -> (usize, u64) {
+    let stored = entries(cache);
+    (stored.len(), stored.iter().map(|(_, size, _)| size).sum())
+}
+
+/// Every entry the size limit covers: when it was last used, its size, its directory.
+fn entries(cache: &Cache) -> Vec<(SystemTime, u64, PathBuf)> {
+    EVICTABLE
+        .iter()
+        .filter_map(|kind| std::fs::read_dir(cache.root().join(kind)).ok())
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            Some((modified, dir_size(&entry.path()), entry.path()))
+        })
+        .collect()
 }
 
 /// The cache size limit from `BPFGEN_CACHE_MAX_SIZE` (bytes, or with a K, M or G suffix).

@@ -17,6 +17,7 @@
 use crate::build::{self, BuildRequest, Built, SkeletonLang};
 use crate::build_cache;
 use crate::cache::Cache;
+use crate::cache_stats::CacheStats;
 use crate::check;
 use crate::check::libbpf_version::{LibbpfVersion, VersionSource};
 use crate::compile::CompileOptions;
@@ -41,6 +42,9 @@ pub struct Builder {
     levels: Levels,
     /// `false`: no `bpfgen check` at all (`bpfgen build --no-check`).
     skip_checks: bool,
+    /// The remote cache: `None` for what the environment says, `Some(None)` for none.
+    #[cfg(feature = "remote-cache")]
+    remote: Option<Option<crate::remote_cache::config::RemoteConfig>>,
 }
 
 impl Builder {
@@ -105,6 +109,34 @@ impl Builder {
     pub fn check(&mut self, check: bool) -> &mut Self {
         self.skip_checks = !check;
         self
+    }
+
+    /// The shared build cache to use (see [`crate::remote_cache`]) instead of what
+    /// `BPFGEN_REMOTE_CACHE` and `BPFGEN_REMOTE_CACHE_MODE` say; `None`: none at all.
+    #[cfg(feature = "remote-cache")]
+    pub fn remote_cache(
+        &mut self,
+        config: Option<crate::remote_cache::config::RemoteConfig>,
+    ) -> &mut Self {
+        self.remote = Some(config);
+        self
+    }
+
+    /// The remote cache this build uses, counting into `stats`.
+    #[cfg(feature = "remote-cache")]
+    fn open_remote(
+        &self,
+        stats: &Arc<CacheStats>,
+    ) -> Result<Option<Arc<crate::remote_cache::RemoteCache>>> {
+        use crate::remote_cache::{RemoteCache, config::RemoteConfig};
+        let config = match &self.remote {
+            Some(config) => config.clone(),
+            None => RemoteConfig::from_env()?,
+        };
+        Ok(config
+            .map(|config| RemoteCache::open(config, Arc::clone(stats)))
+            .transpose()?
+            .map(Arc::new))
     }
 
     /// Makes `bpfgen check` warnings fail the build, except for codes given a level with
@@ -235,7 +267,11 @@ impl Builder {
         };
         let cache = Cache::from_env();
         let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
+        let stats = Arc::new(CacheStats::default());
         let request = BuildRequest {
+            #[cfg(feature = "remote-cache")]
+            remote: self.open_remote(&stats)?,
+            stats,
             sources: vec![source.clone()],
             out_dir,
             compile: CompileOptions {
@@ -268,7 +304,12 @@ impl Builder {
         let outcome = build::build(&clang, &request, &|_| {})?
             .pop()
             .expect("one outcome per source");
-        for line in outcome.diagnostics.lines().filter(|l| !l.trim().is_empty()) {
+        let warnings = request.finish();
+        let lines = outcome
+            .diagnostics
+            .lines()
+            .chain(warnings.iter().map(String::as_str));
+        for line in lines.filter(|l| !l.trim().is_empty()) {
             println!("cargo:warning={line}");
         }
         let built = outcome.result?;

@@ -20,7 +20,8 @@
 //! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
 //!   written atomically ([`output`]) and recorded ([`output_record`]), with Make dependency
 //!   files ([`depfile`]), compile results reused from the [`build_cache`] (headers hashed once
-//!   per process by [`content_hash`]).
+//!   per process by [`content_hash`]), counted by [`cache_stats`], and shared between
+//!   machines by the `remote_cache` tier (feature `remote-cache`).
 //! - [`Builder`]: the build.rs API over [`build`], for Rust skeletons.
 #![deny(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod build;
 pub mod build_cache;
 pub mod builder;
 pub mod cache;
+pub mod cache_stats;
 pub mod check;
 pub mod compile;
 pub mod content_hash;
@@ -45,6 +47,8 @@ pub mod output;
 pub mod output_record;
 #[cfg(feature = "package")]
 pub mod package;
+#[cfg(feature = "remote-cache")]
+pub mod remote_cache;
 pub mod skel;
 pub mod toolchain;
 pub mod vmlinux;

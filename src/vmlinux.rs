@@ -132,47 +132,70 @@ pub fn generated_dir(cache: &Cache, btf: &Path) -> Result<PathBuf> {
         .to_path_buf())
 }
 
-/// The precompiled form of `header` for these compile options, built on first use. Keyed by
-/// the header's path too: a precompiled header names the file it was made from, and clang
-/// checks that file's contents whenever it is used.
-pub fn precompiled(
-    cache: &Cache,
-    clang: &Clang,
-    opts: &CompileOptions,
-    header: &Path,
-) -> Result<PathBuf> {
-    let flags = compile::shared_flags(clang, opts)?;
-    let header = &std::path::absolute(header).map_err(|e| Error::io(header, &e))?;
-    let mut parts: Vec<Vec<u8>> = vec![
-        b"vmlinux.pch v2".to_vec(),
-        header.as_os_str().as_encoded_bytes().to_vec(),
-        crate::content_hash::file_hash(header)?.into_bytes(),
-        clang.path().as_os_str().as_encoded_bytes().to_vec(),
-        clang.version().to_string().into_bytes(),
-    ];
-    parts.extend(flags.iter().map(|f| f.as_encoded_bytes().to_vec()));
-    let key = cache::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
-    cache.get_or_create("pch", &key, "vmlinux.h.pch", |pch| {
-        let output = Command::new(clang.path())
-            .args(&flags)
-            .args(["-x", "c-header"])
-            .arg(header)
-            .arg("-o")
-            .arg(pch)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::io(clang.path(), &e))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(Error::input(format!(
-                "precompiling failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ))
-            .in_file(header))
-        }
-    })
+/// A precompiled `header` for some compile options: where it lives in the cache, and how to
+/// make it. Planned when the compile options are settled (its path is part of the command
+/// line, hence of the build cache's keys) and made only when a compile needs it, so that a
+/// build answered entirely by the build cache runs no clang at all.
+#[derive(Debug, Clone)]
+pub struct Pch {
+    /// The precompiled header's path (`<cache>/pch/<key>/vmlinux.h.pch`).
+    pub path: PathBuf,
+    header: PathBuf,
+    flags: Vec<std::ffi::OsString>,
+    key: String,
 }
+
+impl Pch {
+    /// The precompiled form of `header` for these compile options. Keyed by the header's path
+    /// too: a precompiled header names the file it was made from, and clang checks that
+    /// file's contents whenever it is used.
+    pub fn plan(cache: &Cache, clang: &Clang, opts: &CompileOptions, header: &Path) -> Result<Pch> {
+        let flags = compile::shared_flags(clang, opts)?;
+        let header = std::path::absolute(header).map_err(|e| Error::io(header, &e))?;
+        let mut parts: Vec<Vec<u8>> = vec![
+            b"vmlinux.pch v2".to_vec(),
+            header.as_os_str().as_encoded_bytes().to_vec(),
+            crate::content_hash::file_hash(&header)?.into_bytes(),
+            clang.path().as_os_str().as_encoded_bytes().to_vec(),
+            clang.version().to_string().into_bytes(),
+        ];
+        parts.extend(flags.iter().map(|f| f.as_encoded_bytes().to_vec()));
+        let key = cache::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        Ok(Pch {
+            path: cache.root().join("pch").join(&key).join(PCH_NAME),
+            header,
+            flags,
+            key,
+        })
+    }
+
+    /// Precompiles the header unless the cache has it already.
+    pub fn make(&self, cache: &Cache, clang: &Clang) -> Result<PathBuf> {
+        cache.get_or_create("pch", &self.key, PCH_NAME, |pch| {
+            let output = Command::new(clang.path())
+                .args(&self.flags)
+                .args(["-x", "c-header"])
+                .arg(&self.header)
+                .arg("-o")
+                .arg(pch)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| Error::io(clang.path(), &e))?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(Error::input(format!(
+                    "precompiling failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                ))
+                .in_file(&self.header))
+            }
+        })
+    }
+}
+
+/// The file name of a precompiled header in its cache entry.
+const PCH_NAME: &str = "vmlinux.h.pch";
 
 #[cfg(test)]
 mod tests {

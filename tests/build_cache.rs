@@ -5,33 +5,6 @@ use crate::util::*;
 use std::path::Path;
 use std::process::Command;
 
-/// A clang that logs each compile (not the `-v` probe) to `log`, then runs the real one.
-fn logging_clang(dir: &Path, log: &Path) -> std::path::PathBuf {
-    let wrapper = dir.join("clang");
-    let real = which_clang();
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\ncase \" $* \" in *\" -c \"*) echo compile >> '{}';; esac\nexec '{}' \"$@\"\n",
-            log.display(),
-            real
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    wrapper
-}
-
-fn which_clang() -> String {
-    let out = run_ok(Command::new("sh").args(["-c", "command -v clang"]));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn compiles(log: &Path) -> usize {
-    std::fs::read_to_string(log).map_or(0, |text| text.lines().count())
-}
-
 #[test]
 fn unchanged_rebuilds_run_no_clang_and_changes_are_seen() {
     let dir = scratch();

@@ -16,6 +16,7 @@ mod load;
 mod makefile;
 mod min_core;
 mod package;
+mod remote_cache;
 mod reproducible;
 mod robustness;
 mod rust_skel;

@@ -38,6 +38,8 @@ pub fn bpfgen() -> Command {
         "BPFGEN_CACHE_DIR",
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
     );
+    // Tests never read or write a shared cache the developer's environment names.
+    cmd.env_remove("BPFGEN_REMOTE_CACHE");
     cmd
 }
 
@@ -381,4 +383,33 @@ pub fn assert_matches_schema(schema: &str, documents: &[u8], dir: &Path) {
             .arg(repo().join("schema").join(schema))
             .arg(&file),
     );
+}
+
+/// A clang that logs each compile (not the `-v` probe) to `log`, then runs the real one.
+pub fn logging_clang(dir: &Path, log: &Path) -> std::path::PathBuf {
+    let wrapper = dir.join("clang");
+    let real = which_clang();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" -c \"*) echo compile >> '{}';; esac\nexec '{}' \"$@\"\n",
+            log.display(),
+            real
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
+/// The clang on PATH.
+pub fn which_clang() -> String {
+    let out = run_ok(Command::new("sh").args(["-c", "command -v clang"]));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// How many compiles a [`logging_clang`] logged.
+pub fn compiles(log: &Path) -> usize {
+    std::fs::read_to_string(log).map_or(0, |text| text.lines().count())
 }

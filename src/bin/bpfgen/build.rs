@@ -121,6 +121,7 @@ impl Opts {
             progress.inc(1);
         })?;
         progress.finish_and_clear();
+        crate::compile_args::finish(&request);
         let mut worst = 0;
         let mut records = Vec::new();
         let mut stderr = std::io::stderr().lock();

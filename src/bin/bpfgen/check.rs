@@ -152,6 +152,9 @@ impl Opts {
                 print_logs(input, &logs)?;
             }
         }
+        if let Some((_, request)) = &compiler {
+            crate::compile_args::finish(request);
+        }
         if self.compare && runs.len() == 2 {
             let comparison = bpfgen::load::compare::compare(&runs[0], &runs[1], self.max_growth);
             let mut stdout = std::io::stdout().lock();

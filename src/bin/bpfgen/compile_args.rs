@@ -3,9 +3,11 @@
 use bpfgen::build::{BuildRequest, SkeletonLang};
 use bpfgen::build_cache;
 use bpfgen::cache::Cache;
+use bpfgen::cache_stats::CacheStats;
 use bpfgen::check;
 use bpfgen::check::libbpf_version::{LibbpfVersion, VersionSource};
 use bpfgen::compile::CompileOptions;
+use bpfgen::remote_cache::RemoteCache;
 use bpfgen::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -93,6 +95,12 @@ impl CompileArgs {
                 crate::paint::paint(&format!("bpfgen: warning: {advice}\n"))
             );
         }
+        let stats = Arc::new(CacheStats::default());
+        let remote = if self.no_cache {
+            None
+        } else {
+            RemoteCache::from_env(Arc::clone(&stats))?.map(Arc::new)
+        };
         let request = BuildRequest {
             sources: outputs.sources,
             out_dir: outputs.out_dir,
@@ -124,6 +132,8 @@ impl CompileArgs {
             } else {
                 Some(build_cache::max_bytes_from_env()?)
             },
+            stats,
+            remote,
             skeleton: outputs.skeleton,
             check: outputs.check.map(Arc::new),
             link: outputs.link,
@@ -131,6 +141,16 @@ impl CompileArgs {
             findings_as_json: outputs.findings_as_json,
         };
         Ok((clang, request))
+    }
+}
+
+/// Ends `request`'s use of the caches ([`BuildRequest::finish`]) and prints its warnings.
+pub fn finish(request: &BuildRequest) {
+    for warning in request.finish() {
+        eprint!(
+            "{}",
+            crate::paint::paint(&format!("bpfgen: warning: {warning}\n"))
+        );
     }
 }
 

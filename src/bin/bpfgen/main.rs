@@ -3,6 +3,7 @@
 
 mod btf;
 mod build;
+mod cache;
 mod check;
 mod compile_args;
 mod doctor;
@@ -38,6 +39,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Build(build::Opts),
+    Cache(cache::Opts),
     Btf(btf::BtfOpts),
     Check(check::Opts),
     Completions(shell::CompletionsOpts),
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
     paint::init(cli.color);
     let result = match cli.command {
         Command::Build(opts) => opts.run(),
+        Command::Cache(opts) => opts.run(),
         Command::Btf(opts) => opts.run(),
         Command::Check(opts) => opts.run(),
         Command::Completions(opts) => opts.run(),
