@@ -15,7 +15,7 @@ use crate::content_hash::file_hash;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::toolchain::Clang;
-use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -33,18 +33,36 @@ pub struct CachedCompile {
     pub diagnostics: String,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Manifest {
-    dependencies: Vec<Dependency>,
-}
-
 /// A header a compile result depends on, and the hash of its bytes when it was stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
     /// The header's path, as clang named it.
     pub path: String,
     /// Its [`file_hash`].
     pub hash: String,
+}
+
+impl Dependency {
+    /// A list of dependencies as stored in manifests: `[{"path": ..., "hash": ...}, ...]`.
+    pub fn list_to_json(dependencies: &[Dependency]) -> Value {
+        dependencies
+            .iter()
+            .map(|dep| json!({ "path": dep.path, "hash": dep.hash }))
+            .collect()
+    }
+
+    /// A stored list of dependencies, or `None` when `json` is not one.
+    pub fn list_from_json(json: &Value) -> Option<Vec<Dependency>> {
+        json.as_array()?
+            .iter()
+            .map(|dep| {
+                Some(Dependency {
+                    path: dep["path"].as_str()?.to_string(),
+                    hash: dep["hash"].as_str()?.to_string(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Whether every dependency still has the bytes it had.
@@ -54,10 +72,37 @@ pub fn dependencies_hold(dependencies: &[Dependency]) -> bool {
         .all(|dep| file_hash(Path::new(&dep.path)).is_ok_and(|hash| hash == dep.hash))
 }
 
-#[derive(Serialize, Deserialize)]
-struct ResultMeta {
-    headers: Vec<String>,
-    diagnostics: String,
+/// What a stored result says besides its object: the headers clang read and its diagnostics.
+/// Written and read by hand as JSON (no serde derive: a build.rs compiles no proc-macros).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultMeta {
+    /// Every header clang read.
+    pub headers: Vec<String>,
+    /// clang's diagnostics (warnings) from the original compile.
+    pub diagnostics: String,
+}
+
+impl ResultMeta {
+    /// The stored form.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        json!({ "headers": self.headers, "diagnostics": self.diagnostics })
+            .to_string()
+            .into_bytes()
+    }
+
+    /// A stored result's metadata, or `None` when `bytes` are not one.
+    pub fn from_json_bytes(bytes: &[u8]) -> Option<Self> {
+        let json: Value = serde_json::from_slice(bytes).ok()?;
+        let headers = json["headers"]
+            .as_array()?
+            .iter()
+            .map(|h| h.as_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        Some(ResultMeta {
+            headers,
+            diagnostics: json["diagnostics"].as_str()?.to_string(),
+        })
+    }
 }
 
 /// The manifest key of compiling `source` with `opts`: clang, its version, the whole command
@@ -114,15 +159,15 @@ pub fn compile_parts(
 
 /// The result for `manifest_key`, if every header it depends on still has the same bytes.
 pub fn lookup(cache: &Cache, manifest_key: &str) -> Option<CachedCompile> {
-    let text = std::fs::read_to_string(manifest_path(cache, manifest_key)).ok()?;
-    let manifest: Manifest = serde_json::from_str(&text).ok()?;
-    if !dependencies_hold(&manifest.dependencies) {
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(manifest_path(cache, manifest_key)).ok()?).ok()?;
+    let dependencies = Dependency::list_from_json(&manifest["dependencies"])?;
+    if !dependencies_hold(&dependencies) {
         return None;
     }
-    let dir = result_dir(cache, manifest_key, &manifest.dependencies);
+    let dir = result_dir(cache, manifest_key, &dependencies);
     let object = std::fs::read(dir.join("object.bpf.o")).ok()?;
-    let meta: ResultMeta =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).ok()?).ok()?;
+    let meta = ResultMeta::from_json_bytes(&std::fs::read(dir.join("meta.json")).ok()?)?;
     cache::touch(&dir);
     Some(CachedCompile {
         object,
@@ -166,16 +211,13 @@ pub fn store(
         headers: result.headers.clone(),
         diagnostics: result.diagnostics.clone(),
     };
-    let meta = serde_json::to_string(&meta).expect("serializable");
+    let meta = meta.to_json_bytes();
     cache.get_or_create("results", &result_key, "meta.json", |path| {
         let dir = path.parent().expect("entries have a directory");
         write_atomic(&dir.join("object.bpf.o"), &result.object)?;
         std::fs::write(path, &meta).map_err(|e| Error::io(path, &e))
     })?;
-    let manifest = Manifest {
-        dependencies: dependencies.to_vec(),
-    };
-    let manifest = serde_json::to_string(&manifest).expect("serializable");
+    let manifest = json!({ "dependencies": Dependency::list_to_json(dependencies) }).to_string();
     let path = manifest_path(cache, manifest_key);
     let dir = path.parent().expect("entries have a directory");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;

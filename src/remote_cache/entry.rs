@@ -8,11 +8,11 @@
 //! `vmlinux.h`, a precompiled header) differ between machines: they are stored as
 //! `$BPFGEN_CACHE/<kind>/...` and mapped back to this machine's on the way in.
 
-use crate::build_cache::{self, CachedCompile, Dependency};
+use crate::build_cache::{self, CachedCompile, Dependency, ResultMeta};
 use crate::compile::CompileOptions;
 use crate::error::Result;
 use crate::toolchain::Clang;
-use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
@@ -132,7 +132,7 @@ pub fn result_path(hash: &str) -> String {
 }
 
 /// A manifest as stored.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct Manifest {
     format: String,
     dependencies: Vec<Dependency>,
@@ -140,10 +140,33 @@ pub struct Manifest {
     pub result: String,
 }
 
-#[derive(Serialize, Deserialize)]
-struct ResultMeta {
-    headers: Vec<String>,
-    diagnostics: String,
+impl Manifest {
+    fn to_json_bytes(&self) -> Vec<u8> {
+        json!({
+            "format": self.format,
+            "dependencies": Dependency::list_to_json(&self.dependencies),
+            "result": self.result,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn from_json_bytes(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let json: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("manifest does not parse: {e}"))?;
+        let field = |name: &str| {
+            json[name]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("manifest has no {name}"))
+        };
+        Ok(Manifest {
+            format: field("format")?,
+            dependencies: Dependency::list_from_json(&json["dependencies"])
+                .ok_or("manifest has no dependency list")?,
+            result: field("result")?,
+        })
+    }
 }
 
 /// A compile result and its dependencies as stored: the manifest's bytes, the result's
@@ -170,7 +193,7 @@ pub fn encode(
         headers: compiled.headers.iter().map(|h| dirs.portable(h)).collect(),
         diagnostics: compiled.diagnostics.clone(),
     };
-    let meta = serde_json::to_vec(&meta).expect("serializable");
+    let meta = meta.to_json_bytes();
     let mut result = RESULT_MAGIC.to_vec();
     result.extend((meta.len() as u64).to_le_bytes());
     result.extend(meta);
@@ -189,7 +212,7 @@ pub fn encode(
     };
     Encoded {
         manifest_path: manifest_path(key),
-        manifest: serde_json::to_vec(&manifest).expect("serializable"),
+        manifest: manifest.to_json_bytes(),
         result_path: result_path(&hash),
         result,
     }
@@ -200,8 +223,7 @@ pub fn decode_manifest(
     bytes: &[u8],
     dirs: &CacheDirs,
 ) -> std::result::Result<(Manifest, Vec<Dependency>), String> {
-    let manifest: Manifest =
-        serde_json::from_slice(bytes).map_err(|e| format!("manifest does not parse: {e}"))?;
+    let manifest = Manifest::from_json_bytes(bytes)?;
     if manifest.format != MANIFEST_FORMAT {
         return Err(format!("manifest format is '{}'", manifest.format));
     }
@@ -238,8 +260,7 @@ pub fn decode_result(
         .ok()
         .and_then(|length| rest.split_at_checked(length))
         .ok_or("result is truncated")?;
-    let meta: ResultMeta = serde_json::from_slice(meta)
-        .map_err(|e| format!("result's header list does not parse: {e}"))?;
+    let meta = ResultMeta::from_json_bytes(meta).ok_or("result's header list does not parse")?;
     if !meta
         .headers
         .iter()
