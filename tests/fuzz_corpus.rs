@@ -46,3 +46,39 @@ fn btf_to_c_corpus_replays() {
 fn btf_to_rust_corpus_replays() {
     replay("btf_to_rust", harness::btf_to_rust);
 }
+
+#[test]
+fn link_corpus_replays() {
+    replay("link", harness::link);
+}
+
+#[test]
+fn skeletons_replay_the_object_corpus() {
+    replay("object_read", harness::skeletons);
+    replay("skeletons", harness::skeletons);
+}
+
+#[test]
+fn min_core_corpus_replays() {
+    replay("min_core", harness::min_core);
+}
+
+#[test]
+fn check_kernel_corpus_replays() {
+    replay("check_kernel", harness::check_kernel);
+}
+
+#[test]
+fn split_btf_corpus_replays() {
+    replay("split_btf", harness::split_btf);
+}
+
+#[test]
+fn package_corpus_replays() {
+    replay("package", harness::package);
+}
+
+#[test]
+fn check_source_corpus_replays() {
+    replay("check_source", harness::check_source);
+}
