@@ -11,7 +11,7 @@
 //! - `load` (feature `load`): the running kernel's verdict on each program, through the real
 //!   libbpf: refusals as [`diag`] findings, veristat-style statistics, and their comparison.
 //! - [`skel`]: the skeleton model and its C and Rust renderers.
-//! - [`inspect`] (with the `cli` feature): a summary of an object for people and for JSON
+//! - [`inspect`] (feature `inspect`, part of `cli`): a summary of an object for people and for JSON
 //!   consumers.
 //! - [`package`]: objects packaged for runtimes (OCI images for bpfman, eunomia packages for
 //!   ecli) with bpfgen's manifest and min-CO-RE BTF ([`btf::min_core`]), reproducibly.
@@ -37,7 +37,7 @@ pub mod content_hash;
 pub mod depfile;
 pub mod diag;
 pub mod error;
-#[cfg(feature = "cli")]
+#[cfg(feature = "inspect")]
 pub mod inspect;
 pub mod link;
 #[cfg(feature = "load")]
