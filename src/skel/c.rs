@@ -2,6 +2,7 @@
 //! through `templates/c/skel.h.j2`.
 
 use super::model::{SkelDatasec, SkelStructOps, Skeleton};
+use super::template::ToValue;
 use crate::btf::dump::{DeclStyle, declaration};
 use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
@@ -98,9 +99,9 @@ impl Handles {
     /// The template variables `maps`, `progs` and `struct_ops`.
     pub(super) fn context(&self) -> Value {
         context! {
-            maps => super::template::value_of(&self.maps),
-            progs => super::template::value_of(&self.progs),
-            struct_ops => super::template::value_of(&self.struct_ops),
+            maps => self.maps.to_value(),
+            progs => self.progs.to_value(),
+            struct_ops => self.struct_ops.to_value(),
         }
     }
 }
@@ -240,9 +241,9 @@ pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<Str
         context! {
             obj,
             guard => format!("__{}_SKEL_H__", obj.to_uppercase()),
-            links => super::template::value_of(&links),
-            datasecs => super::template::value_of(&datasecs),
-            asserts => super::template::value_of(&asserts),
+            links => links.to_value(),
+            datasecs => datasecs.to_value(),
+            asserts => asserts.to_value(),
             elf_literal => elf_string_literal(elf),
             ..handles.context()
         },

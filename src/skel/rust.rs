@@ -4,6 +4,7 @@
 //! skeletons compile unchanged; it is written formatted, without rustfmt.
 
 use super::model::Skeleton;
+use super::template::ToValue;
 use crate::btf::rust::{BITFIELD_HELPERS, DatasecField, RustTypes, rust_identifier};
 use crate::btf::table::Kind;
 use crate::error::{Error, Result};
@@ -146,11 +147,11 @@ pub fn render(
             obj => &skeleton.obj_name,
             obj_literal => rust_string(&skeleton.obj_name),
             name => prefix,
-            maps => super::template::value_of(&maps),
-            progs => super::template::value_of(&progs),
-            struct_ops => super::template::value_of(&struct_ops),
-            links => super::template::value_of(&links),
-            stages => super::template::value_of(&stages),
+            maps => maps.to_value(),
+            progs => progs.to_value(),
+            struct_ops => struct_ops.to_value(),
+            links => links.to_value(),
+            stages => stages.to_value(),
             types => indent(&types_text, 8),
             data_len => elf.len(),
             data,

@@ -6,6 +6,7 @@
 
 use super::c::{COMMON, Handles, StructCtx, c_string_body, style};
 use super::model::{SkelDatasec, Skeleton};
+use super::template::ToValue;
 use crate::btf::dump::declaration;
 use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::{Error, Result};
@@ -57,8 +58,8 @@ pub fn render(object: &BpfObject, obj_name: &str) -> Result<String> {
         context! {
             obj => obj_name,
             guard => format!("__{}_SUBSKEL_H__", obj_name.to_uppercase()),
-            datasecs => super::template::value_of(&datasecs),
-            vars => super::template::value_of(&vars),
+            datasecs => datasecs.to_value(),
+            vars => vars.to_value(),
             ..handles.context()
         },
     )

@@ -46,11 +46,6 @@ pub trait ToValue {
     fn to_value(&self) -> Value;
 }
 
-/// The template value of `data` (for `context!`).
-pub fn value_of<T: ToValue + ?Sized>(data: &T) -> Value {
-    data.to_value()
-}
-
 /// Implements [`ToValue`] for a struct as a map of the listed fields, by name.
 macro_rules! template_record {
     ($ty:ident { $($field:ident),+ $(,)? }) => {
