@@ -290,11 +290,7 @@ fn parse_size(text: &str) -> Option<u64> {
 }
 
 fn manifest_path(cache: &Cache, manifest_key: &str) -> PathBuf {
-    cache
-        .root()
-        .join("manifests")
-        .join(manifest_key)
-        .join("manifest.json")
+    cache.entry_path("manifests", manifest_key, "manifest.json")
 }
 
 fn result_key(manifest_key: &str, dependencies: &[Dependency]) -> String {

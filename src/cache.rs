@@ -40,6 +40,11 @@ impl Cache {
         &self.root
     }
 
+    /// Where the entry `<kind>/<key>/<name>` lives, whether or not it exists yet.
+    pub fn entry_path(&self, kind: &str, key: &str, name: &str) -> PathBuf {
+        self.root.join(kind).join(key).join(name)
+    }
+
     /// The entry `<kind>/<key>/<name>`, created by `make` (which writes the file at the path it
     /// is given) when absent. `make` writes to a temporary name; the entry appears atomically.
     pub fn get_or_create(
@@ -49,8 +54,11 @@ impl Cache {
         name: &str,
         make: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<PathBuf> {
-        let dir = self.root.join(kind).join(key);
-        let path = dir.join(name);
+        let path = self.entry_path(kind, key, name);
+        let dir = path
+            .parent()
+            .expect("entries have a directory")
+            .to_path_buf();
         if path.exists() {
             touch(&dir);
             return Ok(path);

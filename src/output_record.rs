@@ -99,7 +99,7 @@ pub fn store(cache: &Cache, key: &str, record: &Record) -> Result<()> {
 }
 
 fn record_path(cache: &Cache, key: &str) -> PathBuf {
-    cache.root().join("outputs").join(key).join("record.json")
+    cache.entry_path("outputs", key, "record.json")
 }
 
 #[cfg(test)]

@@ -162,7 +162,7 @@ impl Pch {
         parts.extend(flags.iter().map(|f| f.as_encoded_bytes().to_vec()));
         let key = cache::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
         Ok(Pch {
-            path: cache.root().join("pch").join(&key).join(PCH_NAME),
+            path: cache.entry_path("pch", &key, PCH_NAME),
             header,
             flags,
             key,
