@@ -175,12 +175,7 @@ impl Context<'_> {
             .iter()
             .filter(|l| u64::from(l.insn_off) <= offset)
             .max_by_key(|l| l.insn_off)?;
-        Some(SourceLocation {
-            file: line.file.clone(),
-            line: line.line,
-            column: line.column,
-            text: line.line_text.clone(),
-        })
+        Some(SourceLocation::from(line))
     }
 
     /// The DWARF line row covering byte `offset` of section `section`.

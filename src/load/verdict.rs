@@ -2,7 +2,6 @@
 //! message, the source line it points at, the registers it names, and a hint.
 
 use super::log::Refusal;
-use crate::btf::ext::LineInfo;
 use crate::diag::{Anchor, Code, Diagnostic, Severity, SourceLocation};
 use crate::object::BpfObject;
 
@@ -186,7 +185,7 @@ fn location(
                 **section == start.section && u64::from(l.insn_off) >= start.offset
             })
             .min_by_key(|(_, l)| l.insn_off)?;
-        return Some(from_record(first));
+        return Some(SourceLocation::from(first));
     };
     let file = quote.file.as_deref()?;
     let record = records()
@@ -200,18 +199,8 @@ fn location(
             column: 0,
             text: quote.text.clone(),
         },
-        from_record,
+        SourceLocation::from,
     ))
-}
-
-/// A `.BTF.ext` line record as a location.
-fn from_record(record: &LineInfo) -> SourceLocation {
-    SourceLocation {
-        file: record.file.clone(),
-        line: record.line,
-        column: record.column,
-        text: record.line_text.clone(),
-    }
 }
 
 /// The last component of a path.
