@@ -143,6 +143,30 @@ fn a_refusal_reads_like_a_compiler_error() {
 }
 
 #[test]
+fn maps_user_space_sizes_at_run_time_get_sizes() {
+    if !kernel_available("maps_user_space_sizes_at_run_time_get_sizes") {
+        return;
+    }
+    // A stack-trace map with no value size and a hash map with no max_entries, as
+    // libbpf-tools' profilers declare them: the kernel refuses both as written (check's
+    // static warning B0203 says so), and user space sizes them before load.
+    let source = fixture("load/runtime_sized.bpf.c");
+    let (code, findings, records) = load_json(&[source.as_os_str()]);
+    assert_eq!(code, 0, "{findings:#?}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["severity"] == "warning" && f["code"] == "B0203"),
+        "{findings:#?}"
+    );
+    let record = records
+        .iter()
+        .find(|r| r["program"] == "record_stack")
+        .unwrap_or_else(|| panic!("no record: {records:#?}"));
+    assert_eq!(record["status"], "loaded", "{record:#}");
+}
+
+#[test]
 fn every_example_loads_with_its_statistics() {
     if !kernel_available("every_example_loads_with_its_statistics") {
         return;

@@ -50,6 +50,10 @@ pub(crate) trait MapSizer {
     /// The `max_entries` to give a map of type `map_type` named `name` that declares
     /// `declared`, or `None` to leave it.
     fn size(&self, name: &str, map_type: u32, declared: u32) -> Option<u32>;
+
+    /// The `value_size` to give a map of type `map_type` that declares `declared` bytes, or
+    /// `None` to leave it.
+    fn value_size(&self, map_type: u32, declared: u32) -> Option<u32>;
 }
 
 /// What loading one program gave.
@@ -129,7 +133,8 @@ impl Object {
         }
     }
 
-    /// Gives zero-sized and named maps their sizes, and drops pinning (a check pins nothing).
+    /// Gives zero-sized and named maps their sizes (entries, and the value size of stack
+    /// maps), and drops pinning (a check pins nothing).
     fn size_maps(&self, sizer: &dyn MapSizer) -> Result<(), String> {
         let mut map = std::ptr::null_mut();
         loop {
@@ -139,11 +144,12 @@ impl Object {
                 return Ok(());
             }
             // SAFETY: `map` belongs to the open object; bpf_map__name is never NULL.
-            let (name, map_type, declared) = unsafe {
+            let (name, map_type, declared, declared_value) = unsafe {
                 (
                     text(sys::bpf_map__name(map)),
                     sys::bpf_map__type(map),
                     sys::bpf_map__max_entries(map),
+                    sys::bpf_map__value_size(map),
                 )
             };
             if let Some(entries) = sizer.size(&name, map_type, declared) {
@@ -151,6 +157,13 @@ impl Object {
                 let err = unsafe { sys::bpf_map__set_max_entries(map, entries) };
                 if err < 0 {
                     return Err(format!("map '{name}': cannot set max_entries {entries}"));
+                }
+            }
+            if let Some(bytes) = sizer.value_size(map_type, declared_value) {
+                // SAFETY: the object is opened, not loaded.
+                let err = unsafe { sys::bpf_map__set_value_size(map, bytes) };
+                if err < 0 {
+                    return Err(format!("map '{name}': cannot set value_size {bytes}"));
                 }
             }
             // SAFETY: a NULL pin path clears pinning.

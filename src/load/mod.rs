@@ -30,6 +30,10 @@ pub const DEFAULT_ENTRIES: u32 = 1024;
 /// Default size of ring buffers declared with 0 bytes: 256 KiB.
 pub const DEFAULT_RINGBUF_BYTES: u32 = 256 * 1024;
 
+/// Value size of stack-trace maps declared without one, as user space sets it
+/// (`perf_max_stack_depth * sizeof(u64)`): the kernel's default depth, 127 frames.
+pub const DEFAULT_STACK_VALUE_BYTES: u32 = 127 * 8;
+
 /// How maps are sized before the load.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -67,6 +71,11 @@ impl libbpf::MapSizer for Options {
             }
             _ => Some(self.default_entries),
         }
+    }
+
+    fn value_size(&self, map_type: u32, declared: u32) -> Option<u32> {
+        (map_type == libbpf_sys::BPF_MAP_TYPE_STACK_TRACE && declared == 0)
+            .then_some(DEFAULT_STACK_VALUE_BYTES)
     }
 }
 
