@@ -143,6 +143,57 @@ fn a_refusal_reads_like_a_compiler_error() {
 }
 
 #[test]
+fn the_catch_all_codes_are_real_refusals_too() {
+    if !kernel_available("the_catch_all_codes_are_real_refusals_too") {
+        return;
+    }
+    // B0711: the verifier refuses a call to a helper that does not exist, a message of no
+    // known class. B0712: libbpf stops before the verifier, because the kernel refuses to
+    // create a ring buffer declared with a value size.
+    let unknown = fixture("load/unknown_helper.bpf.c");
+    let ringbuf = fixture("load/ringbuf_value.bpf.c");
+    let (code, findings, records) = load_json(&[unknown.as_os_str(), ringbuf.as_os_str()]);
+    assert_eq!(code, 1, "{findings:#?}");
+    for (source, class, program, says) in [
+        (
+            &unknown,
+            "B0711",
+            "call_nothing",
+            "invalid func unknown#10000",
+        ),
+        (
+            &ringbuf,
+            "B0712",
+            "send_event",
+            "map 'events': failed to create: -EINVAL",
+        ),
+    ] {
+        let object = source.display().to_string();
+        let finding = findings
+            .iter()
+            .find(|f| f["code"] == class && f["object"] == object)
+            .unwrap_or_else(|| panic!("{class}: no finding: {findings:#?}"));
+        assert_eq!(finding["severity"], "error", "{finding:#}");
+        assert!(
+            finding["message"].as_str().unwrap().contains(says),
+            "{finding:#}"
+        );
+        let record = records
+            .iter()
+            .find(|r| r["object"] == object && r["program"] == program)
+            .unwrap_or_else(|| panic!("{class}: no record: {records:#?}"));
+        assert_eq!(record["status"], "refused", "{record:#}");
+        assert_eq!(record["code"], class, "{record:#}");
+    }
+    let b0711 = findings.iter().find(|f| f["code"] == "B0711").unwrap();
+    assert_eq!(
+        b0711["location"]["line"].as_u64(),
+        Some(marked_line(&unknown, "B0711")),
+        "{b0711:#}"
+    );
+}
+
+#[test]
 fn maps_user_space_sizes_at_run_time_get_sizes() {
     if !kernel_available("maps_user_space_sizes_at_run_time_get_sizes") {
         return;
