@@ -51,6 +51,29 @@ fn marked_line(source: &Path, code: &str) -> u64 {
     index as u64 + 1
 }
 
+/// The error finding of code `class` for `object`, after checking that program `program`'s
+/// record says it was refused with that code.
+fn refusal<'a>(
+    findings: &'a [Value],
+    records: &[Value],
+    class: &str,
+    object: &str,
+    program: &str,
+) -> &'a Value {
+    let finding = findings
+        .iter()
+        .find(|f| f["code"] == class && f["object"] == object)
+        .unwrap_or_else(|| panic!("{class}: no finding for {object}: {findings:#?}"));
+    assert_eq!(finding["severity"], "error", "{finding:#}");
+    let record = records
+        .iter()
+        .find(|r| r["object"] == object && r["program"] == program)
+        .unwrap_or_else(|| panic!("{class}: no record: {records:#?}"));
+    assert_eq!(record["status"], "refused", "{record:#}");
+    assert_eq!(record["code"], class, "{record:#}");
+    finding
+}
+
 #[test]
 fn each_verifier_error_class_is_a_finding_at_its_line() {
     if !kernel_available("each_verifier_error_class_is_a_finding_at_its_line") {
@@ -65,11 +88,7 @@ fn each_verifier_error_class_is_a_finding_at_its_line() {
     assert_eq!(code, 1, "{findings:#?}");
     for ((_, class, program), source) in CLASSES.iter().zip(&sources) {
         let object = source.display().to_string();
-        let finding = findings
-            .iter()
-            .find(|f| f["code"] == *class && f["object"] == object)
-            .unwrap_or_else(|| panic!("{class}: no finding for {object}: {findings:#?}"));
-        assert_eq!(finding["severity"], "error", "{finding:#}");
+        let finding = refusal(&findings, &records, class, &object, program);
         let message = finding["message"].as_str().unwrap();
         assert!(
             message.starts_with(&format!("the verifier refused program '{program}': ")),
@@ -97,12 +116,6 @@ fn each_verifier_error_class_is_a_finding_at_its_line() {
             notes.iter().any(|n| n.starts_with("hint: ")),
             "{class}: {notes:#?}"
         );
-        let record = records
-            .iter()
-            .find(|r| r["object"] == object && r["program"] == *program)
-            .unwrap_or_else(|| panic!("{class}: no record: {records:#?}"));
-        assert_eq!(record["status"], "refused", "{record:#}");
-        assert_eq!(record["code"], *class, "{record:#}");
     }
     let null_check = findings.iter().find(|f| f["code"] == "B0701").unwrap();
     assert!(
@@ -169,21 +182,11 @@ fn the_catch_all_codes_are_real_refusals_too() {
         ),
     ] {
         let object = source.display().to_string();
-        let finding = findings
-            .iter()
-            .find(|f| f["code"] == class && f["object"] == object)
-            .unwrap_or_else(|| panic!("{class}: no finding: {findings:#?}"));
-        assert_eq!(finding["severity"], "error", "{finding:#}");
+        let finding = refusal(&findings, &records, class, &object, program);
         assert!(
             finding["message"].as_str().unwrap().contains(says),
             "{finding:#}"
         );
-        let record = records
-            .iter()
-            .find(|r| r["object"] == object && r["program"] == program)
-            .unwrap_or_else(|| panic!("{class}: no record: {records:#?}"));
-        assert_eq!(record["status"], "refused", "{record:#}");
-        assert_eq!(record["code"], class, "{record:#}");
     }
     let b0711 = findings.iter().find(|f| f["code"] == "B0711").unwrap();
     assert_eq!(
