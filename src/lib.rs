@@ -37,6 +37,7 @@ pub mod content_hash;
 pub mod depfile;
 pub mod diag;
 pub mod error;
+pub mod fast_hash;
 #[cfg(feature = "inspect")]
 pub mod inspect;
 pub mod link;

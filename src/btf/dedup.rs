@@ -17,7 +17,7 @@
 //! are dropped and references to them redirected.
 
 use super::raw::{BtfWriter, RawType, kind};
-use std::collections::HashMap;
+use crate::fast_hash::FastMap;
 
 /// The deduplicated BTF and, for every old id (index), its new id.
 pub struct Deduped {
@@ -28,30 +28,26 @@ pub struct Deduped {
 }
 
 /// Collapses equal types of `btf`; see the module documentation.
-pub fn dedup(btf: &BtfWriter) -> Deduped {
+pub fn dedup(btf: BtfWriter) -> Deduped {
     let n = btf.len() as usize;
-    let signatures = local_signatures(btf);
+    let names = CanonicalNames::of(&btf);
+    let signatures = local_signatures(&btf, &names);
     let mut redirect: Vec<u32> = (0..=n as u32).collect();
-    let mut class = refine(btf, &signatures, &redirect);
-    while resolve_forwards(btf, &class, &mut redirect) {
-        class = refine(btf, &signatures, &redirect);
+    let mut class = refine(&btf, &signatures, &redirect);
+    while resolve_forwards(&btf, &names, &class, &mut redirect) {
+        class = refine(&btf, &signatures, &redirect);
     }
 
     // The first member of each class is its canonical type; a redirected forward
     // declaration takes the canonical type of what it resolved to.
-    let mut first_of_class: HashMap<u32, u32> = HashMap::new();
-    for id in 1..=n as u32 {
-        first_of_class.entry(class[id as usize]).or_insert(id);
+    let mut first_of_class = vec![u32::MAX; distinct(&class)];
+    for id in (1..=n as u32).rev() {
+        first_of_class[class[id as usize] as usize] = id;
     }
-    let canonical = |id: u32| -> u32 {
-        let target = redirect[id as usize];
-        first_of_class[&class[target as usize]]
-    };
+    let canonical =
+        |id: u32| -> u32 { first_of_class[class[redirect[id as usize] as usize] as usize] };
 
     let mut map = vec![0u32; n + 1];
-    // The string section stays as it is, as libbpf's does: strings keep their offsets and
-    // the output can be byte-identical to bpftool's.
-    let mut out = btf.without_types();
     let mut kept = Vec::new();
     for id in 1..=n as u32 {
         if canonical(id) == id {
@@ -62,70 +58,122 @@ pub fn dedup(btf: &BtfWriter) -> Deduped {
     for id in 1..=n as u32 {
         map[id as usize] = map[canonical(id) as usize];
     }
-    for &id in &kept {
-        let mut ty = btf.get(id).expect("kept ids exist").clone();
-        ty.visit_type_ids(|type_id| *type_id = map[*type_id as usize]);
+    let kept_types: Vec<RawType> = kept
+        .iter()
+        .map(|&id| {
+            let mut ty = btf.get(id).expect("kept ids exist").clone();
+            ty.visit_type_ids(|type_id| *type_id = map[*type_id as usize]);
+            ty
+        })
+        .collect();
+    // The string section stays as it is, as libbpf's does: strings keep their offsets and
+    // the output can be byte-identical to bpftool's.
+    let mut out = btf.into_strings();
+    for ty in kept_types {
         out.push(ty);
     }
     Deduped { btf: out, map }
 }
 
-/// What a type is apart from the types it refers to: its words with strings spelled out and
-/// type ids blanked. `VAR` and `DATASEC` include their own id, so they stay unique.
-fn local_signatures(btf: &BtfWriter) -> Vec<Vec<u8>> {
-    let mut signatures = vec![Vec::new()];
+/// One number per distinct string of a BTF: equal strings at different offsets (a string
+/// section may repeat a string) compare equal by number. `None` when the offsets are such
+/// numbers already ([`BtfWriter::has_unique_strings`]).
+struct CanonicalNames(Option<FastMap<u32, u32>>);
+
+impl CanonicalNames {
+    fn of(btf: &BtfWriter) -> Self {
+        if btf.has_unique_strings() {
+            return CanonicalNames(None);
+        }
+        let mut by_text: FastMap<&[u8], u32> = FastMap::default();
+        let mut by_offset = FastMap::default();
+        for ty in btf.types() {
+            let mut ty = ty.clone();
+            ty.visit_strings(|offset| {
+                let next = by_text.len() as u32;
+                let number = *by_text.entry(btf.string(*offset)).or_insert(next);
+                by_offset.insert(*offset, number);
+            });
+        }
+        CanonicalNames(Some(by_offset))
+    }
+
+    fn number(&self, offset: u32) -> u32 {
+        self.0.as_ref().map_or(offset, |numbers| numbers[&offset])
+    }
+}
+
+/// Words of a flat table of keys, one key per type id (index).
+struct Keys {
+    words: Vec<u32>,
+    /// Where key `i` starts in `words` (key `i` ends where key `i + 1` starts).
+    starts: Vec<usize>,
+}
+
+impl Keys {
+    fn new() -> Self {
+        Keys {
+            words: Vec::new(),
+            starts: vec![0],
+        }
+    }
+
+    /// Ends the key being written.
+    fn close(&mut self) {
+        self.starts.push(self.words.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u32]> {
+        self.starts.windows(2).map(|w| &self.words[w[0]..w[1]])
+    }
+}
+
+/// What a type is apart from the types it refers to: its words with strings numbered by
+/// content and type ids blanked. `VAR` and `DATASEC` include their own id, so they stay
+/// unique. Key 0 is `void`.
+fn local_signatures(btf: &BtfWriter, names: &CanonicalNames) -> Keys {
+    let mut keys = Keys::new();
+    keys.close();
     for (index, ty) in btf.types().iter().enumerate() {
         let mut blanked = ty.clone();
         blanked.visit_type_ids(|id| *id = 0);
-        let mut names = Vec::new();
-        blanked.visit_strings(|offset| {
-            names.push(btf.string(*offset).to_vec());
-            *offset = 0;
-        });
-        let mut signature = Vec::new();
-        for word in [blanked.info, blanked.size_or_type]
-            .iter()
-            .chain(&blanked.extra)
-        {
-            signature.extend_from_slice(&word.to_le_bytes());
-        }
+        blanked.visit_strings(|offset| *offset = names.number(*offset));
+        keys.words.extend(
+            [blanked.name_off, blanked.info, blanked.size_or_type]
+                .iter()
+                .chain(&blanked.extra),
+        );
         if matches!(ty.kind(), kind::VAR | kind::DATASEC) {
-            signature.extend_from_slice(&(index as u32 + 1).to_le_bytes());
+            keys.words.push(index as u32 + 1);
         }
-        for name in names {
-            signature.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            signature.extend_from_slice(&name);
-        }
-        signatures.push(signature);
+        keys.close();
     }
-    signatures
+    keys
 }
 
 /// The coarsest partition of type ids (index) into classes of equal types, following each
 /// reference through `redirect`. Class 0 is `void` alone.
-fn refine(btf: &BtfWriter, signatures: &[Vec<u8>], redirect: &[u32]) -> Vec<u32> {
-    let mut class = number_classes(signatures.iter().map(|s| s.as_slice()));
+fn refine(btf: &BtfWriter, signatures: &Keys, redirect: &[u32]) -> Vec<u32> {
+    let mut class = number_classes(signatures);
     let mut count = distinct(&class);
-    let references: Vec<Vec<u32>> = std::iter::once(Vec::new())
-        .chain(btf.types().iter().map(|ty| {
-            let mut ids = Vec::new();
-            ty.clone()
-                .visit_type_ids(|id| ids.push(redirect[*id as usize]));
-            ids
-        }))
-        .collect();
+    let mut references = Keys::new();
+    references.close();
+    for ty in btf.types() {
+        references
+            .words
+            .extend(ty.type_ids().map(|id| redirect[id as usize]));
+        references.close();
+    }
+    let mut keys = Keys::new();
     loop {
-        let keys: Vec<Vec<u8>> = references
-            .iter()
-            .enumerate()
-            .map(|(id, refs)| {
-                std::iter::once(class[id])
-                    .chain(refs.iter().map(|&r| class[r as usize]))
-                    .flat_map(u32::to_le_bytes)
-                    .collect()
-            })
-            .collect();
-        let next = number_classes(keys.iter().map(|k| k.as_slice()));
+        keys.words.clear();
+        keys.starts.truncate(1);
+        for (id, refs) in references.iter().enumerate() {
+            keys.words.push(class[id]);
+            keys.words.extend(refs.iter().map(|&r| class[r as usize]));
+            keys.close();
+        }
+        let next = number_classes(&keys);
         let next_count = distinct(&next);
         class = next;
         if next_count == count {
@@ -136,13 +184,15 @@ fn refine(btf: &BtfWriter, signatures: &[Vec<u8>], redirect: &[u32]) -> Vec<u32>
 }
 
 /// Numbers the distinct keys in order of first appearance.
-fn number_classes<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Vec<u32> {
-    let mut numbers: HashMap<&[u8], u32> = HashMap::new();
-    keys.map(|key| {
-        let next = numbers.len() as u32;
-        *numbers.entry(key).or_insert(next)
-    })
-    .collect()
+fn number_classes(keys: &Keys) -> Vec<u32> {
+    let mut numbers: FastMap<&[u32], u32> = FastMap::default();
+    numbers.reserve(keys.starts.len());
+    keys.iter()
+        .map(|key| {
+            let next = numbers.len() as u32;
+            *numbers.entry(key).or_insert(next)
+        })
+        .collect()
 }
 
 fn distinct(class: &[u32]) -> usize {
@@ -151,12 +201,17 @@ fn distinct(class: &[u32]) -> usize {
 
 /// Points each forward declaration still unresolved at the full type of its name, when all
 /// full types of that name are one class. Returns whether anything changed.
-fn resolve_forwards(btf: &BtfWriter, class: &[u32], redirect: &mut [u32]) -> bool {
-    let mut full: HashMap<(u32, &[u8]), Vec<u32>> = HashMap::new();
+fn resolve_forwards(
+    btf: &BtfWriter,
+    names: &CanonicalNames,
+    class: &[u32],
+    redirect: &mut [u32],
+) -> bool {
+    let mut full: FastMap<(u32, u32), Vec<u32>> = FastMap::default();
     for (index, ty) in btf.types().iter().enumerate() {
         let id = index as u32 + 1;
         if let Some(family) = full_family(ty) {
-            full.entry((family, btf.string(ty.name_off)))
+            full.entry((family, names.number(ty.name_off)))
                 .or_default()
                 .push(id);
         }
@@ -170,7 +225,7 @@ fn resolve_forwards(btf: &BtfWriter, class: &[u32], redirect: &mut [u32]) -> boo
         let Some(family) = forward_family(ty) else {
             continue;
         };
-        let Some(candidates) = full.get(&(family, btf.string(ty.name_off))) else {
+        let Some(candidates) = full.get(&(family, names.number(ty.name_off))) else {
             continue;
         };
         let first = candidates[0];
@@ -255,7 +310,7 @@ mod tests {
         let mut w = BtfWriter::default();
         let first = node_list(&mut w);
         let second = node_list(&mut w);
-        let deduped = dedup(&w);
+        let deduped = dedup(w.clone());
         assert_eq!(deduped.btf.len(), 3);
         assert_eq!(deduped.map[first as usize], deduped.map[second as usize]);
         let node = deduped.btf.get(deduped.map[second as usize]).unwrap();
@@ -272,7 +327,7 @@ mod tests {
         let renamed = w.add_str(b"value");
         w.get_mut(second).unwrap().extra[0] = renamed;
         // The two `int`s collapse; the two structs (and their pointers) do not.
-        assert_eq!(dedup(&w).btf.len(), 5);
+        assert_eq!(dedup(w.clone()).btf.len(), 5);
     }
 
     #[test]
@@ -287,7 +342,7 @@ mod tests {
         });
         let to_fwd = pointer(&mut w, fwd);
         let full = node_list(&mut w);
-        let deduped = dedup(&w);
+        let deduped = dedup(w.clone());
         assert_eq!(deduped.map[fwd as usize], deduped.map[full as usize]);
         // The pointer to the forward declaration is now the pointer to the full struct.
         assert_eq!(deduped.btf.len(), 3);
@@ -307,6 +362,6 @@ mod tests {
                 extra: vec![0],
             });
         }
-        assert_eq!(dedup(&w).btf.len(), 3);
+        assert_eq!(dedup(w.clone()).btf.len(), 3);
     }
 }

@@ -6,7 +6,9 @@
 
 use super::table::{HEADER_LEN, Reader, record_layout};
 use crate::error::{Error, Result};
-use std::collections::HashMap;
+use crate::fast_hash::FastHasher;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// BTF kind numbers (`BTF_KIND_*`), for matching on [`RawType::kind`].
 pub mod kind {
@@ -155,6 +157,32 @@ impl RawType {
     /// Calls `visit` on every type id the record holds, in libbpf's order
     /// (`BTF_FIELD_ITER_IDS`).
     pub fn visit_type_ids(&mut self, mut visit: impl FnMut(&mut u32)) {
+        let (header, extra) = self.type_id_slots();
+        if header {
+            visit(&mut self.size_or_type);
+        }
+        if let Some((first, end, stride)) = extra {
+            self.extra[first..end]
+                .iter_mut()
+                .step_by(stride)
+                .for_each(visit);
+        }
+    }
+
+    /// The type ids the record holds, in the order of [`RawType::visit_type_ids`].
+    pub fn type_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        let (header, extra) = self.type_id_slots();
+        let (first, end, stride) = extra.unwrap_or((0, 0, 1));
+        header
+            .then_some(self.size_or_type)
+            .into_iter()
+            .chain(self.extra[first..end].iter().step_by(stride).copied())
+    }
+
+    /// Where the record's type ids are: whether the header's third word is one, and the
+    /// first index, end and stride of those in `extra`.
+    fn type_id_slots(&self) -> (bool, Option<(usize, usize, usize)>) {
+        let all = self.extra.len();
         match self.kind() {
             kind::PTR
             | kind::TYPEDEF
@@ -164,23 +192,13 @@ impl RawType {
             | kind::FUNC
             | kind::VAR
             | kind::DECL_TAG
-            | kind::TYPE_TAG => visit(&mut self.size_or_type),
-            kind::ARRAY => self.extra[..2].iter_mut().for_each(visit),
-            kind::STRUCT | kind::UNION => self
-                .extra
-                .chunks_exact_mut(3)
-                .for_each(|m| visit(&mut m[1])),
-            kind::FUNC_PROTO => {
-                visit(&mut self.size_or_type);
-                self.extra
-                    .chunks_exact_mut(2)
-                    .for_each(|p| visit(&mut p[1]));
-            }
-            kind::DATASEC => self
-                .extra
-                .chunks_exact_mut(3)
-                .for_each(|v| visit(&mut v[0])),
-            _ => {}
+            | kind::TYPE_TAG => (true, None),
+            // The element type and the index type.
+            kind::ARRAY => (false, Some((0, all.min(2), 1))),
+            kind::STRUCT | kind::UNION => (false, Some((1.min(all), all, 3))),
+            kind::FUNC_PROTO => (true, Some((1.min(all), all, 2))),
+            kind::DATASEC => (false, Some((0, all, 3))),
+            _ => (false, None),
         }
     }
 
@@ -268,8 +286,7 @@ impl<'a> RawBtf<'a> {
 
     /// The string at `offset` (empty when out of range).
     pub fn string(&self, offset: u32) -> &'a [u8] {
-        let tail = self.strings.get(offset as usize..).unwrap_or_default();
-        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+        string_at(self.strings, offset)
     }
 }
 
@@ -284,14 +301,68 @@ fn extra_words(info: u32) -> Result<usize> {
     Ok((fixed + entries * entry) / 4)
 }
 
+/// The offsets of a string section's strings, found by content: each entry is the offset of
+/// a string's first occurrence with the string's hash (kept, so that growing the table hashes
+/// nothing again), so that looking a string up allocates nothing.
+#[derive(Debug, Clone, Default)]
+struct StringIndex(HashTable<(u64, u32)>);
+
+impl StringIndex {
+    /// Indexes every string of `strings`, the first occurrence of a string winning.
+    fn of(strings: &[u8]) -> Self {
+        let mut index = StringIndex::default();
+        let mut start = 0;
+        for (at, &byte) in strings.iter().enumerate() {
+            if byte == 0 {
+                let string = &strings[start..at];
+                if !string.is_empty() && index.find(strings, string).is_none() {
+                    index.insert(string, start as u32);
+                }
+                start = at + 1;
+            }
+        }
+        index
+    }
+
+    fn find(&self, strings: &[u8], string: &[u8]) -> Option<u32> {
+        self.0
+            .find(hash_string(string), |&(_, at)| {
+                string_at(strings, at) == string
+            })
+            .map(|&(_, at)| at)
+    }
+
+    /// Adds `string`, found at `offset` (not yet in the index).
+    fn insert(&mut self, string: &[u8], offset: u32) {
+        let hash = hash_string(string);
+        self.0
+            .insert_unique(hash, (hash, offset), |&(hash, _)| hash);
+    }
+}
+
+fn hash_string(string: &[u8]) -> u64 {
+    BuildHasherDefault::<FastHasher>::default().hash_one(string)
+}
+
+/// The NUL-terminated string at `offset` of a string section (empty when out of range).
+fn string_at(strings: &[u8], offset: u32) -> &[u8] {
+    let tail = strings.get(offset as usize..).unwrap_or_default();
+    &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+}
+
 /// Builds new BTF: types appended in order, strings deduplicated (the first occurrence of a
 /// string keeps its offset), as libbpf's `btf__add_*` functions build it, so that bpfgen's
 /// output can equal libbpf's byte for byte.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BtfWriter {
     types: Vec<RawType>,
     strings: Vec<u8>,
-    offsets: HashMap<Vec<u8>, u32>,
+    /// Where each string starts; built on the first [`BtfWriter::add_str`], so that a writer
+    /// made from an object's BTF to be read and copied from never indexes its strings.
+    offsets: Option<StringIndex>,
+    /// Whether every string was added by [`BtfWriter::add_str`], so that equal strings have
+    /// equal offsets (not so for an object's string section taken as it is).
+    unique_strings: bool,
 }
 
 impl Default for BtfWriter {
@@ -299,7 +370,8 @@ impl Default for BtfWriter {
         BtfWriter {
             types: Vec::new(),
             strings: vec![0],
-            offsets: HashMap::new(),
+            offsets: Some(StringIndex::default()),
+            unique_strings: true,
         }
     }
 }
@@ -310,13 +382,17 @@ impl BtfWriter {
         if string.is_empty() {
             return 0;
         }
-        if let Some(&offset) = self.offsets.get(string) {
+        let BtfWriter {
+            strings, offsets, ..
+        } = self;
+        let index = offsets.get_or_insert_with(|| StringIndex::of(strings));
+        if let Some(offset) = index.find(strings, string) {
             return offset;
         }
-        let offset = self.strings.len() as u32;
-        self.strings.extend_from_slice(string);
-        self.strings.push(0);
-        self.offsets.insert(string.to_vec(), offset);
+        let offset = strings.len() as u32;
+        strings.extend_from_slice(string);
+        strings.push(0);
+        index.insert(string, offset);
         offset
     }
 
@@ -349,12 +425,12 @@ impl BtfWriter {
         &mut self.types
     }
 
-    /// A writer with this one's strings (at the same offsets) and no types.
-    pub fn without_types(&self) -> BtfWriter {
+    /// This writer's strings (at the same offsets) with no types, for a writer that
+    /// rebuilds the types.
+    pub fn into_strings(self) -> BtfWriter {
         BtfWriter {
             types: Vec::new(),
-            strings: self.strings.clone(),
-            offsets: self.offsets.clone(),
+            ..self
         }
     }
 
@@ -386,18 +462,31 @@ impl BtfWriter {
 
     /// The string at `offset` in this writer's string section (empty when out of range).
     pub fn string(&self, offset: u32) -> &[u8] {
-        let tail = self.strings.get(offset as usize..).unwrap_or_default();
-        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+        string_at(&self.strings, offset)
     }
 
-    /// A writer holding all of `source`'s types, with its strings re-added (so that the
-    /// types can be changed and new strings added).
+    /// Whether equal strings always have equal offsets (every string came through
+    /// [`BtfWriter::add_str`]), so that offsets can be compared instead of strings.
+    pub fn has_unique_strings(&self) -> bool {
+        self.unique_strings
+    }
+
+    /// A writer holding all of `source`'s types and its string section as they are (so that
+    /// the types can be changed, and new strings added after the old ones).
     pub fn from_raw(source: &RawBtf) -> Result<Self> {
-        let mut writer = BtfWriter::default();
-        for id in 1..=source.len() {
-            writer.copy_from(source, &source.get(id)?);
+        let types = (1..=source.len())
+            .map(|id| source.get(id))
+            .collect::<Result<_>>()?;
+        let mut strings = source.strings.to_vec();
+        if strings.last() != Some(&0) {
+            strings.push(0);
         }
-        Ok(writer)
+        Ok(BtfWriter {
+            types,
+            strings,
+            offsets: None,
+            unique_strings: false,
+        })
     }
 
     /// The raw BTF file: header, types, strings, in the given byte order.

@@ -4,8 +4,8 @@
 
 use super::sections::OutSection;
 use super::symbols::OutSymbol;
+use crate::fast_hash::FastMap;
 use object::elf;
-use std::collections::HashMap;
 
 const EHDR_LEN: usize = 64;
 const SHDR_LEN: usize = 64;
@@ -29,7 +29,7 @@ struct Emitted {
 #[derive(Default)]
 struct Strings {
     bytes: Vec<u8>,
-    offsets: HashMap<String, u32>,
+    offsets: FastMap<String, u32>,
 }
 
 impl Strings {

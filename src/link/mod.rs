@@ -29,9 +29,9 @@ pub mod types;
 use crate::btf::dedup::dedup;
 use crate::btf::raw::{BtfWriter, RawType, kind};
 use crate::error::{Error, Result};
+use crate::fast_hash::FastMap;
 use input::InputObject;
 use sections::OutSection;
-use std::collections::HashMap;
 use symbols::{Global, OutSymbol};
 
 /// Links objects given as bytes; `inputs` pairs each object's name for messages (its path)
@@ -59,7 +59,7 @@ pub struct Linker {
     first_file: String,
     sections: Vec<OutSection>,
     symbols: Vec<OutSymbol>,
-    globals: HashMap<String, Global>,
+    globals: FastMap<String, Global>,
     btf: BtfWriter,
 }
 
@@ -130,7 +130,7 @@ impl Linker {
                     }
                 }
             }
-            let deduped = dedup(&self.btf);
+            let deduped = dedup(std::mem::take(&mut self.btf));
             let mut btf = deduped.btf;
             for section in &mut self.sections {
                 section.remap_ext_type_ids(&deduped.map);
