@@ -463,3 +463,65 @@ fn a_partial_link_is_written_and_only_its_skeleton_is_refused() {
         stderr(&skeleton)
     );
 }
+
+/// `object` with the type id of its first CO-RE relocation record replaced by `type_id`.
+fn with_first_core_relo_type(object: &[u8], type_id: u32) -> Vec<u8> {
+    let lay = layout(object);
+    let &(_, ext, _) = lay
+        .sections
+        .iter()
+        .find(|(n, _, _)| n == ".BTF.ext")
+        .unwrap();
+    let word = |at: usize| u32::from_le_bytes(object[at..at + 4].try_into().unwrap()) as usize;
+    // Header: magic, version, flags, hdr_len, then (offset, length) of the func, line and
+    // CO-RE subsections; a subsection is a record size, then per ELF section its name,
+    // record count and records {insn_off, type_id, access_str_off, kind}.
+    let core = ext + word(ext + 4) + word(ext + 24);
+    assert!(word(ext + 28) > 0, "the object has CO-RE relocations");
+    let mut patched = object.to_vec();
+    put_u32(&mut patched, core + 4 + 8 + 4, type_id);
+    patched
+}
+
+#[test]
+fn a_core_relocation_naming_no_type_is_refused_by_every_command() {
+    // Found by the `package` fuzz target: the manifest spelled the relocation's root type and
+    // the C declaration writer trusted the id.
+    let dir = scratch();
+    let object = built_example(dir.path(), "bootstrap");
+    let patched = dir.path().join("patched.bpf.o");
+    std::fs::write(
+        &patched,
+        with_first_core_relo_type(&std::fs::read(&object).unwrap(), 0x00ff_ffff),
+    )
+    .unwrap();
+    let package = dir.path().join("package.tar");
+    // `check` reports invalid BTF as finding B0403 (a warning: libbpf may load an object
+    // without its BTF); everything else stops with an input error.
+    for (args, exit) in [
+        (&["inspect"][..], 1),
+        (&["check"], 0),
+        (&["gen", "skeleton"], 1),
+        (
+            &[
+                "package",
+                "--format",
+                "ecli-tar",
+                "-o",
+                package.to_str().unwrap(),
+            ],
+            1,
+        ),
+    ] {
+        let out = run(bpfgen().args(args).arg(&patched));
+        assert_eq!(out.status.code(), Some(exit), "{args:?}: {}", stderr(&out));
+        let log = stderr(&out);
+        assert!(
+            log.contains("patched.bpf.o")
+                && log.contains("a CO-RE relocation record of section")
+                && log.contains("names type [16777215]"),
+            "{args:?}: {log}"
+        );
+        assert!(!log.contains("panicked"), "{log}");
+    }
+}

@@ -52,6 +52,9 @@ pub fn declaration(
     indent: usize,
     style: &DeclStyle,
 ) -> Result<String> {
+    // The dumper trusts the ids it follows (the table checked them); the root comes from
+    // the caller, perhaps from an object's `.BTF.ext`.
+    table.get(id)?;
     let mut dumper = Dumper::new(table, style);
     dumper.emit_type_decl(id, name, indent)?;
     Ok(dumper.out)

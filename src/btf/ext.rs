@@ -4,6 +4,7 @@
 //! Every count read from the input is checked against the bytes that are really there before
 //! anything is allocated, so a header claiming 2^32 records fails instead of exhausting memory.
 
+use super::table::TypeTable;
 use crate::error::{Error, Result};
 
 const BTF_MAGIC: u16 = 0xeb9f;
@@ -158,6 +159,30 @@ pub struct BtfExt {
 }
 
 impl BtfExt {
+    /// Checks that every function and CO-RE record names a type of `types` (the object's
+    /// `.BTF`): libbpf refuses an object whose records name types that do not exist, and
+    /// everything that reads the records may then look their types up.
+    pub fn check_type_ids(&self, types: &TypeTable) -> Result<()> {
+        for section in &self.sections {
+            let funcs = section.funcs.iter().map(|f| ("function", f.type_id));
+            let relos = section
+                .core_relos
+                .iter()
+                .map(|r| ("CO-RE relocation", r.type_id));
+            for (record, type_id) in funcs.chain(relos) {
+                if type_id >= types.len() {
+                    return Err(Error::input(format!(
+                        "invalid .BTF.ext: a {record} record of section '{}' names type \
+                         [{type_id}], but .BTF has {} types",
+                        section.section,
+                        types.len() - 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Parses `.BTF.ext` bytes, resolving names through the object's `.BTF` strings.
     pub fn parse(bytes: &[u8], strings: &BtfStrings<'_>) -> Result<Self> {
         let r = Reader::with_magic(bytes, "BTF.ext")?;

@@ -100,7 +100,11 @@ impl BpfObject {
             .map_err(invalid_btf)?;
         let btf_ext = match (btf_bytes, data_of(SectionKind::BtfExt)) {
             (Some(btf), Some(ext)) => {
-                Some(BtfExt::parse(ext, &BtfStrings::new(btf)?).map_err(invalid_btf)?)
+                let ext = BtfExt::parse(ext, &BtfStrings::new(btf)?).map_err(invalid_btf)?;
+                if let Some(types) = &types {
+                    ext.check_type_ids(types).map_err(invalid_btf)?;
+                }
+                Some(ext)
             }
             _ => None,
         };
