@@ -12,7 +12,7 @@ pub fn object_read(data: &[u8]) {
     if let Ok(model) = bpfgen::skel::Skeleton::new(
         &object,
         "fuzz_bpf",
-        bpfgen::object::names::skeleton_identifier,
+        bpfgen::ident::skeleton_identifier,
     ) {
         let _ = bpfgen::skel::c::render(&model, &object, data);
     }

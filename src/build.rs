@@ -129,6 +129,32 @@ pub struct SourceOutcome {
     pub result: Result<Built>,
 }
 
+/// The build record a package carries for an object bpfgen built from `source` with `clang`
+/// and `options`: the clang version, the flags that shape an object (include directories as
+/// the user spelled them, so that the record does not depend on where the tree is) and the
+/// source's SHA-256.
+#[cfg(feature = "package")]
+pub fn package_build_info(
+    clang: &Clang,
+    options: &CompileOptions,
+    source: &Path,
+) -> Result<crate::package::BuildInfo> {
+    let bytes = std::fs::read(source).map_err(|e| Error::io(source, &e))?;
+    let flags = compile::object_flags(options)
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    let name = source.file_name().unwrap_or_default().to_string_lossy();
+    Ok(crate::package::BuildInfo {
+        clang: clang.version().to_string(),
+        flags,
+        sources: vec![(
+            name.into_owned(),
+            crate::package::archive::sha256_hex(&bytes),
+        )],
+    })
+}
+
 /// The stem of a source: its file name without `.bpf.c` (or, failing that, its extension).
 pub fn source_stem(source: &Path) -> String {
     let name = source.file_name().unwrap_or_default().to_string_lossy();
@@ -748,7 +774,7 @@ fn write_outputs(
                 })
             }
             SkeletonLang::C | SkeletonLang::None => {
-                Skeleton::new(&object, &object_name, names::skeleton_identifier)
+                Skeleton::new(&object, &object_name, crate::ident::skeleton_identifier)
                     .and_then(|model| skel::c::render(&model, &object, &stripped))
             }
         };

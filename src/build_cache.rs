@@ -7,7 +7,8 @@
 //! the stripped object, the header list and clang's diagnostics (replayed on a hit). The
 //! skeleton and dependency file are derived again from the result: deterministic and cheaper
 //! than storing them. Beyond a size limit, the least recently used entries of every kind
-//! (results, manifests, generated and precompiled headers) are evicted.
+//! (results, manifests, generated and precompiled headers) are evicted. What each clang
+//! binary reports about itself is kept too ([`discover_clang`]).
 
 use crate::cache::{self, Cache};
 use crate::compile::{self, CompileOptions};
@@ -317,6 +318,35 @@ fn dir_size(dir: &Path) -> u64 {
         .filter_map(|entry| entry.metadata().ok())
         .map(|meta| meta.len())
         .sum()
+}
+
+/// Finds clang ([`Clang::locate`]) and reads what it reports about itself (version, system
+/// include directories) from the cache, asking the binary only the first time it is seen:
+/// keyed by its path, size, mtime and inode.
+pub fn discover_clang(explicit: Option<&Path>, cache: &Cache) -> Result<Clang> {
+    use std::os::unix::fs::MetadataExt;
+    let clang = Clang::locate(explicit)?;
+    let meta = std::fs::metadata(&clang).map_err(|e| Error::io(&clang, &e))?;
+    let identity = format!(
+        "{} {} {} {}",
+        clang.display(),
+        meta.len(),
+        meta.mtime_nsec(),
+        meta.ino()
+    );
+    let key = cache::key(&[
+        b"clang probe v1",
+        identity.as_bytes(),
+        &meta.mtime().to_le_bytes(),
+    ]);
+    let mut ran = false;
+    let entry = cache.get_or_create("clang", &key, "probe.txt", |path| {
+        ran = true;
+        let report = Clang::probe(&clang)?;
+        std::fs::write(path, report).map_err(|e| Error::io(path, &e))
+    })?;
+    let report = std::fs::read_to_string(&entry).map_err(|e| Error::io(&entry, &e))?;
+    Clang::from_report(clang, &report, ran)
 }
 
 #[cfg(test)]

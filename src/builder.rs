@@ -25,7 +25,7 @@ use crate::diag::{Code, Level, Levels};
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::skel::rust::{Embed, render_file};
-use crate::toolchain::{BpfTarget, Clang, TargetArch};
+use crate::toolchain::{BpfTarget, TargetArch};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -266,7 +266,7 @@ impl Builder {
             _ => PathBuf::from("."),
         };
         let cache = Cache::from_env();
-        let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
+        let clang = crate::build_cache::discover_clang(self.clang.as_deref(), &cache)?;
         let stats = Arc::new(CacheStats::default());
         let request = BuildRequest {
             #[cfg(feature = "remote-cache")]

@@ -295,19 +295,7 @@ pub struct SourceLocation {
     pub text: String,
 }
 
-impl From<&crate::btf::ext::LineInfo> for SourceLocation {
-    /// The line a `.BTF.ext` line record names, with the text the object carries for it.
-    fn from(record: &crate::btf::ext::LineInfo) -> Self {
-        SourceLocation {
-            file: record.file.clone(),
-            line: record.line,
-            column: record.column,
-            text: record.line_text.clone(),
-        }
-    }
-}
-
-/// What a finding is about, in source terms: [`crate::check::attach_sources`] moves its
+/// What a finding is about, in source terms: `check::attach_sources` moves its
 /// location to the line that says it when it reads the source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anchor {

@@ -38,6 +38,7 @@ pub mod depfile;
 pub mod diag;
 pub mod error;
 pub mod fast_hash;
+pub mod ident;
 #[cfg(feature = "inspect")]
 pub mod inspect;
 pub mod link;

@@ -44,7 +44,7 @@ fn is_debug(name: &str) -> bool {
 
 #[test]
 fn stripping_keeps_every_other_section_and_relocation() {
-    let clang = Clang::discover(None, None).unwrap();
+    let clang = Clang::discover(None).unwrap();
     let opts = CompileOptions {
         arch: TargetArch::host().unwrap(),
         target: BpfTarget::Bpf,

@@ -289,7 +289,7 @@ pub const KERNELS: &[&str] = &[
 pub fn host_clang_flags() -> &'static [String] {
     static FLAGS: OnceLock<Vec<String>> = OnceLock::new();
     FLAGS.get_or_init(|| {
-        let clang = bpfgen::toolchain::Clang::discover(None, None).expect("clang");
+        let clang = bpfgen::toolchain::Clang::discover(None).expect("clang");
         let arch = bpfgen::toolchain::TargetArch::host().expect("a known host architecture");
         let mut flags = vec![format!("-D__TARGET_ARCH_{}", arch.libbpf_name())];
         for dir in clang.system_includes() {

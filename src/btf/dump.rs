@@ -6,7 +6,7 @@
 
 use super::table::{Item, Kind, MAX_DEPTH, Name, Ty, TypeTable, too_deep};
 use crate::error::{Error, Result};
-use crate::object::names;
+use crate::ident;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -172,14 +172,14 @@ impl<'a> Dumper<'a> {
         if text.is_empty() {
             Cow::Borrowed(text)
         } else if self.style.avoid_keywords {
-            match names::skeleton_identifier(text) {
+            match ident::skeleton_identifier(text) {
                 ident if ident == text => Cow::Borrowed(text),
                 ident => Cow::Owned(ident),
             }
         } else if name.is_identifier() {
             Cow::Borrowed(text)
         } else {
-            Cow::Owned(names::sanitize_identifier(text))
+            Cow::Owned(ident::sanitize_identifier(text))
         }
     }
 
@@ -193,7 +193,7 @@ impl<'a> Dumper<'a> {
         {
             Cow::Borrowed(text)
         } else {
-            Cow::Owned(names::sanitize_identifier(text))
+            Cow::Owned(ident::sanitize_identifier(text))
         }
     }
 
@@ -834,7 +834,7 @@ impl<'a> Dumper<'a> {
     fn resolve_name(&mut self, id: u32, plain: bool, ident: bool) -> Rc<str> {
         let ty = self.ty(id);
         let text = self.table.name(ty.name);
-        let original = if ty.kind == Kind::Typedef && names::is_type_keyword(text) {
+        let original = if ty.kind == Kind::Typedef && ident::is_type_keyword(text) {
             Cow::Borrowed(text)
         } else {
             self.name(ty.name)

@@ -5,6 +5,7 @@
 //! anything is allocated, so a header claiming 2^32 records fails instead of exhausting memory.
 
 use super::table::TypeTable;
+use crate::diag::SourceLocation;
 use crate::error::{Error, Result};
 
 const BTF_MAGIC: u16 = 0xeb9f;
@@ -123,6 +124,18 @@ pub struct LineInfo {
     pub line: u32,
     /// Column.
     pub column: u32,
+}
+
+impl From<&LineInfo> for SourceLocation {
+    /// The line a `.BTF.ext` line record names, with the text the object carries for it.
+    fn from(record: &LineInfo) -> Self {
+        SourceLocation {
+            file: record.file.clone(),
+            line: record.line,
+            column: record.column,
+            text: record.line_text.clone(),
+        }
+    }
 }
 
 /// A `bpf_core_relo` record: one CO-RE relocation.

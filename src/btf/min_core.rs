@@ -12,19 +12,30 @@
 //! the way) the types are kept too.
 
 use super::core::{ReloKind, Resolution, Resolver, Target, TargetAccess, access_path};
+use super::ext::BtfExt;
 use super::raw::{BtfWriter, RawBtf, RawType, kind};
 use super::table::TypeTable;
 use crate::error::{Error, Result};
-use crate::object::{BpfObject, ByteOrder};
 use std::collections::HashSet;
 use std::path::Path;
+
+/// What min-CO-RE BTF reads of an object: its BTF, its CO-RE records and the instructions
+/// they relocate. The object model implements it; BTF code does not depend on that model.
+pub trait CoreRelocations {
+    /// The object's `.BTF` and `.BTF.ext`, if it has both.
+    fn btf_with_ext(&self) -> Option<(&TypeTable, &BtfExt)>;
+    /// Whether the object is little-endian (instruction fields are read in its order).
+    fn little_endian(&self) -> bool;
+    /// The instruction at byte `offset` of section `section` (zeros when there is none).
+    fn instruction(&self, section: &str, offset: u32) -> [u8; 8];
+}
 
 /// One object whose relocations the BTF must serve, with the name used in messages.
 pub struct Relocated<'a> {
     /// The object's path as the user gave it, for messages.
     pub path: &'a Path,
     /// The parsed object.
-    pub object: &'a BpfObject,
+    pub object: &'a dyn CoreRelocations,
 }
 
 /// The min-CO-RE BTF of `objects` out of the raw kernel BTF `target`, as raw BTF in the
@@ -42,19 +53,18 @@ pub fn min_core_btf(target: &[u8], objects: &[Relocated]) -> Result<Vec<u8>> {
 /// Marks what each CO-RE relocation of one object lands on.
 fn mark_object(input: &Relocated, target: &Target, marks: &mut Marks) -> Result<()> {
     let object = input.object;
-    let (Some(types), Some(ext)) = (&object.types, &object.btf_ext) else {
+    let Some((types, ext)) = object.btf_with_ext() else {
         return Err(Error::input(
             "has no .BTF and .BTF.ext sections: min-CO-RE BTF needs the object's CO-RE \
              relocations (compile with -g)",
         ));
     };
-    let little_endian = object.byte_order == ByteOrder::Little;
+    let little_endian = object.little_endian();
     let all: Vec<_> = ext.sections.iter().flat_map(|s| &s.core_relos).collect();
     let mut resolver = Resolver::new(types, target, &all);
     for records in &ext.sections {
-        let section = object.sections.iter().find(|s| s.name == records.section);
         for (index, relo) in records.core_relos.iter().enumerate() {
-            let insn = section.map_or([0; 8], |s| object.instruction_at(s.index, relo.insn_off));
+            let insn = object.instruction(&records.section, relo.insn_off);
             let (resolution, access) = resolver.resolve_access(relo, insn, little_endian);
             if let Resolution::Invalid(why) = resolution {
                 return Err(Error::input(format!(

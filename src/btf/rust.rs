@@ -753,7 +753,7 @@ pub fn rust_identifier(name: &str) -> String {
         "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
         "priv", "try", "typeof", "unsized", "virtual", "yield",
     ];
-    let mut ident = crate::object::names::sanitize_identifier(name);
+    let mut ident = crate::ident::sanitize_identifier(name);
     if matches!(ident.as_str(), "self" | "Self" | "super" | "crate") {
         // libbpf-cargo drops the first `a` or `e`: `slf`, `Slf`, `supr`, `crte`.
         ident = ident.replacen(['a', 'e'], "", 1);

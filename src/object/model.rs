@@ -364,3 +364,20 @@ pub fn map_type_name(map_type: u32) -> String {
         .map(|s| s.to_string())
         .unwrap_or_else(|| map_type.to_string())
 }
+
+impl crate::btf::min_core::CoreRelocations for BpfObject {
+    fn btf_with_ext(&self) -> Option<(&crate::btf::table::TypeTable, &crate::btf::ext::BtfExt)> {
+        self.types.as_ref().zip(self.btf_ext.as_ref())
+    }
+
+    fn little_endian(&self) -> bool {
+        self.byte_order == ByteOrder::Little
+    }
+
+    fn instruction(&self, section: &str, offset: u32) -> [u8; 8] {
+        self.sections
+            .iter()
+            .find(|s| s.name == section)
+            .map_or([0; 8], |s| self.instruction_at(s.index, offset))
+    }
+}

@@ -686,7 +686,7 @@ fn struct_ops_maps(object: &BpfObject, symbols: &[Symbol], section: &Section) ->
         .map(|var| {
             let type_id = btf.skip_mods_and_typedefs(var.type_id)?;
             Ok(Map {
-                ident: names::sanitize_identifier(&var.name),
+                ident: crate::ident::sanitize_identifier(&var.name),
                 def: MapDef {
                     map_type: BPF_MAP_TYPE_STRUCT_OPS,
                     key_size: 4,
@@ -806,7 +806,7 @@ fn user_map(btf: &TypeTable, var: Variable) -> Result<Map> {
         }
     }
     Ok(Map {
-        ident: names::sanitize_identifier(&var.name),
+        ident: crate::ident::sanitize_identifier(&var.name),
         name: var.name,
         def,
         key_type_id,

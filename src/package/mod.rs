@@ -19,10 +19,8 @@ pub mod platform;
 
 use crate::btf::min_core::{Relocated, min_core_btf};
 use crate::btf::source::{FileBytes, raw_btf};
-use crate::compile::CompileOptions;
 use crate::error::{Error, Result};
 use crate::object::{BpfObject, ByteOrder, names};
-use crate::toolchain::Clang;
 use platform::{KernelBtf, Platform};
 use std::path::{Path, PathBuf};
 
@@ -119,25 +117,6 @@ pub struct ObjectInput {
     pub arch: Option<String>,
     /// How it was built, when bpfgen built it.
     pub build: Option<BuildInfo>,
-}
-
-impl BuildInfo {
-    /// What `clang` with `options` did to `source`: the flags that shape an object (include
-    /// directories as the user spelled them, so that the record does not depend on where
-    /// the tree is) and the source's digest.
-    pub fn new(clang: &Clang, options: &CompileOptions, source: &Path) -> Result<Self> {
-        let bytes = std::fs::read(source).map_err(|e| Error::io(source, &e))?;
-        let flags = crate::compile::object_flags(options)
-            .iter()
-            .map(|f| f.to_string_lossy().into_owned())
-            .collect();
-        let name = source.file_name().unwrap_or_default().to_string_lossy();
-        Ok(BuildInfo {
-            clang: clang.version().to_string(),
-            flags,
-            sources: vec![(name.into_owned(), archive::sha256_hex(&bytes))],
-        })
-    }
 }
 
 impl Package {

@@ -92,7 +92,7 @@ pub struct Skeleton {
 impl Skeleton {
     /// Builds the model of `object` under the (already sanitized) object name `obj_name`;
     /// `identifier` turns names into the target language's identifiers
-    /// ([`crate::object::names::skeleton_identifier`] for C,
+    /// ([`crate::ident::skeleton_identifier`] for C,
     /// [`crate::btf::rust::rust_identifier`] for Rust).
     pub fn new(object: &BpfObject, obj_name: &str, identifier: fn(&str) -> String) -> Result<Self> {
         if let Some(linked) = object.first_linked_extern() {

@@ -66,7 +66,7 @@ super::template::template_record!(StageCtx { prefix, what, open });
 /// `TcpCc`), from a valid identifier (`my-prog.bpf.o` -> `MyProg`, `1st.bpf.o` -> `_1st`).
 pub fn type_prefix(file_name: &str) -> String {
     let stem = file_name.split('.').next().unwrap_or_default();
-    let sanitized = crate::object::names::sanitize_identifier(stem);
+    let sanitized = crate::ident::sanitize_identifier(stem);
     let mut ident: String = sanitized
         .split('_')
         .map(|part| {

@@ -10,7 +10,8 @@ use super::template::ToValue;
 use crate::btf::dump::declaration;
 use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::{Error, Result};
-use crate::object::{BpfObject, Map, MapKind, names};
+use crate::ident;
+use crate::object::{BpfObject, Map, MapKind};
 use minijinja::context;
 
 const TEMPLATE: &str = include_str!("../../templates/c/subskel.h.j2");
@@ -30,7 +31,7 @@ pub fn render(object: &BpfObject, obj_name: &str) -> Result<String> {
     let types = object.types.as_ref().ok_or_else(|| {
         Error::input("no BTF: a subskeleton needs the object's types (compile with -g)")
     })?;
-    let mut skeleton = Skeleton::new(object, obj_name, names::skeleton_identifier)?;
+    let mut skeleton = Skeleton::new(object, obj_name, ident::skeleton_identifier)?;
     for (map, skel_map) in object.maps.iter().zip(&mut skeleton.maps) {
         if let Some(section) = section_name(map) {
             skel_map.name = section.to_string();

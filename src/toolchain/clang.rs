@@ -1,6 +1,5 @@
 //! Finding clang, reading its version, and asking it for the host's system include directories.
 
-use crate::cache::{self, Cache};
 use crate::error::{Error, Result};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -60,23 +59,29 @@ pub struct Clang {
 }
 
 impl Clang {
-    /// Finds clang: `explicit` (`--clang`), then `$BPFGEN_CLANG`, `$CLANG`, `clang` on `PATH`,
-    /// then the newest `clang-NN` on `PATH`. A clang that is named but absent is an error, never
-    /// silently replaced by another one. With a `cache`, what the clang binary reports about
-    /// itself is remembered across runs (keyed by its path, size, mtime and inode).
-    pub fn discover(explicit: Option<&Path>, cache: Option<&Cache>) -> Result<Self> {
+    /// Finds clang and asks it about itself ([`Clang::locate`], then [`Clang::probe`]).
+    pub fn discover(explicit: Option<&Path>) -> Result<Self> {
+        let path = Self::locate(explicit)?;
+        let report = Self::probe(&path)?;
+        Self::from_report(path, &report, true)
+    }
+
+    /// Where clang is: `explicit` (`--clang`), then `$BPFGEN_CLANG`, `$CLANG`, `clang` on
+    /// `PATH`, then the newest `clang-NN` on `PATH`. A clang that is named but absent is an
+    /// error, never silently replaced by another one.
+    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
         let named = explicit
             .map(|p| (p.as_os_str().to_owned(), "--clang"))
             .or_else(|| std::env::var_os("BPFGEN_CLANG").map(|v| (v, "BPFGEN_CLANG")))
             .or_else(|| std::env::var_os("CLANG").map(|v| (v, "CLANG")))
             .filter(|(v, _)| !v.is_empty());
-        let path = match named {
+        match named {
             Some((value, origin)) => find_executable(&value).ok_or_else(|| {
                 Error::environment(format!(
                     "clang not found: {origin} names '{}', which is not an executable",
                     Path::new(&value).display()
                 ))
-            })?,
+            }),
             None => find_executable(OsStr::new("clang"))
                 .or_else(|| newest_versioned_clang(std::env::var_os("PATH")))
                 .ok_or_else(|| {
@@ -84,15 +89,8 @@ impl Clang {
                         "clang not found: install clang (apt-get install clang), or name one with \
                          --clang, BPFGEN_CLANG or CLANG",
                     )
-                })?,
-        };
-        let (report, newly_probed) = match cache {
-            Some(cache) => cached_probe(cache, &path)?,
-            None => (probe(&path)?, true),
-        };
-        let mut clang = Self::from_report(path, &report)?;
-        clang.newly_probed = newly_probed;
-        Ok(clang)
+                }),
+        }
     }
 
     /// Whether this is the first run to see this clang binary (not served from the cache):
@@ -101,9 +99,22 @@ impl Clang {
         self.newly_probed
     }
 
-    /// Reads the version and the system include directories out of `clang -v -E` output,
-    /// checking that the clang is new enough.
-    fn from_report(path: PathBuf, report: &str) -> Result<Self> {
+    /// `clang -v -E` on an empty C file: its messages, which name the version and the
+    /// include search list ([`Clang::from_report`] reads them). A caller that runs clang
+    /// often keeps this report (the build cache does, per clang binary).
+    pub fn probe(clang: &Path) -> Result<String> {
+        let output = Command::new(clang)
+            .args(["-v", "-E", "-x", "c", "-"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::io(clang, &e))?;
+        Ok(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+
+    /// The clang at `path` from its [`Clang::probe`] report (the version and the system
+    /// include directories), checking that it is new enough; `newly_probed` says whether the
+    /// report was made by this run rather than remembered.
+    pub fn from_report(path: PathBuf, report: &str, newly_probed: bool) -> Result<Self> {
         let version = ClangVersion::parse(report)
             .ok_or_else(|| Error::environment("does not report a clang version").in_file(&path))?;
         if version.major < MIN_MAJOR {
@@ -116,7 +127,7 @@ impl Clang {
             system_includes: parse_search_list(report),
             path,
             version,
-            newly_probed: true,
+            newly_probed,
         })
     }
 
@@ -147,42 +158,6 @@ impl Clang {
     pub fn system_includes(&self) -> &[PathBuf] {
         &self.system_includes
     }
-}
-
-/// `clang -v -E` on an empty C file: its stderr names the version and the include search list.
-fn probe(clang: &Path) -> Result<String> {
-    let output = Command::new(clang)
-        .args(["-v", "-E", "-x", "c", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::io(clang, &e))?;
-    Ok(String::from_utf8_lossy(&output.stderr).into_owned())
-}
-
-/// [`probe`], remembered in the cache for this exact binary; and whether it ran now.
-fn cached_probe(cache: &Cache, clang: &Path) -> Result<(String, bool)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(clang).map_err(|e| Error::io(clang, &e))?;
-    let identity = format!(
-        "{} {} {} {}",
-        clang.display(),
-        meta.len(),
-        meta.mtime_nsec(),
-        meta.ino()
-    );
-    let key = cache::key(&[
-        b"clang probe v1",
-        identity.as_bytes(),
-        &meta.mtime().to_le_bytes(),
-    ]);
-    let mut ran = false;
-    let entry = cache.get_or_create("clang", &key, "probe.txt", |path| {
-        ran = true;
-        let report = probe(clang)?;
-        std::fs::write(path, report).map_err(|e| Error::io(path, &e))
-    })?;
-    let report = std::fs::read_to_string(&entry).map_err(|e| Error::io(&entry, &e))?;
-    Ok((report, ran))
 }
 
 /// Extracts the `#include <...>` search list from `clang -v` output.

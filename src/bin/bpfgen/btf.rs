@@ -1,8 +1,7 @@
 //! `bpfgen gen vmlinux` and `bpfgen btf dump`: BTF to a C header.
 
+use crate::output_arg::OutputArg;
 use bpfgen::btf::{dump, source};
-use bpfgen::output::write_atomic;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,14 +17,13 @@ pub struct VmlinuxOpts {
     /// Base BTF, when FILE is split BTF (a kernel module's).
     #[arg(long, value_name = "FILE")]
     base: Option<PathBuf>,
-    /// Write here (atomically) instead of to standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArg,
 }
 
 impl VmlinuxOpts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        write_header(&self.btf, self.base.as_deref(), self.output.as_deref())
+        write_header(&self.btf, self.base.as_deref(), &self.output)
     }
 }
 
@@ -58,9 +56,8 @@ struct DumpOpts {
     /// Base BTF, when FILE is split BTF.
     #[arg(long, value_name = "FILE")]
     base: Option<PathBuf>,
-    /// Write here (atomically) instead of to standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArg,
 }
 
 impl BtfOpts {
@@ -68,7 +65,7 @@ impl BtfOpts {
         match self.what {
             BtfCommand::Dump(opts) => {
                 let file = bpftool_dump_file(&opts.words)?;
-                write_header(&file, opts.base.as_deref(), opts.output.as_deref())
+                write_header(&file, opts.base.as_deref(), &opts.output)
             }
         }
     }
@@ -96,16 +93,8 @@ fn bpftool_dump_file(words: &[String]) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn write_header(
-    btf: &Path,
-    base: Option<&Path>,
-    output: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
+fn write_header(btf: &Path, base: Option<&Path>, output: &OutputArg) -> anyhow::Result<ExitCode> {
     let table = source::load(btf, base)?;
     let header = dump::vmlinux_header(&table).map_err(|e| e.in_file(btf))?;
-    match output {
-        Some(path) => write_atomic(path, header.as_bytes())?,
-        None => std::io::stdout().lock().write_all(header.as_bytes())?,
-    }
-    Ok(ExitCode::SUCCESS)
+    output.emit(header.as_bytes())
 }

@@ -6,7 +6,7 @@ use crate::load::{LoadArgs, load_object, print_logs, print_records, require_priv
 use crate::package::PackageArgs;
 use bpfgen::build::{self, BuildRequest, Built, SkeletonLang};
 use bpfgen::check;
-use bpfgen::package::{BuildInfo, Format, ObjectInput};
+use bpfgen::package::{Format, ObjectInput};
 use bpfgen::toolchain::Clang;
 use std::ffi::OsString;
 use std::io::Write;
@@ -236,7 +236,11 @@ fn package_one(
     let input = ObjectInput {
         path: built.object.clone(),
         arch: Some(request.compile.arch.libbpf_name().to_string()),
-        build: Some(BuildInfo::new(clang, &request.compile, &built.source)?),
+        build: Some(bpfgen::build::package_build_info(
+            clang,
+            &request.compile,
+            &built.source,
+        )?),
     };
     let stem = build::source_stem(&built.source);
     let out = request.out_dir.join(packaging.format()?.output_name(&stem));

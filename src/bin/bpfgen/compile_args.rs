@@ -88,7 +88,7 @@ impl CompileArgs {
         };
         let target = self.target.parse::<BpfTarget>()?;
         let cache = Cache::from_env();
-        let clang = Clang::discover(self.clang.as_deref(), Some(&cache))?;
+        let clang = bpfgen::build_cache::discover_clang(self.clang.as_deref(), &cache)?;
         if let Some(advice) = clang.advisory().filter(|_| clang.newly_probed()) {
             eprint!(
                 "{}",

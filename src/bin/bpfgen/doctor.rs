@@ -23,7 +23,7 @@ pub struct Opts {
 impl Opts {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let mut ok = true;
-        match Clang::discover(self.clang.as_deref(), None) {
+        match Clang::discover(self.clang.as_deref()) {
             Ok(clang) => {
                 println!(
                     "clang:          {} (version {})",

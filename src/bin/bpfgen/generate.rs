@@ -1,15 +1,15 @@
 //! `bpfgen gen`: generators that work on objects built elsewhere.
 
 use crate::objects;
+use crate::output_arg::OutputArg;
 use bpfgen::btf::min_core::{Relocated, min_core_btf};
 use bpfgen::btf::rust::rust_identifier;
 use bpfgen::btf::source::{FileBytes, raw_btf};
-use bpfgen::object::names;
+use bpfgen::ident;
 use bpfgen::output::write_atomic;
 use bpfgen::skel::rust::Embed;
 use bpfgen::skel::{self, Skeleton};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Generate code from a BPF object.
@@ -59,9 +59,8 @@ struct SkeletonOpts {
     /// Object name (default: the file name without `.o`, made a valid identifier).
     #[arg(long)]
     name: Option<String>,
-    /// Write here (atomically) instead of to standard output.
-    #[arg(short = 'o', long = "output")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArg,
     /// The skeleton's language: c (a .skel.h) or rust (a .skel.rs for libbpf-rs).
     #[arg(long, value_name = "LANG", default_value = "c", value_parser = ["c", "rust"])]
     lang: String,
@@ -83,9 +82,8 @@ struct SubskeletonOpts {
     /// Object name (default: the file name without `.o`, made a valid identifier).
     #[arg(long)]
     name: Option<String>,
-    /// Write here (atomically) instead of to standard output.
-    #[arg(short = 'o', long = "output")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArg,
 }
 
 impl Opts {
@@ -149,10 +147,10 @@ impl SkeletonOpts {
                 )
             })
         } else {
-            Skeleton::new(&loaded.object, &loaded.name, names::skeleton_identifier)
+            Skeleton::new(&loaded.object, &loaded.name, ident::skeleton_identifier)
                 .and_then(|model| skel::c::render(&model, &loaded.object, &loaded.bytes))
         };
-        emit(self.output.as_deref(), &text.map_err(in_file)?)
+        self.output.emit(text.map_err(in_file)?.as_bytes())
     }
 }
 
@@ -161,15 +159,6 @@ impl SubskeletonOpts {
         let loaded = objects::load(&self.object, self.name.as_deref())?;
         let header = skel::subskel::render(&loaded.object, &loaded.name)
             .map_err(|e| e.in_file(&self.object))?;
-        emit(self.output.as_deref(), &header)
+        self.output.emit(header.as_bytes())
     }
-}
-
-/// Writes generated `text` atomically to `output`, or to standard output.
-fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<ExitCode> {
-    match output {
-        Some(path) => write_atomic(path, text.as_bytes())?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ mod levels;
 mod link;
 mod load;
 mod objects;
+mod output_arg;
 mod package;
 mod paint;
 mod shell;

@@ -1,5 +1,6 @@
 //! Reading an object file named on the command line, for the subcommands that take one.
 
+use bpfgen::ident;
 use bpfgen::object::{BpfObject, names};
 use std::path::Path;
 
@@ -21,7 +22,7 @@ pub fn load(path: &Path, name: Option<&str>) -> bpfgen::Result<LoadedObject> {
         .in_file(path));
     }
     let name = match name {
-        Some(name) => names::sanitize_identifier(name),
+        Some(name) => ident::sanitize_identifier(name),
         None => {
             names::object_name_from_file(&path.file_name().unwrap_or_default().to_string_lossy())
         }

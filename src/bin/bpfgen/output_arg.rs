@@ -1,0 +1,26 @@
+//! `-o FILE`, shared by the subcommands that write one generated file: the file (atomically,
+//! and not touched when its bytes are unchanged) or, without `-o`, standard output.
+
+use bpfgen::output::write_atomic;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Where a subcommand's generated text goes (flattened into its options).
+#[derive(clap::Args)]
+pub struct OutputArg {
+    /// Write here (atomically) instead of to standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+impl OutputArg {
+    /// Writes `bytes` to the file, or to standard output.
+    pub fn emit(&self, bytes: &[u8]) -> anyhow::Result<ExitCode> {
+        match &self.output {
+            Some(path) => write_atomic(path, bytes)?,
+            None => std::io::stdout().lock().write_all(bytes)?,
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
