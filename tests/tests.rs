@@ -1,5 +1,6 @@
 //! bpfgen's integration tests: one binary, one module per area.
 
+mod btf_crosscheck;
 mod build_cache;
 mod check;
 mod conformance;

@@ -248,6 +248,12 @@ impl TypeTable {
     }
 
     fn read_type(&mut self, r: &Reader, at: &mut usize, end: usize) -> Result<Ty> {
+        if end - *at < 12 {
+            return Err(Error::input(format!(
+                "invalid BTF: {} bytes at the end of the type section, not a whole type",
+                end - *at
+            )));
+        }
         let name = self.string(r.u32(*at)?)?;
         let info = r.u32(*at + 4)?;
         let size_or_type = r.u32(*at + 8)?;
@@ -615,6 +621,13 @@ impl<'a> Reader<'a> {
         if bytes.len() < HEADER_LEN {
             return Err(Error::input("invalid BTF: truncated header"));
         }
+        // The kernel reads version 1 only ("Unsupported version").
+        if bytes[2] != 1 {
+            return Err(Error::input(format!(
+                "invalid BTF: version {}, not 1",
+                bytes[2]
+            )));
+        }
         Ok(Reader { bytes, big_endian })
     }
 
@@ -730,6 +743,25 @@ mod tests {
         let mut dangling = TYPES.to_vec();
         dangling[8] = 99;
         assert!(TypeTable::from_bytes(&raw(&dangling, STRINGS, false), None).is_err());
+    }
+
+    #[test]
+    fn rejects_a_short_type_section_and_other_versions() {
+        // Found by checking bpfgen against btf-rs on the fuzz corpus: a type section two
+        // bytes long, whose one record was read from the bytes after it; and version 33.
+        let mut short = raw(TYPES, STRINGS, false);
+        short[12..16].copy_from_slice(&2u32.to_le_bytes());
+        short[16..20].copy_from_slice(&2u32.to_le_bytes());
+        let err = TypeTable::from_bytes(&short, None)
+            .err()
+            .expect("must fail");
+        assert!(err.to_string().contains("not a whole type"), "{err}");
+        let mut version = raw(TYPES, STRINGS, false);
+        version[2] = 33;
+        let err = TypeTable::from_bytes(&version, None)
+            .err()
+            .expect("must fail");
+        assert!(err.to_string().contains("version 33, not 1"), "{err}");
     }
 
     #[test]
