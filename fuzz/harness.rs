@@ -9,13 +9,7 @@ pub fn object_read(data: &[u8]) {
     let Ok(object) = bpfgen::object::BpfObject::parse(data, "fuzz_bpf") else {
         return;
     };
-    if let Ok(model) = bpfgen::skel::Skeleton::new(
-        &object,
-        "fuzz_bpf",
-        bpfgen::ident::skeleton_identifier,
-    ) {
-        let _ = bpfgen::skel::c::render(&model, &object, data);
-    }
+    let _ = bpfgen::skel::generate(&object, "fuzz_bpf", data, &bpfgen::skel::Lang::C);
     if let Ok(report) = bpfgen::inspect::Report::new(&object) {
         let _ = report.to_json();
         let _ = report.to_text();
@@ -125,18 +119,11 @@ pub fn skeletons(data: &[u8]) {
     let Ok(object) = bpfgen::object::BpfObject::parse(data, "fuzz_bpf") else {
         return;
     };
-    if let Ok(model) =
-        bpfgen::skel::Skeleton::new(&object, "fuzz_bpf", bpfgen::btf::rust::rust_identifier)
-    {
-        let prefix = bpfgen::skel::rust::type_prefix("fuzz.bpf.o");
-        let _ = bpfgen::skel::rust::render(
-            &model,
-            &object,
-            &prefix,
-            data,
-            &bpfgen::skel::rust::Embed::Bytes,
-        );
-    }
+    let rust = bpfgen::skel::Lang::Rust {
+        type_prefix: bpfgen::skel::rust::type_prefix("fuzz.bpf.o"),
+        embed: bpfgen::skel::rust::Embed::Bytes,
+    };
+    let _ = bpfgen::skel::generate(&object, "fuzz_bpf", data, &rust);
     let _ = bpfgen::skel::subskel::render(&object, "fuzz_bpf");
 }
 

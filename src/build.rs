@@ -7,7 +7,6 @@
 
 mod remote;
 
-use crate::btf::rust::rust_identifier;
 use crate::build_cache::{self, CachedCompile};
 use crate::cache::Cache;
 use crate::cache_stats::{CacheStats, Counter};
@@ -20,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::object::{BpfObject, names, strip};
 use crate::output::OutputSet;
 use crate::output_record::{self, Record};
+use crate::skel;
 use crate::skel::rust::Embed;
-use crate::skel::{self, Skeleton};
 use crate::toolchain::Clang;
 use crate::vmlinux::{self, Pch};
 use std::fmt::Write as _;
@@ -764,20 +763,15 @@ fn write_outputs(
     let mut outputs = OutputSet::new();
     outputs.stage(&object_path, &stripped)?;
     if let Some(path) = &skeleton_path {
-        let text = match request.skeleton {
-            SkeletonLang::Rust => {
-                Skeleton::new(&object, &object_name, rust_identifier).and_then(|model| {
-                    let prefix = skel::rust::type_prefix(&object_file);
-                    // The object is written beside the skeleton.
-                    let embed = Embed::IncludeBytes(object_file.clone());
-                    skel::rust::render(&model, &object, &prefix, &stripped, &embed)
-                })
-            }
-            SkeletonLang::C | SkeletonLang::None => {
-                Skeleton::new(&object, &object_name, crate::ident::skeleton_identifier)
-                    .and_then(|model| skel::c::render(&model, &object, &stripped))
-            }
+        let lang = match request.skeleton {
+            SkeletonLang::Rust => skel::Lang::Rust {
+                type_prefix: skel::rust::type_prefix(&object_file),
+                // The object is written beside the skeleton.
+                embed: Embed::IncludeBytes(object_file.clone()),
+            },
+            SkeletonLang::C | SkeletonLang::None => skel::Lang::C,
         };
+        let text = skel::generate(&object, &object_name, &stripped, &lang);
         outputs.stage(path, text.map_err(|e| e.in_file(source))?.as_bytes())?;
     }
     let mut targets = vec![object_path.to_string_lossy().into_owned()];

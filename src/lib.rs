@@ -1,28 +1,30 @@
 //! bpfgen: build eBPF programs without the libbpf-bootstrap Makefile or `bpftool gen`.
 //!
-//! The layers, in the order data flows through them:
-//! - [`toolchain`]: which clang, its version and system include directories, the target arch.
-//! - [`compile`]: the clang command line for one `.bpf.c`, run without a shell.
+//! The layers, lowest first; a module uses only modules of its own layer or below (checked
+//! with `grep -rhoE "crate::[a-z_]+"` per module):
+//! - Leaves: [`error`] (one error type, its exit code), [`diag`] (findings with stable codes
+//!   and source locations), [`ident`] (C and Rust identifiers and keywords), [`fast_hash`]
+//!   (the hash of the hot maps), [`depfile`], [`output`] (atomic writes, nothing rewritten
+//!   when unchanged), [`cache`] (the content-addressed store) and [`content_hash`].
+//! - [`toolchain`]: which clang, its version and system include directories, the target
+//!   arch; [`compile`]: the clang command line for one `.bpf.c`, run without a shell.
+//! - [`btf`]: the BTF model ([`btf::table::TypeTable`] to read, `btf::raw` to copy and write),
+//!   the `.BTF.ext` records, C declarations and Rust types from BTF, CO-RE resolution,
+//!   deduplication and min-CO-RE BTF. It knows no object: what it needs of one is a trait
+//!   ([`btf::min_core::CoreRelocations`]).
 //! - [`object`]: an ELF object read once into a [`object::BpfObject`] (programs, maps,
 //!   data sections, BTF, `.BTF.ext`), libbpf's naming rules, and the DWARF-stripping rewrite.
-//! - [`btf`]: checked BTF queries, the `.BTF.ext` parser, C declarations from BTF.
-//! - [`check`]: what libbpf and the verifier would reject, found offline ([`diag`] findings
-//!   with stable codes); CO-RE relocations resolved against target kernels by [`btf::core`].
-//! - `load` (feature `load`): the running kernel's verdict on each program, through the real
-//!   libbpf: refusals as [`diag`] findings, veristat-style statistics, and their comparison.
-//! - [`skel`]: the skeleton model and its C and Rust renderers.
-//! - [`inspect`] (feature `inspect`, part of `cli`): a summary of an object for people and for JSON
-//!   consumers.
-//! - [`package`]: objects packaged for runtimes (OCI images for bpfman, eunomia packages for
-//!   ecli) with bpfgen's manifest and min-CO-RE BTF ([`btf::min_core`]), reproducibly.
-//! - [`vmlinux`]: `vmlinux.h` generated from kernel BTF ([`btf::dump`]) and precompiled, kept
-//!   in the content-addressed [`cache`].
-//! - [`build`]: the orchestrator, the only layer that touches files: sources in, outputs out,
-//!   written atomically ([`output`]) and recorded ([`output_record`]), with Make dependency
-//!   files ([`depfile`]), compile results reused from the [`build_cache`] (headers hashed once
-//!   per process by [`content_hash`]), counted by [`cache_stats`], and shared between
-//!   machines by the `remote_cache` tier (feature `remote-cache`).
-//! - [`Builder`]: the build.rs API over [`build`], for Rust skeletons.
+//! - Over objects: [`check`] (what libbpf and the verifier would reject, found offline),
+//!   `load` (feature `load`: the running kernel's verdict through the real libbpf),
+//!   [`link`] (the static linker, `bpftool gen object`), [`skel`] (the skeleton model and its
+//!   C and Rust renderers, one way in: [`skel::generate`]), [`inspect`] (feature `inspect`),
+//!   [`package`] (OCI images for bpfman, eunomia packages, reproducibly; it is handed its
+//!   build record) and [`vmlinux`] (`vmlinux.h` generated and precompiled, cached).
+//! - [`build_cache`] (compile results, and what each clang reports about itself),
+//!   [`output_record`], [`cache_stats`] and the `remote_cache` tier (feature
+//!   `remote-cache`).
+//! - [`build`]: the orchestrator, the only layer that touches the user's files: sources in,
+//!   outputs out; and [`Builder`], the build.rs API over it.
 #![deny(missing_docs)]
 
 pub mod btf;

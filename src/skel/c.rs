@@ -211,7 +211,7 @@ pub(super) fn style(strip_mods: bool) -> DeclStyle<'static> {
 }
 
 /// Renders the C skeleton header for `skeleton` of `object`, embedding `elf` (its bytes).
-pub fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<String> {
+pub(super) fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<String> {
     let obj = &skeleton.obj_name;
     let types = object.types.as_ref();
     let mut datasecs = Vec::new();

@@ -1,7 +1,9 @@
 //! Skeletons: [`model`] turns a [`crate::object::BpfObject`] into a language-neutral
 //! [`Skeleton`]; [`c`] renders it as a `.skel.h` through `templates/c/skel.h.j2`, [`rust`] as a
 //! `.skel.rs` for libbpf-rs through `templates/rust/skel.rs.j2`, and [`subskel`] a library
-//! object's `.subskel.h` through `templates/c/subskel.h.j2`.
+//! object's `.subskel.h` through `templates/c/subskel.h.j2`. [`generate`] is the one way in
+//! for a whole skeleton, used by `bpfgen build`, `bpfgen gen skeleton` and the build.rs API:
+//! the language is chosen there, once, with the identifier rules that go with it.
 
 pub mod c;
 pub mod model;
@@ -10,3 +12,35 @@ pub mod subskel;
 mod template;
 
 pub use model::Skeleton;
+
+use crate::error::Result;
+use crate::object::BpfObject;
+
+/// Which skeleton to write.
+#[derive(Debug, Clone)]
+pub enum Lang {
+    /// A C `.skel.h`, what `bpftool gen skeleton` writes.
+    C,
+    /// A Rust `.skel.rs` for libbpf-rs, what libbpf-cargo writes.
+    Rust {
+        /// The prefix of its type names ([`rust::type_prefix`] of the object's file name).
+        type_prefix: String,
+        /// How it carries the object's bytes.
+        embed: rust::Embed,
+    },
+}
+
+/// The skeleton of `object`, whose libbpf object name is `name` and whose ELF file (embedded
+/// in the skeleton) is `elf`.
+pub fn generate(object: &BpfObject, name: &str, elf: &[u8], lang: &Lang) -> Result<String> {
+    match lang {
+        Lang::C => {
+            let model = Skeleton::new(object, name, crate::ident::skeleton_identifier)?;
+            c::render(&model, object, elf)
+        }
+        Lang::Rust { type_prefix, embed } => {
+            let model = Skeleton::new(object, name, crate::btf::rust::rust_identifier)?;
+            rust::render(&model, object, type_prefix, elf, embed)
+        }
+    }
+}

@@ -85,7 +85,7 @@ pub fn type_prefix(file_name: &str) -> String {
 /// Renders the Rust skeleton of `skeleton` (built with
 /// [`crate::btf::rust::rust_identifier`] names) with type
 /// names starting with `prefix`, embedding `elf` as `embed` says.
-pub fn render(
+pub(super) fn render(
     skeleton: &Skeleton,
     object: &BpfObject,
     prefix: &str,
@@ -165,11 +165,12 @@ pub fn render_file(object: &Path, embed: &Embed) -> Result<String> {
     let bytes = std::fs::read(object).map_err(|e| Error::io(object, &e))?;
     let file_name = object.file_name().unwrap_or_default().to_string_lossy();
     let name = crate::object::names::object_name_from_file(&file_name);
+    let lang = super::Lang::Rust {
+        type_prefix: type_prefix(&file_name),
+        embed: embed.clone(),
+    };
     BpfObject::parse(&bytes, &name)
-        .and_then(|parsed| {
-            let model = Skeleton::new(&parsed, &name, rust_identifier)?;
-            render(&model, &parsed, &type_prefix(&file_name), &bytes, embed)
-        })
+        .and_then(|parsed| super::generate(&parsed, &name, &bytes, &lang))
         .map_err(|e| e.in_file(object))
 }
 

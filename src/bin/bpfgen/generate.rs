@@ -3,12 +3,10 @@
 use crate::objects;
 use crate::output_arg::OutputArg;
 use bpfgen::btf::min_core::{Relocated, min_core_btf};
-use bpfgen::btf::rust::rust_identifier;
 use bpfgen::btf::source::{FileBytes, raw_btf};
-use bpfgen::ident;
 use bpfgen::output::write_atomic;
+use bpfgen::skel;
 use bpfgen::skel::rust::Embed;
-use bpfgen::skel::{self, Skeleton};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -126,8 +124,8 @@ impl SkeletonOpts {
     fn run(self) -> anyhow::Result<ExitCode> {
         let loaded = objects::load(&self.object, self.name.as_deref())?;
         let in_file = |e: bpfgen::Error| e.in_file(&self.object);
-        let text = if self.lang == "rust" {
-            let prefix = match &self.name {
+        let lang = if self.lang == "rust" {
+            let type_prefix = match &self.name {
                 Some(name) => skel::rust::type_prefix(name),
                 None => skel::rust::type_prefix(
                     &self
@@ -137,19 +135,14 @@ impl SkeletonOpts {
                         .to_string_lossy(),
                 ),
             };
-            Skeleton::new(&loaded.object, &loaded.name, rust_identifier).and_then(|model| {
-                skel::rust::render(
-                    &model,
-                    &loaded.object,
-                    &prefix,
-                    &loaded.bytes,
-                    &Embed::Bytes,
-                )
-            })
+            skel::Lang::Rust {
+                type_prefix,
+                embed: Embed::Bytes,
+            }
         } else {
-            Skeleton::new(&loaded.object, &loaded.name, ident::skeleton_identifier)
-                .and_then(|model| skel::c::render(&model, &loaded.object, &loaded.bytes))
+            skel::Lang::C
         };
+        let text = skel::generate(&loaded.object, &loaded.name, &loaded.bytes, &lang);
         self.output.emit(text.map_err(in_file)?.as_bytes())
     }
 }
