@@ -93,8 +93,7 @@ fn index(types: &TypeTable) -> Vec<(u64, u32)> {
 }
 
 fn name_hash(name: &str) -> u64 {
-    static STATE: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    STATE.get_or_init(Default::default).hash_one(name)
+    std::hash::BuildHasherDefault::<crate::fast_hash::FastHasher>::default().hash_one(name)
 }
 
 #[cfg(test)]
