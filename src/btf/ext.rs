@@ -1,5 +1,7 @@
 //! `.BTF.ext`: per-section func info, line info and CO-RE relocation records, and the raw BTF
-//! string table they point into.
+//! string table they point into. One reader, two views: [`read_raw`] gives the records as the
+//! file holds them (lossless, for the linker, which moves them and writes them back with
+//! [`write_raw`]); [`BtfExt::parse`] decodes them, names resolved, for everything else.
 //!
 //! Every count read from the input is checked against the bytes that are really there before
 //! anything is allocated, so a header claiming 2^32 records fails instead of exhausting memory.
@@ -198,65 +200,14 @@ impl BtfExt {
 
     /// Parses `.BTF.ext` bytes, resolving names through the object's `.BTF` strings.
     pub fn parse(bytes: &[u8], strings: &BtfStrings<'_>) -> Result<Self> {
-        let r = Reader::with_magic(bytes, "BTF.ext")?;
-        let hdr_len = r.u32(4)? as usize;
         let mut ext = BtfExt::default();
-        let subsections: [(usize, Kind); 3] =
-            [(8, Kind::Func), (16, Kind::Line), (24, Kind::CoreRelo)];
-        for (field, kind) in subsections {
-            // Old headers end before the CO-RE fields; an absent subsection is empty.
-            if field + 8 > hdr_len {
-                continue;
+        for raw in read_raw(bytes)? {
+            let records = ext.section_mut(strings.get(raw.name_off)?.to_string());
+            for record in raw.records.data.chunks_exact(raw.records.words) {
+                raw.kind.decode(record, strings, records)?;
             }
-            let off = r.u32(field)? as usize;
-            let len = r.u32(field + 4)? as usize;
-            if len == 0 {
-                continue;
-            }
-            let start = hdr_len
-                .checked_add(off)
-                .ok_or_else(|| Error::input("invalid BTF.ext: offset overflows"))?;
-            let body = r.slice(start, len)?;
-            ext.read_subsection(
-                Reader {
-                    bytes: body,
-                    order: r.order,
-                    what: "BTF.ext",
-                },
-                kind,
-                strings,
-            )?;
         }
         Ok(ext)
-    }
-
-    fn read_subsection(&mut self, r: Reader<'_>, kind: Kind, strings: &BtfStrings) -> Result<()> {
-        let record_size = r.u32(0)? as usize;
-        if record_size < kind.min_record_size() {
-            return Err(Error::input(format!(
-                "invalid BTF.ext: {} record size {record_size} is smaller than {}",
-                kind.label(),
-                kind.min_record_size()
-            )));
-        }
-        let mut at = 4;
-        while at < r.bytes.len() {
-            let section = strings.get(r.u32(at)?)?.to_string();
-            let count = r.u32(at + 4)? as usize;
-            at += 8;
-            let total = count.checked_mul(record_size).ok_or_else(|| {
-                Error::input(format!("invalid BTF.ext: {count} records overflow"))
-            })?;
-            // Checked before any allocation: the records must really be there.
-            r.slice(at, total)?;
-            let records = self.section_mut(section);
-            for i in 0..count {
-                let rec = at + i * record_size;
-                kind.read(&r, rec, strings, records)?;
-            }
-            at += total;
-        }
-        Ok(())
     }
 
     fn section_mut(&mut self, name: String) -> &mut SectionRecords {
@@ -288,60 +239,219 @@ impl BtfExt {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
+/// The three kinds of `.BTF.ext` records, in file order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// `bpf_func_info`: insn_off, type_id.
     Func,
+    /// `bpf_line_info`: insn_off, file_name_off, line_off, line_col.
     Line,
+    /// `bpf_core_relo`: insn_off, type_id, access_str_off, kind.
     CoreRelo,
 }
 
-impl Kind {
-    fn min_record_size(self) -> usize {
+impl RecordKind {
+    /// All kinds, in the order their subsections appear.
+    pub const ALL: [RecordKind; 3] = [RecordKind::Func, RecordKind::Line, RecordKind::CoreRelo];
+
+    /// Its position in [`RecordKind::ALL`] (and in per-section record arrays).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The fewest words a record of this kind has (libbpf's `min_rec_size`).
+    fn min_words(self) -> usize {
         match self {
-            Kind::Func => 8,
-            Kind::Line | Kind::CoreRelo => 16,
+            RecordKind::Func => 2,
+            RecordKind::Line | RecordKind::CoreRelo => 4,
         }
     }
 
     fn label(self) -> &'static str {
         match self {
-            Kind::Func => "func info",
-            Kind::Line => "line info",
-            Kind::CoreRelo => "CO-RE relocation",
+            RecordKind::Func => "func info",
+            RecordKind::Line => "line info",
+            RecordKind::CoreRelo => "CO-RE relocation",
         }
     }
 
-    fn read(
-        self,
-        r: &Reader,
-        at: usize,
-        strings: &BtfStrings,
-        out: &mut SectionRecords,
-    ) -> Result<()> {
+    /// Which words of a record are string offsets into `.BTF`.
+    pub fn string_words(self) -> &'static [usize] {
         match self {
-            Kind::Func => out.funcs.push(FuncInfo {
-                insn_off: r.u32(at)?,
-                type_id: r.u32(at + 4)?,
+            RecordKind::Func => &[],
+            RecordKind::Line => &[1, 2],
+            RecordKind::CoreRelo => &[2],
+        }
+    }
+
+    /// Which word of a record is a type id, if any.
+    pub fn type_word(self) -> Option<usize> {
+        match self {
+            RecordKind::Func | RecordKind::CoreRelo => Some(1),
+            RecordKind::Line => None,
+        }
+    }
+
+    /// Decodes one record (at least [`RecordKind::min_words`] words) into `out`.
+    fn decode(self, w: &[u32], strings: &BtfStrings, out: &mut SectionRecords) -> Result<()> {
+        match self {
+            RecordKind::Func => out.funcs.push(FuncInfo {
+                insn_off: w[0],
+                type_id: w[1],
             }),
-            Kind::Line => {
-                let line_col = r.u32(at + 12)?;
-                out.lines.push(LineInfo {
-                    insn_off: r.u32(at)?,
-                    file: strings.get(r.u32(at + 4)?)?.to_string(),
-                    line_text: strings.get(r.u32(at + 8)?)?.to_string(),
-                    line: line_col >> 10,
-                    column: line_col & 0x3ff,
-                });
-            }
-            Kind::CoreRelo => out.core_relos.push(CoreRelo {
-                insn_off: r.u32(at)?,
-                type_id: r.u32(at + 4)?,
-                access: strings.get(r.u32(at + 8)?)?.to_string(),
-                kind: r.u32(at + 12)?,
+            RecordKind::Line => out.lines.push(LineInfo {
+                insn_off: w[0],
+                file: strings.get(w[1])?.to_string(),
+                line_text: strings.get(w[2])?.to_string(),
+                line: w[3] >> 10,
+                column: w[3] & 0x3ff,
+            }),
+            RecordKind::CoreRelo => out.core_relos.push(CoreRelo {
+                insn_off: w[0],
+                type_id: w[1],
+                access: strings.get(w[2])?.to_string(),
+                kind: w[3],
             }),
         }
         Ok(())
     }
+}
+
+/// Records of one kind, as words.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    /// Words per record (`rec_size / 4`).
+    pub words: usize,
+    /// The records, `words` words each.
+    pub data: Vec<u32>,
+}
+
+/// One ELF section's records of one kind, as the file holds them.
+#[derive(Debug, Clone)]
+pub struct RawSection {
+    /// Which kind.
+    pub kind: RecordKind,
+    /// The section's name, as an offset into `.BTF`'s strings.
+    pub name_off: u32,
+    /// The records, every word kept (also words past those bpfgen knows).
+    pub records: Records,
+}
+
+/// Reads every subsection of `.BTF.ext` bytes (either byte order), in file order. Each count
+/// is checked against the bytes that are really there before anything is allocated; record
+/// sizes must be whole words and at least the kind's minimum, as libbpf requires.
+pub fn read_raw(bytes: &[u8]) -> Result<Vec<RawSection>> {
+    let r = Reader::with_magic(bytes, "BTF.ext")?;
+    let hdr_len = r.u32(4)? as usize;
+    let mut out = Vec::new();
+    for (index, kind) in RecordKind::ALL.into_iter().enumerate() {
+        // Old headers end before the CO-RE fields; an absent subsection is empty.
+        let field = 8 + 8 * index;
+        if field + 8 > hdr_len {
+            continue;
+        }
+        let off = r.u32(field)? as usize;
+        let len = r.u32(field + 4)? as usize;
+        if len == 0 {
+            continue;
+        }
+        let start = hdr_len
+            .checked_add(off)
+            .ok_or_else(|| Error::input("invalid BTF.ext: offset overflows"))?;
+        let body = Reader {
+            bytes: r.slice(start, len)?,
+            order: r.order,
+            what: "BTF.ext",
+        };
+        let record_size = body.u32(0)? as usize;
+        if record_size < 4 * kind.min_words() || !record_size.is_multiple_of(4) {
+            return Err(Error::input(format!(
+                "invalid BTF.ext: {} record size {record_size} is not a whole number of \
+                 words of at least {}",
+                kind.label(),
+                4 * kind.min_words()
+            )));
+        }
+        let mut at = 4;
+        while at < body.bytes.len() {
+            let name_off = body.u32(at)?;
+            let count = body.u32(at + 4)? as usize;
+            at += 8;
+            let total = count.checked_mul(record_size).ok_or_else(|| {
+                Error::input(format!("invalid BTF.ext: {count} records overflow"))
+            })?;
+            // Checked before any allocation: the records must really be there.
+            body.slice(at, total)?;
+            let data = (0..total / 4)
+                .map(|i| body.u32(at + 4 * i))
+                .collect::<Result<_>>()?;
+            out.push(RawSection {
+                kind,
+                name_off,
+                records: Records {
+                    words: record_size / 4,
+                    data,
+                },
+            });
+            at += total;
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `.BTF.ext`: per kind, each section's records (sections in the order given), each
+/// section named by the offset `name_off` gives for it (the caller adds the names to its
+/// BTF's strings). Returns `None` when there are no records at all.
+pub fn write_raw(
+    sections: &[(&str, [&Records; 3])],
+    mut name_off: impl FnMut(&str) -> u32,
+    big_endian: bool,
+) -> Option<Vec<u8>> {
+    let mut body: Vec<u32> = Vec::new();
+    let mut spans = [(0u32, 0u32); 3];
+    for (index, span) in spans.iter_mut().enumerate() {
+        let present: Vec<_> = sections
+            .iter()
+            .filter(|(_, records)| !records[index].data.is_empty())
+            .collect();
+        let Some((_, first)) = present.first() else {
+            // An empty subsection starts where the previous one ended (as libbpf writes it).
+            *span = (4 * body.len() as u32, 0);
+            continue;
+        };
+        let start = body.len();
+        body.push(4 * first[index].words as u32);
+        for (name, records) in present {
+            let records = records[index];
+            body.push(name_off(name));
+            body.push((records.data.len() / records.words) as u32);
+            body.extend_from_slice(&records.data);
+        }
+        *span = (4 * start as u32, 4 * (body.len() - start) as u32);
+    }
+    if body.is_empty() {
+        return None;
+    }
+    const HEADER_LEN: u32 = 32;
+    let mut words = vec![HEADER_LEN];
+    for (off, len) in spans {
+        words.extend([off, len]);
+    }
+    let mut out = Vec::with_capacity(4 * (1 + words.len() + body.len()));
+    let magic_version_flags: [u8; 4] = if big_endian {
+        [0xeb, 0x9f, 1, 0]
+    } else {
+        [0x9f, 0xeb, 1, 0]
+    };
+    out.extend_from_slice(&magic_version_flags);
+    for w in words.iter().chain(&body) {
+        out.extend_from_slice(&if big_endian {
+            w.to_be_bytes()
+        } else {
+            w.to_le_bytes()
+        });
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -13,20 +13,21 @@
 //!   that section's piece landed;
 //! - BTF is appended with ids remapped, one `VAR`/`FUNC` per global; DATASECs are rebuilt at the
 //!   end from the merged sections, then equal types collapse ([`crate::btf::dedup`]);
-//! - `.BTF.ext` records follow their sections with shifted offsets ([`ext`]).
+//! - `.BTF.ext` records follow their sections with shifted offsets, read and written as raw
+//!   records ([`crate::btf::ext::read_raw`], [`crate::btf::ext::write_raw`]).
 //!
 //! Externs nobody defines stay: `__kconfig` and `__ksym` ones in their DATASECs, for libbpf to
 //! resolve at load time, and plain ones for a later link.
 
 pub mod compat;
 pub mod elf_out;
-pub mod ext;
 pub mod input;
 pub mod sections;
 pub mod symbols;
 pub mod types;
 
 use crate::btf::dedup::dedup;
+use crate::btf::ext::{RecordKind, write_raw};
 use crate::btf::raw::{BtfWriter, RawType, kind};
 use crate::error::{Error, Result};
 use crate::fast_hash::FastMap;
@@ -123,7 +124,7 @@ impl Linker {
         if has_btf {
             self.add_datasecs();
             // libbpf adds the `.BTF.ext` section names before deduplicating.
-            for kind in ext::RecordKind::ALL {
+            for kind in RecordKind::ALL {
                 for section in &self.sections {
                     if !section.ext[kind.index()].data.is_empty() {
                         self.btf.add_str(section.name.as_bytes());
@@ -140,7 +141,7 @@ impl Linker {
                 .iter()
                 .map(|s| (s.name.as_str(), [&s.ext[0], &s.ext[1], &s.ext[2]]))
                 .collect();
-            ext_bytes = ext::write(&records, &mut btf, big_endian);
+            ext_bytes = write_raw(&records, |name| btf.add_str(name.as_bytes()), big_endian);
             btf_bytes = Some(btf.to_bytes(big_endian));
         }
         Ok(elf_out::write(

@@ -2,9 +2,9 @@
 //! (`linker_append_sec_data`, `extend_sec`), relocations carried along with shifted offsets
 //! (`linker_append_elf_relos`), and each section's `.BTF.ext` records.
 
-use super::ext::{RecordKind, Records};
 use super::input::{InputObject, InputSection, holds_code};
 use super::{Linker, Placement};
+use crate::btf::ext::{RecordKind, Records, read_raw};
 use object::elf;
 
 /// `BPF_JMP | BPF_CALL`: a call instruction, whose immediate counts instructions.
@@ -292,19 +292,17 @@ impl Linker {
         let (Some(bytes), Some(btf)) = (object.btf_ext, object.btf_raw.as_ref()) else {
             return Ok(());
         };
-        for mut records in super::ext::read(bytes, object.big_endian, btf)? {
-            let position = object.section_by_name(&records.section).ok_or_else(|| {
-                format!(
-                    ".BTF.ext refers to section '{}', which it does not have",
-                    records.section
-                )
+        for mut raw in read_raw(bytes).map_err(|e| e.message().to_string())? {
+            let section = String::from_utf8_lossy(btf.string(raw.name_off)).into_owned();
+            let position = object.section_by_name(&section).ok_or_else(|| {
+                format!(".BTF.ext refers to section '{section}', which it does not have")
             })?;
             let Some((out, offset)) = placement.sections[position] else {
                 continue;
             };
-            let kind = records.kind;
-            let words = records.records.words;
-            for record in records.records.data.chunks_exact_mut(words) {
+            let kind = raw.kind;
+            let words = raw.records.words;
+            for record in raw.records.data.chunks_exact_mut(words) {
                 record[0] += offset as u32;
                 for &word in kind.string_words() {
                     record[word] = self.btf.add_str(btf.string(record[word]));
@@ -320,14 +318,14 @@ impl Linker {
             let target = &mut self.sections[out].ext[kind.index()];
             if target.words != 0 && target.words != words {
                 return Err(format!(
-                    ".BTF.ext {kind:?} records of section '{}' are {} bytes, earlier inputs' {}",
-                    records.section,
+                    ".BTF.ext {kind:?} records of section '{section}' are {} bytes, earlier \
+                     inputs' {}",
                     4 * words,
                     4 * target.words
                 ));
             }
             target.words = words;
-            target.data.extend(records.records.data);
+            target.data.extend(raw.records.data);
         }
         Ok(())
     }
