@@ -6,13 +6,10 @@
 //! newtypes with associated constants, every type has `Default`, and every struct carries
 //! compile-time size and field-offset assertions.
 
-use super::table::{Item, Kind, TypeTable};
+use super::table::{Item, Kind, MAX_DEPTH, TypeTable, too_deep};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-
-/// How deep type chains and nesting may go before the input is called cyclic.
-const MAX_DEPTH: usize = 256;
 
 /// Rust definitions of the types reachable from `roots`, deterministic, in id order.
 pub fn rust_types(table: &TypeTable, roots: &[u32]) -> Result<String> {
@@ -765,15 +762,61 @@ pub fn rust_identifier(name: &str) -> String {
     ident
 }
 
-fn too_deep(id: u32) -> Error {
-    Error::input(format!(
-        "invalid BTF: type chain from [{id}] is deeper than {MAX_DEPTH} (a cycle?)"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::rust_identifier;
+    use super::{rust_identifier, rust_types};
+    use crate::btf::raw::{BtfWriter, RawType, kind};
+    use crate::btf::table::{MAX_DEPTH, TypeTable};
+
+    /// `int`, then `levels` pointers each to the one before, then `struct deep { <last> p; }`.
+    fn pointer_chain(levels: u32) -> Vec<u8> {
+        let mut w = BtfWriter::default();
+        let int = w.add_str(b"int");
+        w.push(RawType {
+            name_off: int,
+            info: kind::INT << 24,
+            size_or_type: 4,
+            extra: vec![(1 << 24) | 32],
+        });
+        for level in 0..levels {
+            w.push(RawType {
+                name_off: 0,
+                info: kind::PTR << 24,
+                size_or_type: level + 1,
+                extra: Vec::new(),
+            });
+        }
+        let mut deep = RawType::composite(false, w.add_str(b"deep"), 8);
+        deep.push_member(w.add_str(b"p"), levels + 1, 0, 0);
+        w.push(deep);
+        w.to_bytes(false)
+    }
+
+    #[test]
+    fn chains_up_to_the_one_depth_limit_fit_a_worker_threads_stack() {
+        // Builds render skeletons on threads with Rust's default 2 MiB stack.
+        let ok = pointer_chain(MAX_DEPTH as u32 - 8);
+        let too_deep = pointer_chain(MAX_DEPTH as u32 + 8);
+        let (ok, too_deep) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let render = |bytes: &[u8]| {
+                    let table = TypeTable::from_bytes(bytes, None).unwrap();
+                    rust_types(&table, &[table.len() - 1])
+                };
+                (render(&ok), render(&too_deep))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(ok.unwrap().contains("pub struct deep"));
+        assert!(
+            too_deep
+                .unwrap_err()
+                .to_string()
+                .contains("deeper than 512")
+        );
+    }
 
     #[test]
     fn identifiers_are_spelled_as_libbpf_cargo_spells_them() {

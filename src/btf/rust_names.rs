@@ -9,14 +9,11 @@
 //! gets the next free `__anon_<n>`, counted from 1 in the order names are first asked for.
 //! This module walks the BTF in the same order and asks for names at the same points.
 
-use super::table::{Kind, TypeTable};
+use super::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::Result;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-
-/// How long a chain of pointers, arrays and typedefs may be before it is called cyclic.
-const MAX_DEPTH: usize = 256;
 
 /// The libbpf-cargo name of every struct, union and enum of `table` that it defines, by id
 /// (empty unions have none: Rust has no empty unions). Variables' linkage is not in the

@@ -167,7 +167,9 @@ pub struct TypeTable {
 }
 
 /// How long a chain of modifiers, typedefs, arrays and nested members may be before it is
-/// called a cycle.
+/// called a cycle: the one limit of every walk over BTF (the table's, the C and Rust
+/// writers', the subskeleton's). Not CO-RE's own limit of 32 levels (`btf::core`, libbpf's
+/// rule), nor the skeleton's bound on a walk that branches (`skel::c`).
 pub(crate) const MAX_DEPTH: usize = 512;
 
 /// Length of the BTF header this crate writes (and the least it reads).
