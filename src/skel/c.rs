@@ -6,7 +6,6 @@ use super::template::ToValue;
 use crate::btf::dump::{DeclStyle, declaration};
 use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
-use crate::object::BpfObject;
 use minijinja::{Value, context};
 
 const TEMPLATE: &str = include_str!("../../templates/c/skel.h.j2");
@@ -210,10 +209,10 @@ pub(super) fn style(strip_mods: bool) -> DeclStyle<'static> {
     }
 }
 
-/// Renders the C skeleton header for `skeleton` of `object`, embedding `elf` (its bytes).
-pub(super) fn render(skeleton: &Skeleton, object: &BpfObject, elf: &[u8]) -> Result<String> {
+/// Renders the C skeleton header for `skeleton`, whose object's BTF is `types`, embedding
+/// `elf` (the object's bytes).
+pub(super) fn render(skeleton: &Skeleton, types: Option<&TypeTable>, elf: &[u8]) -> Result<String> {
     let obj = &skeleton.obj_name;
-    let types = object.types.as_ref();
     let mut datasecs = Vec::new();
     let mut asserts = Vec::new();
     for sec in &skeleton.datasecs {

@@ -36,11 +36,11 @@ pub fn generate(object: &BpfObject, name: &str, elf: &[u8], lang: &Lang) -> Resu
     match lang {
         Lang::C => {
             let model = Skeleton::new(object, name, crate::ident::skeleton_identifier)?;
-            c::render(&model, object, elf)
+            c::render(&model, object.types.as_ref(), elf)
         }
         Lang::Rust { type_prefix, embed } => {
             let model = Skeleton::new(object, name, crate::btf::rust::rust_identifier)?;
-            rust::render(&model, object, type_prefix, elf, embed)
+            rust::render(&model, object.types.as_ref(), type_prefix, elf, embed)
         }
     }
 }

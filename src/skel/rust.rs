@@ -6,7 +6,7 @@
 use super::model::Skeleton;
 use super::template::ToValue;
 use crate::btf::rust::{BITFIELD_HELPERS, DatasecField, RustTypes, rust_identifier};
-use crate::btf::table::Kind;
+use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
 use crate::object::BpfObject;
 use minijinja::context;
@@ -87,12 +87,12 @@ pub fn type_prefix(file_name: &str) -> String {
 /// names starting with `prefix`, embedding `elf` as `embed` says.
 pub(super) fn render(
     skeleton: &Skeleton,
-    object: &BpfObject,
+    types: Option<&TypeTable>,
     prefix: &str,
     elf: &[u8],
     embed: &Embed,
 ) -> Result<String> {
-    let (types_text, struct_ops_types) = types_module(skeleton, object)?;
+    let (types_text, struct_ops_types) = types_module(skeleton, types)?;
     let maps: Vec<_> = skeleton
         .maps
         .iter()
@@ -177,8 +177,8 @@ pub fn render_file(object: &Path, embed: &Embed) -> Result<String> {
 /// The `types` module body: data-section structs (named after their maps), then every type
 /// they, the maps' keys and values and the struct_ops values need, then every other named
 /// type of the object's BTF; the bitfield helpers when a type has bitfields. Also the names of the struct_ops value types, in order.
-fn types_module(skeleton: &Skeleton, object: &BpfObject) -> Result<(String, Vec<String>)> {
-    let Some(table) = object.types.as_ref() else {
+fn types_module(skeleton: &Skeleton, types: Option<&TypeTable>) -> Result<(String, Vec<String>)> {
+    let Some(table) = types else {
         if skeleton.datasecs.is_empty() && skeleton.struct_ops.is_empty() {
             return Ok((String::new(), Vec::new()));
         }
