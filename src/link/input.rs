@@ -438,6 +438,14 @@ fn check_symbol(
     {
         return Err(format!("symbol #{index} ({name}) is an invalid extern"));
     }
+    if symbol.kind() == elf::STT_SECTION.0
+        && (symbol.shndx == elf::SHN_UNDEF.0 || symbol.shndx as usize >= section_count)
+    {
+        return Err(format!(
+            "section symbol #{index} names section #{}, which does not exist",
+            symbol.shndx
+        ));
+    }
     if symbol.shndx < elf::SHN_LORESERVE && symbol.shndx as usize >= section_count {
         return Err(format!(
             "symbol #{index} ({name}) is in section #{}, which does not exist",
