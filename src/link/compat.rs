@@ -6,7 +6,7 @@
 
 use crate::btf::dump;
 use crate::btf::raw::{BtfWriter, RawType, kind};
-use crate::btf::table::TypeTable;
+use crate::btf::table::{MAX_DEPTH, TypeTable};
 use std::fmt::Write as _;
 
 /// Why two types of a global disagree.
@@ -162,7 +162,7 @@ fn members_match(a: &BtfWriter, ta: &RawType, b: &BtfWriter, tb: &RawType) -> Re
 
 /// Follows typedefs and `const`/`volatile`/`restrict`/type tags to the type they qualify.
 pub fn skip_mods_and_typedefs(btf: &BtfWriter, mut id: u32) -> u32 {
-    for _ in 0..64 {
+    for _ in 0..MAX_DEPTH {
         match btf.get(id) {
             Some(t)
                 if matches!(
@@ -179,10 +179,10 @@ pub fn skip_mods_and_typedefs(btf: &BtfWriter, mut id: u32) -> u32 {
 }
 
 /// The size in bytes of type `id` (libbpf's `btf__resolve_size`), if it has one.
-pub fn resolve_size(btf: &BtfWriter, id: u32) -> Option<u64> {
+pub fn size_of(btf: &BtfWriter, id: u32) -> Option<u64> {
     let mut id = id;
     let mut count = 1u64;
-    for _ in 0..64 {
+    for _ in 0..MAX_DEPTH {
         let t = btf.get(id)?;
         match t.kind() {
             kind::INT
@@ -332,7 +332,7 @@ fn map_def(btf: &BtfWriter, id: u32) -> Result<MapDef, Mismatch> {
             "key_size" => "key_size",
             "value_size" => "value_size",
             "key" | "value" => {
-                let size = resolve_size(btf, target).unwrap_or(0);
+                let size = size_of(btf, target).unwrap_or(0);
                 let size_field = if field == "key" {
                     "key_size"
                 } else {

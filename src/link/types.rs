@@ -3,7 +3,7 @@
 //! the entries of each DATASEC collected per output section with their offsets shifted, for
 //! the DATASECs rebuilt when linking finishes.
 
-use super::compat::resolve_size;
+use super::compat::size_of;
 use super::input::{InputObject, LINKAGE_STATIC};
 use super::{Linker, Placement};
 use crate::btf::raw::{RawType, kind};
@@ -123,10 +123,9 @@ impl Linker {
                         if ty.kind() == kind::VAR {
                             // The type may have changed with a new definition, and so may
                             // its place if this input's definition won.
-                            let size =
-                                resolve_size(&self.btf, ty.size_or_type).ok_or_else(|| {
-                                    format!("global '{name}': the size of its type is unknown")
-                                })?;
+                            let size = size_of(&self.btf, ty.size_or_type).ok_or_else(|| {
+                                format!("global '{name}': the size of its type is unknown")
+                            })?;
                             let won = !global.is_extern && global.file == object.file;
                             let var = &mut self.sections[out].vars[existing];
                             var[2] = size as u32;
