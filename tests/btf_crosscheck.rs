@@ -125,32 +125,12 @@ fn theirs(btf: &Btf, count: u32) -> Result<Vec<String>, String> {
                     format!("{kind} {} {} [{}]", name(t), t.size(), members.join(","))
                 }
                 Type::Enum(t) => {
-                    let values: Vec<String> = t
-                        .members
-                        .iter()
-                        .map(|m| format!("{}={}", name(m), m.val()))
-                        .collect();
-                    format!(
-                        "enum {} {} {} [{}]",
-                        name(t),
-                        t.size(),
-                        t.is_signed(),
-                        values.join(",")
-                    )
+                    let values = t.members.iter().map(|m| format!("{}={}", name(m), m.val()));
+                    enum_line("enum", name(t), t.size(), t.is_signed(), values)
                 }
                 Type::Enum64(t) => {
-                    let values: Vec<String> = t
-                        .members
-                        .iter()
-                        .map(|m| format!("{}={}", name(m), m.val()))
-                        .collect();
-                    format!(
-                        "enum64 {} {} {} [{}]",
-                        name(t),
-                        t.size(),
-                        t.is_signed(),
-                        values.join(",")
-                    )
+                    let values = t.members.iter().map(|m| format!("{}={}", name(m), m.val()));
+                    enum_line("enum64", name(t), t.size(), t.is_signed(), values)
                 }
                 Type::Fwd(t) => format!("fwd {} {}", name(t), t.is_union()),
                 Type::Typedef(t) => format!("typedef {} {target}", name(t)),
@@ -213,6 +193,18 @@ enum Outcome {
     /// share suffixes do): valid BTF, which libbpf and the kernel read, but btf-rs finds names
     /// only where a string starts. The offset was checked to be such a place.
     NameInsideString,
+}
+
+/// The line of an enum or enum64 whose enumerators read `values` (`name=value` each).
+fn enum_line(
+    kind: &str,
+    name: String,
+    size: usize,
+    signed: bool,
+    values: impl Iterator<Item = String>,
+) -> String {
+    let values: Vec<String> = values.collect();
+    format!("{kind} {name} {size} {signed} [{}]", values.join(","))
 }
 
 /// Reads `bytes` with both readers; when bpfgen accepts them, btf-rs must read every type

@@ -271,24 +271,7 @@ fn full_family(ty: &RawType) -> Option<u32> {
 mod tests {
     use super::*;
 
-    fn int(w: &mut BtfWriter) -> u32 {
-        let name = w.add_str(b"int");
-        w.push(RawType {
-            name_off: name,
-            info: kind::INT << 24,
-            size_or_type: 4,
-            extra: vec![(1 << 24) | 32],
-        })
-    }
-
-    fn pointer(w: &mut BtfWriter, to: u32) -> u32 {
-        w.push(RawType {
-            name_off: 0,
-            info: kind::PTR << 24,
-            size_or_type: to,
-            extra: Vec::new(),
-        })
-    }
+    use crate::btf::raw::test_types::{int, pointer};
 
     /// `struct node { int v; struct node *next; }` as one file's types; returns the struct id.
     fn node_list(w: &mut BtfWriter) -> u32 {

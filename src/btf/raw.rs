@@ -530,6 +530,33 @@ impl BtfWriter {
     }
 }
 
+/// Types the tests of several modules build BTF from.
+#[cfg(test)]
+pub(crate) mod test_types {
+    use super::{BtfWriter, RawType, kind};
+
+    /// Adds `int` (4 bytes, signed); returns its id.
+    pub(crate) fn int(w: &mut BtfWriter) -> u32 {
+        let name = w.add_str(b"int");
+        w.push(RawType {
+            name_off: name,
+            info: kind::INT << 24,
+            size_or_type: 4,
+            extra: vec![(1 << 24) | 32],
+        })
+    }
+
+    /// Adds a pointer to type `to`; returns its id.
+    pub(crate) fn pointer(w: &mut BtfWriter, to: u32) -> u32 {
+        w.push(RawType {
+            name_off: 0,
+            info: kind::PTR << 24,
+            size_or_type: to,
+            extra: Vec::new(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,13 +565,7 @@ mod tests {
     /// `int`, `struct s { int a; int b:3; }`, `enum e { X = 1 }`, `int *`.
     fn sample() -> BtfWriter {
         let mut w = BtfWriter::default();
-        let int = w.add_str(b"int");
-        w.push(RawType {
-            name_off: int,
-            info: kind::INT << 24,
-            size_or_type: 4,
-            extra: vec![(1 << 24) | 32],
-        });
+        test_types::int(&mut w);
         let mut s = RawType::composite(false, w.add_str(b"s"), 8);
         let a = w.add_str(b"a");
         s.push_member(a, 1, 0, 0);

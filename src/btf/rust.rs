@@ -765,26 +765,16 @@ pub fn rust_identifier(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{rust_identifier, rust_types};
-    use crate::btf::raw::{BtfWriter, RawType, kind};
+    use crate::btf::raw::test_types::{int, pointer};
+    use crate::btf::raw::{BtfWriter, RawType};
     use crate::btf::table::{MAX_DEPTH, TypeTable};
 
     /// `int`, then `levels` pointers each to the one before, then `struct deep { <last> p; }`.
     fn pointer_chain(levels: u32) -> Vec<u8> {
         let mut w = BtfWriter::default();
-        let int = w.add_str(b"int");
-        w.push(RawType {
-            name_off: int,
-            info: kind::INT << 24,
-            size_or_type: 4,
-            extra: vec![(1 << 24) | 32],
-        });
+        int(&mut w);
         for level in 0..levels {
-            w.push(RawType {
-                name_off: 0,
-                info: kind::PTR << 24,
-                size_or_type: level + 1,
-                extra: Vec::new(),
-            });
+            pointer(&mut w, level + 1);
         }
         let mut deep = RawType::composite(false, w.add_str(b"deep"), 8);
         deep.push_member(w.add_str(b"p"), levels + 1, 0, 0);
