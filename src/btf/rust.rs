@@ -121,7 +121,7 @@ impl<'a> RustTypes<'a> {
                 padding: None,
                 public: true,
             });
-            offset = field.offset + self.size_of(field.type_id)?;
+            offset = end_of(field.offset, self.table.size_of(field.type_id)?)?;
         }
         if offset > size {
             return Err(Error::input(format!(
@@ -330,7 +330,7 @@ impl<'a> RustTypes<'a> {
                 public: true,
             });
             if !is_union {
-                offset = at + self.size_of(item.target)?;
+                offset = end_of(at, self.table.size_of(item.target)?)?;
             }
         }
         let size = u64::from(ty.size);
@@ -395,28 +395,6 @@ impl<'a> RustTypes<'a> {
     fn is_func_pointer(&self, id: u32) -> Result<bool> {
         let ty = self.ty(self.skip(id)?)?;
         Ok(ty.kind == Kind::Ptr && self.ty(self.skip(ty.target)?)?.kind == Kind::FuncProto)
-    }
-
-    fn size_of(&self, id: u32) -> Result<u64> {
-        let mut id = id;
-        let mut count: u64 = 1;
-        for _ in 0..MAX_DEPTH {
-            let ty = self.ty(id)?;
-            match ty.kind {
-                Kind::Array { nelems } => {
-                    count = count.saturating_mul(u64::from(nelems));
-                    id = ty.target;
-                }
-                Kind::Const
-                | Kind::Volatile
-                | Kind::Restrict
-                | Kind::Typedef
-                | Kind::TypeTag { .. } => id = ty.target,
-                Kind::Ptr => return Ok(8 * count),
-                _ => return Ok(u64::from(ty.size).saturating_mul(count)),
-            }
-        }
-        Err(too_deep(id))
     }
 
     /// The alignment of the Rust type generated for `id` (packed structs 1, bitfields left
@@ -760,6 +738,14 @@ pub fn rust_identifier(name: &str) -> String {
         ident.insert_str(0, "r#");
     }
     ident
+}
+
+/// Where a field of `size` bytes at byte `offset` ends; sizes come from the input, so the sum
+/// is checked.
+fn end_of(offset: u64, size: u64) -> Result<u64> {
+    offset
+        .checked_add(size)
+        .ok_or_else(|| Error::input("invalid BTF: a field ends past 2^64 bytes"))
 }
 
 #[cfg(test)]
