@@ -5,6 +5,7 @@
 use super::input::{InputObject, InputSection, holds_code};
 use super::{Linker, Placement};
 use crate::btf::ext::{RecordKind, Records, read_raw};
+use crate::object::MAX_OBJECT_SIZE;
 use object::elf;
 
 /// `BPF_JMP | BPF_CALL`: a call instruction, whose immediate counts instructions.
@@ -80,10 +81,12 @@ impl OutSection {
         !self.ephemeral && holds_code(self.sh_type, self.flags)
     }
 
-    /// Appends `input` at the section's alignment; returns the offset of the piece.
-    fn extend(&mut self, input: &InputSection) -> u64 {
+    /// Appends `input` at the section's alignment; returns the offset of the piece. A section
+    /// may not grow past the largest object bpfgen reads ([`MAX_OBJECT_SIZE`]): a small input
+    /// can declare an alignment of 2^40, and the padding would be allocated.
+    fn extend(&mut self, input: &InputSection) -> Result<u64, String> {
         if input.ephemeral {
-            return 0;
+            return Ok(0);
         }
         if self.ephemeral {
             // A `.maps` of externs only, now given a real definition.
@@ -95,14 +98,26 @@ impl OutSection {
         }
         // As libbpf's `extend_sec`: the piece starts at the section's alignment so far, grown
         // to the piece's (a 2-aligned piece after 5 bytes of a 4-aligned section goes to 8).
-        self.align = self.align.max(input.align);
-        let offset = self.size.next_multiple_of(self.align);
+        let align = self.align.max(input.align);
+        let end = self
+            .size
+            .checked_next_multiple_of(align)
+            .and_then(|offset| Some((offset, offset.checked_add(input.size)?)))
+            .filter(|&(_, end)| end <= MAX_OBJECT_SIZE as u64);
+        let Some((offset, end)) = end else {
+            return Err(format!(
+                "section '{}' would be more than {MAX_OBJECT_SIZE} bytes with this input's \
+                 piece ({} bytes, aligned to {})",
+                self.name, input.size, input.align
+            ));
+        };
         if input.sh_type != elf::SHT_NOBITS.0 {
             self.data.resize(offset as usize, 0);
             self.data.extend_from_slice(input.data);
         }
-        self.size = offset + input.size;
-        offset
+        self.align = align;
+        self.size = end;
+        Ok(offset)
     }
 
     /// Whether `input` may be appended: same type, flags and entry size.
@@ -192,7 +207,7 @@ impl Linker {
                     self.sections.len() - 1
                 }
             };
-            let offset = self.sections[out].extend(input);
+            let offset = self.sections[out].extend(input)?;
             self.give_elf_order(out);
             placed[position] = Some((out, offset));
         }
@@ -335,4 +350,37 @@ impl Linker {
 fn quoted(bytes: &[u8]) -> String {
     let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
     format!("\"{}\"", String::from_utf8_lossy(text).escape_debug())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rodata(align: u64) -> InputSection<'static> {
+        InputSection {
+            index: 1,
+            name: ".rodata".into(),
+            sh_type: elf::SHT_PROGBITS.0,
+            flags: elf::SHF_ALLOC.0 as u64,
+            align,
+            entsize: 0,
+            size: 4,
+            info: 0,
+            data: b"abcd",
+            skipped: false,
+            ephemeral: false,
+            datasec_id: None,
+        }
+    }
+
+    #[test]
+    fn a_huge_alignment_is_refused_before_anything_is_allocated() {
+        // Found by the `link` fuzz target: 2 KB of input asked for 2^40 bytes of padding
+        // (an allocation failure: an abort, not even a panic).
+        let mut section = OutSection::new(&rodata(4));
+        assert_eq!(section.extend(&rodata(4)), Ok(0));
+        let err = section.extend(&rodata(1 << 40)).unwrap_err();
+        assert!(err.contains("would be more than 268435456 bytes"), "{err}");
+        assert_eq!(section.extend(&rodata(8)), Ok(8));
+    }
 }
