@@ -361,7 +361,7 @@ mod tests {
             index: 1,
             name: ".rodata".into(),
             sh_type: elf::SHT_PROGBITS.0,
-            flags: elf::SHF_ALLOC.0 as u64,
+            flags: elf::SHF_ALLOC.0,
             align,
             entsize: 0,
             size: 4,
