@@ -27,14 +27,19 @@ pub struct Deduped {
     pub map: Vec<u32>,
 }
 
-/// Collapses equal types of `btf`; see the module documentation.
+/// Collapses equal types of `btf`, whose strings must all have come through
+/// [`BtfWriter::add_str`] (the linker's merged BTF): then equal names have equal offsets, and
+/// offsets are compared instead of strings. See the module documentation.
 pub fn dedup(btf: BtfWriter) -> Deduped {
+    assert!(
+        btf.has_unique_strings(),
+        "dedup needs a writer whose strings were all added through add_str"
+    );
     let n = btf.len() as usize;
-    let names = CanonicalNames::of(&btf);
-    let signatures = local_signatures(&btf, &names);
+    let signatures = local_signatures(&btf);
     let mut redirect: Vec<u32> = (0..=n as u32).collect();
     let mut class = refine(&btf, &signatures, &redirect);
-    while resolve_forwards(&btf, &names, &class, &mut redirect) {
+    while resolve_forwards(&btf, &class, &mut redirect) {
         class = refine(&btf, &signatures, &redirect);
     }
 
@@ -75,34 +80,6 @@ pub fn dedup(btf: BtfWriter) -> Deduped {
     Deduped { btf: out, map }
 }
 
-/// One number per distinct string of a BTF: equal strings at different offsets (a string
-/// section may repeat a string) compare equal by number. `None` when the offsets are such
-/// numbers already ([`BtfWriter::has_unique_strings`]).
-struct CanonicalNames(Option<FastMap<u32, u32>>);
-
-impl CanonicalNames {
-    fn of(btf: &BtfWriter) -> Self {
-        if btf.has_unique_strings() {
-            return CanonicalNames(None);
-        }
-        let mut by_text: FastMap<&[u8], u32> = FastMap::default();
-        let mut by_offset = FastMap::default();
-        for ty in btf.types() {
-            let mut ty = ty.clone();
-            ty.visit_strings(|offset| {
-                let next = by_text.len() as u32;
-                let number = *by_text.entry(btf.string(*offset)).or_insert(next);
-                by_offset.insert(*offset, number);
-            });
-        }
-        CanonicalNames(Some(by_offset))
-    }
-
-    fn number(&self, offset: u32) -> u32 {
-        self.0.as_ref().map_or(offset, |numbers| numbers[&offset])
-    }
-}
-
 /// Words of a flat table of keys, one key per type id (index).
 struct Keys {
     words: Vec<u32>,
@@ -128,16 +105,15 @@ impl Keys {
     }
 }
 
-/// What a type is apart from the types it refers to: its words with strings numbered by
-/// content and type ids blanked. `VAR` and `DATASEC` include their own id, so they stay
-/// unique. Key 0 is `void`.
-fn local_signatures(btf: &BtfWriter, names: &CanonicalNames) -> Keys {
+/// What a type is apart from the types it refers to: its words (string offsets stand for
+/// their strings) with type ids blanked. `VAR` and `DATASEC` include their own id, so they
+/// stay unique. Key 0 is `void`.
+fn local_signatures(btf: &BtfWriter) -> Keys {
     let mut keys = Keys::new();
     keys.close();
     for (index, ty) in btf.types().iter().enumerate() {
         let mut blanked = ty.clone();
         blanked.visit_type_ids(|id| *id = 0);
-        blanked.visit_strings(|offset| *offset = names.number(*offset));
         keys.words.extend(
             [blanked.name_off, blanked.info, blanked.size_or_type]
                 .iter()
@@ -201,19 +177,12 @@ fn distinct(class: &[u32]) -> usize {
 
 /// Points each forward declaration still unresolved at the full type of its name, when all
 /// full types of that name are one class. Returns whether anything changed.
-fn resolve_forwards(
-    btf: &BtfWriter,
-    names: &CanonicalNames,
-    class: &[u32],
-    redirect: &mut [u32],
-) -> bool {
+fn resolve_forwards(btf: &BtfWriter, class: &[u32], redirect: &mut [u32]) -> bool {
     let mut full: FastMap<(u32, u32), Vec<u32>> = FastMap::default();
     for (index, ty) in btf.types().iter().enumerate() {
         let id = index as u32 + 1;
         if let Some(family) = full_family(ty) {
-            full.entry((family, names.number(ty.name_off)))
-                .or_default()
-                .push(id);
+            full.entry((family, ty.name_off)).or_default().push(id);
         }
     }
     let mut changed = false;
@@ -225,7 +194,7 @@ fn resolve_forwards(
         let Some(family) = forward_family(ty) else {
             continue;
         };
-        let Some(candidates) = full.get(&(family, names.number(ty.name_off))) else {
+        let Some(candidates) = full.get(&(family, ty.name_off)) else {
             continue;
         };
         let first = candidates[0];
