@@ -7,7 +7,7 @@
 use super::table::{HEADER_LEN, Reader, record_layout};
 use crate::error::{Error, Result};
 use crate::fast_hash::FastHasher;
-use hashbrown::HashTable;
+use hashbrown::{HashTable, hash_table::Entry};
 use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// BTF kind numbers (`BTF_KIND_*`), for matching on [`RawType::kind`].
@@ -315,8 +315,8 @@ impl StringIndex {
         for (at, &byte) in strings.iter().enumerate() {
             if byte == 0 {
                 let string = &strings[start..at];
-                if !string.is_empty() && index.find(strings, string).is_none() {
-                    index.insert(string, start as u32);
+                if !string.is_empty() {
+                    index.find_or_insert(strings, string, start as u32);
                 }
                 start = at + 1;
             }
@@ -324,19 +324,19 @@ impl StringIndex {
         index
     }
 
-    fn find(&self, strings: &[u8], string: &[u8]) -> Option<u32> {
-        self.0
-            .find(hash_string(string), |&(_, at)| {
-                string_at(strings, at) == string
-            })
-            .map(|&(_, at)| at)
-    }
-
-    /// Adds `string`, found at `offset` (not yet in the index).
-    fn insert(&mut self, string: &[u8], offset: u32) {
+    /// The offset of `string` in `strings`, hashed once: where it already is, or, when it is
+    /// not there yet, `offset` (where the caller puts it), recorded for it. The flag says
+    /// whether it was new.
+    fn find_or_insert(&mut self, strings: &[u8], string: &[u8], offset: u32) -> (u32, bool) {
         let hash = hash_string(string);
-        self.0
-            .insert_unique(hash, (hash, offset), |&(hash, _)| hash);
+        let found = |&(_, at): &(u64, u32)| string_at(strings, at) == string;
+        match self.0.entry(hash, found, |&(hash, _)| hash) {
+            Entry::Occupied(entry) => (entry.get().1, false),
+            Entry::Vacant(entry) => {
+                entry.insert((hash, offset));
+                (offset, true)
+            }
+        }
     }
 }
 
@@ -386,13 +386,11 @@ impl BtfWriter {
             strings, offsets, ..
         } = self;
         let index = offsets.get_or_insert_with(|| StringIndex::of(strings));
-        if let Some(offset) = index.find(strings, string) {
-            return offset;
+        let (offset, new) = index.find_or_insert(strings, string, strings.len() as u32);
+        if new {
+            strings.extend_from_slice(string);
+            strings.push(0);
         }
-        let offset = strings.len() as u32;
-        strings.extend_from_slice(string);
-        strings.push(0);
-        index.insert(string, offset);
         offset
     }
 
