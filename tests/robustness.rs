@@ -525,3 +525,30 @@ fn a_core_relocation_naming_no_type_is_refused_by_every_command() {
         assert!(!log.contains("panicked"), "{log}");
     }
 }
+
+/// `bpfgen gen vmlinux | head -1`: when the reader closes the pipe, bpfgen stops writing and
+/// exits 0 with nothing on stderr, as a filter does (SIGPIPE is ignored and the write error
+/// ends the command quietly); its own entry point, not std's runtime, arranges that.
+#[test]
+fn a_reader_closing_the_pipe_ends_the_command_quietly() {
+    use std::io::Read;
+    let btf = kernel_btf(KERNELS[0]);
+    let mut child = bpfgen()
+        .args(["gen", "vmlinux", "--btf"])
+        .arg(&btf)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is closed here, long before the header's megabytes are written.
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        first.starts_with(b"#ifndef"),
+        "{:?}",
+        String::from_utf8_lossy(&first)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}

@@ -1,9 +1,9 @@
 //! `bpfgen gen vmlinux` and `bpfgen btf dump`: BTF to a C header.
 
+use crate::ExitStatus;
 use crate::output_arg::OutputArg;
 use bpfgen::btf::{dump, source};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Write the C header for a kernel's BTF (what `bpftool btf dump file FILE format c` writes).
 #[derive(clap::Args)]
@@ -22,7 +22,7 @@ pub struct VmlinuxOpts {
 }
 
 impl VmlinuxOpts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         write_header(&self.btf, self.base.as_deref(), &self.output)
     }
 }
@@ -61,7 +61,7 @@ struct DumpOpts {
 }
 
 impl BtfOpts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         match self.what {
             BtfCommand::Dump(opts) => {
                 let file = bpftool_dump_file(&opts.words)?;
@@ -93,7 +93,7 @@ fn bpftool_dump_file(words: &[String]) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn write_header(btf: &Path, base: Option<&Path>, output: &OutputArg) -> anyhow::Result<ExitCode> {
+fn write_header(btf: &Path, base: Option<&Path>, output: &OutputArg) -> anyhow::Result<ExitStatus> {
     let table = source::load(btf, base)?;
     let header = dump::vmlinux_header(&table).map_err(|e| e.in_file(btf))?;
     output.emit(header.as_bytes())

@@ -1,5 +1,6 @@
 //! `bpfgen build`: `.bpf.c` files to stripped objects, skeletons and dependency files.
 
+use crate::ExitStatus;
 use crate::compile_args::{CompileArgs, Outputs};
 use crate::levels::LevelArgs;
 use crate::load::{LoadArgs, load_object, print_logs, print_records, require_privilege};
@@ -11,7 +12,6 @@ use bpfgen::toolchain::Clang;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Compile BPF C sources into stripped CO-RE objects and skeletons.
 ///
@@ -79,7 +79,7 @@ pub struct Opts {
 }
 
 impl Opts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         check_package_spelling(self.package.as_deref(), &self.sources)?;
         let json = self.message_format == "json";
         if self.check_load {
@@ -200,7 +200,7 @@ impl Opts {
             let records: Vec<_> = records.into_iter().map(|(_, record)| record).collect();
             print_records(&records, false)?;
         }
-        Ok(ExitCode::from(worst))
+        Ok(ExitStatus::from(worst))
     }
 }
 

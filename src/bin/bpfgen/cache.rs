@@ -1,11 +1,11 @@
 //! `bpfgen cache`: the build cache's statistics, and emptying it.
 
+use crate::ExitStatus;
 use bpfgen::build_cache;
 use bpfgen::cache::Cache;
 use bpfgen::cache_stats::{self, Counter};
 use bpfgen::remote_cache::config::RemoteConfig;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Show or clear the build cache.
 ///
@@ -32,7 +32,7 @@ enum Action {
 }
 
 impl Opts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let cache = Cache::from_env();
         let mut out = std::io::stdout().lock();
         match self.action {
@@ -61,6 +61,6 @@ impl Opts {
                 writeln!(out, "cleared {}", cache.root().display())?;
             }
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }

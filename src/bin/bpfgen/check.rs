@@ -2,6 +2,7 @@
 //! before the object ever reaches a kernel; with `--load`, what the running kernel's
 //! verifier says.
 
+use crate::ExitStatus;
 use crate::compile_args::{CompileArgs, Outputs};
 use crate::levels::LevelArgs;
 use crate::load::{
@@ -15,7 +16,6 @@ use bpfgen::object::names;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Check BPF objects or sources offline: SEC names, maps, license and GPL-only helpers, BTF,
 /// externs, and every CO-RE relocation against each target kernel's BTF; with --load, also
@@ -76,7 +76,7 @@ pub struct Opts {
 type Compiler = Option<(bpfgen::toolchain::Clang, bpfgen::build::BuildRequest)>;
 
 impl Opts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let json = self.message_format == "json";
         let kernel = PathBuf::from(bpfgen::btf::source::KERNEL_BTF);
         if self.compare && self.inputs.len() != 2 {
@@ -165,10 +165,10 @@ impl Opts {
             } else {
                 stdout.write_all(comparison.render_table().as_bytes())?;
             }
-            return Ok(ExitCode::from(u8::from(comparison.over_limit())));
+            return Ok(ExitStatus::from(u8::from(comparison.over_limit())));
         }
         print_records(&runs.concat(), json)?;
-        Ok(ExitCode::from(u8::from(errors)))
+        Ok(ExitStatus::from(u8::from(errors)))
     }
 }
 

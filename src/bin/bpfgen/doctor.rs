@@ -1,10 +1,10 @@
 //! `bpfgen doctor`: what a build on this machine would use, and what is missing.
 
+use crate::ExitStatus;
 use bpfgen::btf::source::{self, KERNEL_BTF};
 use bpfgen::cache::Cache;
 use bpfgen::toolchain::{Clang, TargetArch};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Report the clang, kernel BTF, libbpf headers, cache and privileges builds will use.
 #[derive(clap::Args)]
@@ -21,7 +21,7 @@ pub struct Opts {
 }
 
 impl Opts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let mut ok = true;
         match Clang::discover(self.clang.as_deref()) {
             Ok(clang) => {
@@ -66,9 +66,9 @@ impl Opts {
         println!("cache:          {}", Cache::from_env().root().display());
         println!("privileges:     {}", privileges());
         Ok(if ok {
-            ExitCode::SUCCESS
+            ExitStatus::SUCCESS
         } else {
-            ExitCode::from(2)
+            ExitStatus::from(2)
         })
     }
 }

@@ -1,5 +1,6 @@
 //! `bpfgen gen`: generators that work on objects built elsewhere.
 
+use crate::ExitStatus;
 use crate::objects;
 use crate::output_arg::OutputArg;
 use bpfgen::btf::min_core::{Relocated, min_core_btf};
@@ -8,7 +9,6 @@ use bpfgen::output::write_atomic;
 use bpfgen::skel;
 use bpfgen::skel::rust::Embed;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Generate code from a BPF object.
 #[derive(clap::Args)]
@@ -85,7 +85,7 @@ struct SubskeletonOpts {
 }
 
 impl Opts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         match self.what {
             What::Skeleton(opts) => opts.run(),
             What::Subskeleton(opts) => opts.run(),
@@ -97,7 +97,7 @@ impl Opts {
 }
 
 impl MinCoreBtfOpts {
-    fn run(self) -> anyhow::Result<ExitCode> {
+    fn run(self) -> anyhow::Result<ExitStatus> {
         let loaded = self
             .objects
             .iter()
@@ -116,12 +116,12 @@ impl MinCoreBtfOpts {
         let raw = raw_btf(&target).map_err(|e| e.in_file(&self.target))?;
         let btf = min_core_btf(raw, &inputs).map_err(|e| e.in_file(&self.target))?;
         write_atomic(&self.output, &btf)?;
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }
 
 impl SkeletonOpts {
-    fn run(self) -> anyhow::Result<ExitCode> {
+    fn run(self) -> anyhow::Result<ExitStatus> {
         let loaded = objects::load(&self.object, self.name.as_deref())?;
         let in_file = |e: bpfgen::Error| e.in_file(&self.object);
         let lang = if self.lang == "rust" {
@@ -148,7 +148,7 @@ impl SkeletonOpts {
 }
 
 impl SubskeletonOpts {
-    fn run(self) -> anyhow::Result<ExitCode> {
+    fn run(self) -> anyhow::Result<ExitStatus> {
         let loaded = objects::load(&self.object, self.name.as_deref())?;
         let header = skel::subskel::render(&loaded.object, &loaded.name)
             .map_err(|e| e.in_file(&self.object))?;

@@ -1,10 +1,10 @@
 //! `bpfgen inspect`: what an object holds.
 
+use crate::ExitStatus;
 use crate::objects;
 use bpfgen::inspect::Report;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Show an object's programs, maps, data sections and variables, externs, license and BTF.
 #[derive(clap::Args)]
@@ -22,7 +22,7 @@ pub struct Opts {
 }
 
 impl Opts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let loaded = objects::load(&self.object, None)?;
         let report = Report::new(&loaded.object).map_err(|e| e.in_file(&self.object))?;
         let text = if self.json || self.message_format == "json" {
@@ -31,6 +31,6 @@ impl Opts {
             report.to_text()
         };
         std::io::stdout().lock().write_all(text.as_bytes())?;
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }

@@ -1,9 +1,9 @@
 //! `bpfgen gen object`: link BPF objects into one (what `bpftool gen object` does).
 
+use crate::ExitStatus;
 use bpfgen::object::{BpfObject, names};
 use bpfgen::output::write_atomic;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Link BPF objects into one: same-named sections merged, externs resolved against
 /// definitions, BTF merged and deduplicated, DWARF dropped. With one input, this is the
@@ -24,7 +24,7 @@ pub struct ObjectOpts {
 }
 
 impl ObjectOpts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let inputs = self
             .inputs
             .iter()
@@ -52,6 +52,6 @@ impl ObjectOpts {
             .in_file(&self.output)
         })?;
         write_atomic(&self.output, &linked)?;
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }

@@ -1,10 +1,10 @@
 //! `-o FILE`, shared by the subcommands that write one generated file: the file (atomically,
 //! and not touched when its bytes are unchanged) or, without `-o`, standard output.
 
+use crate::ExitStatus;
 use bpfgen::output::write_atomic;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Where a subcommand's generated text goes (flattened into its options).
 #[derive(clap::Args)]
@@ -16,11 +16,11 @@ pub struct OutputArg {
 
 impl OutputArg {
     /// Writes `bytes` to the file, or to standard output.
-    pub fn emit(&self, bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    pub fn emit(&self, bytes: &[u8]) -> anyhow::Result<ExitStatus> {
         match &self.output {
             Some(path) => write_atomic(path, bytes)?,
             None => std::io::stdout().lock().write_all(bytes)?,
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }

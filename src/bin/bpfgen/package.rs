@@ -1,10 +1,10 @@
 //! `bpfgen package`: objects into packages that runtimes load (OCI images for bpfman,
 //! eunomia packages for ecli), and the package options `build --package` shares.
 
+use crate::ExitStatus;
 use bpfgen::package::platform::KernelBtf;
 use bpfgen::package::{self, Format, ObjectInput, Package};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Package BPF objects for the runtimes that load them, reproducibly.
 ///
@@ -93,7 +93,7 @@ fn source_date_epoch() -> anyhow::Result<u64> {
 }
 
 impl Opts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let inputs = self
             .objects
             .iter()
@@ -113,6 +113,6 @@ impl Opts {
             })
             .collect();
         self.options.write(inputs, &self.output)?;
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }

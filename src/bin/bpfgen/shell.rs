@@ -1,9 +1,9 @@
 //! `bpfgen completions SHELL` and `bpfgen man`: shell completion scripts and the man page,
 //! generated from the command-line definition so they never drift from it.
 
+use crate::ExitStatus;
 use clap::CommandFactory;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Print a completion script for a shell.
 #[derive(clap::Args)]
@@ -20,12 +20,12 @@ pub struct CompletionsOpts {
 }
 
 impl CompletionsOpts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let mut command = crate::Cli::command();
         let mut out = Vec::new();
         clap_complete::generate(self.shell, &mut command, "bpfgen", &mut out);
         std::io::stdout().lock().write_all(&out)?;
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }
 
@@ -35,10 +35,10 @@ impl CompletionsOpts {
 pub struct ManOpts {}
 
 impl ManOpts {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self) -> anyhow::Result<ExitStatus> {
         let mut out = Vec::new();
         clap_mangen::Man::new(crate::Cli::command()).render(&mut out)?;
         std::io::stdout().lock().write_all(&out)?;
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::SUCCESS)
     }
 }
