@@ -5,6 +5,7 @@
 
 use crate::btf::raw::{BtfWriter, RawBtf, kind};
 use crate::error::{Error, Result};
+use crate::object::ElfFile;
 use object::Endianness;
 use object::elf;
 use object::read::elf::{FileHeader, SectionHeader, Sym};
@@ -141,29 +142,19 @@ pub struct InputObject<'a> {
 }
 
 impl<'a> InputObject<'a> {
-    /// Reads and checks `data`, naming `file` in errors.
-    pub fn parse(file: &str, data: &'a [u8]) -> Result<Self> {
+    /// The linker's view of an input [`read_elf`](crate::object::read_elf) has read, checked
+    /// as libbpf's linker checks it, naming `file` in errors.
+    pub fn from_elf(file: &str, elf: &ElfFile<'a>) -> Result<Self> {
         let fail = |cause: String| Error::input(format!("{file}: {cause}"));
-        let big_endian = check_ident(data).map_err(fail)?;
-        let header = elf::FileHeader64::<Endianness>::parse(data)
-            .map_err(|e| fail(format!("malformed ELF: {e}")))?;
-        let endian = header.endian().map_err(|e| fail(e.to_string()))?;
-        if header.e_machine(endian) != elf::EM_BPF {
+        let (data, endian) = (elf.data(), elf.endian());
+        // libbpf's linker takes only EM_BPF, where loading also accepts EM_NONE.
+        if elf.elf_header().e_machine(endian) != elf::EM_BPF {
             return Err(fail(format!(
                 "not a BPF object: ELF machine is {} (build it with clang --target=bpf)",
-                header.e_machine(endian).0
+                elf.elf_header().e_machine(endian).0
             )));
         }
-        if header.e_type(endian) != elf::ET_REL {
-            return Err(fail(
-                "not a relocatable object (ET_REL, what clang -c writes): \
-                 only compiler output can be linked"
-                    .into(),
-            ));
-        }
-        let table = header
-            .sections(endian, data)
-            .map_err(|e| fail(format!("malformed ELF: {e}")))?;
+        let table = elf.elf_section_table();
         let mut sections = Vec::new();
         let mut btf_bytes = None;
         let mut btf_ext = None;
@@ -201,9 +192,9 @@ impl<'a> InputObject<'a> {
             sections.push(input);
         }
         let symtab = symtab.ok_or_else(|| fail("has no symbol table".into()))?;
-        let symbols = read_symbols(&table, endian, data, symtab, sections.len()).map_err(fail)?;
+        let symbols = read_symbols(table, endian, data, symtab, sections.len()).map_err(fail)?;
         let relocations =
-            read_relocations(&table, endian, data, &sections, symbols.len()).map_err(fail)?;
+            read_relocations(table, endian, data, &sections, symbols.len()).map_err(fail)?;
         let btf_raw = btf_bytes
             .map(RawBtf::parse)
             .transpose()
@@ -215,7 +206,7 @@ impl<'a> InputObject<'a> {
             .map_err(|e| fail(format!(".BTF: {}", e.message())))?;
         let mut object = InputObject {
             file: file.to_string(),
-            big_endian,
+            big_endian: endian == Endianness::Big,
             sections,
             symbols,
             relocations,
@@ -298,21 +289,6 @@ impl<'a> InputObject<'a> {
             }
         }
         Ok(())
-    }
-}
-
-/// Checks the ELF identification and returns whether the object is big-endian.
-fn check_ident(data: &[u8]) -> std::result::Result<bool, String> {
-    if data.len() < 16 || &data[..4] != b"\x7fELF" {
-        return Err("not an ELF file (a BPF object is what clang --target=bpf -c writes)".into());
-    }
-    if data[4] != elf::ELFCLASS64.0 {
-        return Err("a 32-bit ELF object; BPF objects are 64-bit".into());
-    }
-    match elf::DataEncoding(data[5]) {
-        elf::ELFDATA2LSB => Ok(false),
-        elf::ELFDATA2MSB => Ok(true),
-        other => Err(format!("unknown ELF byte order {}", other.0)),
     }
 }
 

@@ -31,6 +31,8 @@ use crate::btf::ext::{RecordKind, write_raw};
 use crate::btf::raw::{BtfWriter, RawType, kind};
 use crate::error::{Error, Result};
 use crate::fast_hash::FastMap;
+use crate::object::names::object_name_from_file;
+use crate::object::{BpfObject, read_elf};
 use input::InputObject;
 use sections::OutSection;
 use symbols::{Global, OutSymbol};
@@ -43,12 +45,12 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
     }
     let mut linker = Linker::default();
     for (file, bytes) in inputs {
+        let in_file = |e: Error| e.in_file(std::path::Path::new(file));
+        let elf = read_elf(bytes).map_err(in_file)?;
         // Every input is read as every other command reads objects first: an invalid input
         // is named with its defect here, not found later as an unreadable linked output.
-        crate::object::BpfObject::parse(bytes, &crate::object::names::object_name_from_file(file))
-            .map_err(|e| e.in_file(std::path::Path::new(file)))?;
-        let object = InputObject::parse(file, bytes)?;
-        linker.add(&object)?;
+        BpfObject::from_elf(&elf, &object_name_from_file(file)).map_err(in_file)?;
+        linker.add(&InputObject::from_elf(file, &elf)?)?;
     }
     linker.finish()
 }

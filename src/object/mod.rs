@@ -7,7 +7,7 @@ mod dwarf;
 mod model;
 pub mod names;
 mod read;
-pub use read::{MAX_NAME_LEN, MAX_OBJECT_SIZE};
+pub use read::{ElfFile, MAX_NAME_LEN, MAX_OBJECT_SIZE, read_elf};
 pub mod sec_def;
 pub mod strip;
 

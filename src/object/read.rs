@@ -42,17 +42,13 @@ impl BpfObject {
     /// Reads a BPF object from ELF bytes. `object_name` is the libbpf object name
     /// (`<stem>_bpf`), which internal map names are derived from.
     pub fn parse(data: &[u8], object_name: &str) -> Result<Self> {
-        if data.len() > MAX_OBJECT_SIZE {
-            return Err(Error::input(format!(
-                "object is {} bytes; bpfgen reads objects of up to {MAX_OBJECT_SIZE} bytes",
-                data.len()
-            )));
-        }
-        check_elf_ident(data)?;
-        let file = ElfFile64::<Endianness>::parse(data)
-            .map_err(|e| Error::input(format!("malformed ELF: {e}")))?;
+        Self::from_elf(&read_elf(data)?, object_name)
+    }
+
+    /// Reads a BPF object from an ELF file [`read_elf`] has read (the linker reads its own
+    /// tables from the same file).
+    pub fn from_elf(file: &ElfFile<'_>, object_name: &str) -> Result<Self> {
         let endian = file.endian();
-        check_elf_header(file.elf_header(), endian)?;
 
         let mut sections = Vec::new();
         let mut section_data: HashMap<usize, &[u8]> = HashMap::new();
@@ -162,6 +158,25 @@ fn check_name_lengths(object: &BpfObject) -> Result<()> {
     Ok(())
 }
 
+/// An ELF file as the object crate reads it, in the object's byte order.
+pub type ElfFile<'data> = ElfFile64<'data, Endianness>;
+
+/// Reads `data` as the ELF file of a BPF object, once, for every view of it (the object
+/// model, the linker's tables): its size, identification (64-bit), machine (BPF) and type
+/// (relocatable) checked, and its section and symbol tables read.
+pub fn read_elf(data: &[u8]) -> Result<ElfFile<'_>> {
+    if data.len() > MAX_OBJECT_SIZE {
+        return Err(Error::input(format!(
+            "object is {} bytes; bpfgen reads objects of up to {MAX_OBJECT_SIZE} bytes",
+            data.len()
+        )));
+    }
+    check_elf_ident(data)?;
+    let file = ElfFile::parse(data).map_err(|e| Error::input(format!("malformed ELF: {e}")))?;
+    check_elf_header(file.elf_header(), file.endian())?;
+    Ok(file)
+}
+
 fn check_elf_ident(data: &[u8]) -> Result<()> {
     if data.len() < 16 || &data[..4] != b"\x7fELF" {
         return Err(Error::input("not an ELF file"));
@@ -235,7 +250,7 @@ fn read_license(bytes: &[u8]) -> Result<String> {
 
 /// Every relocation must name an existing symbol and lie inside its section, as libbpf
 /// requires when it collects relocations.
-fn check_relocations(file: &ElfFile64<Endianness>) -> Result<()> {
+fn check_relocations(file: &ElfFile<'_>) -> Result<()> {
     for section in file.sections() {
         let name = section.name().unwrap_or_default();
         for (offset, relocation) in section.relocations() {
@@ -259,7 +274,7 @@ fn check_relocations(file: &ElfFile64<Endianness>) -> Result<()> {
     Ok(())
 }
 
-fn read_symbols(file: &ElfFile64<Endianness>) -> Result<Vec<Symbol>> {
+fn read_symbols(file: &ElfFile<'_>) -> Result<Vec<Symbol>> {
     file.symbols()
         .map(|sym| {
             let name = sym
@@ -340,7 +355,7 @@ fn read_functions(sections: &[Section], symbols: &[Symbol]) -> Vec<Function> {
 
 /// The instructions of every executable section and the symbols their relocations name.
 fn read_code(
-    file: &ElfFile64<Endianness>,
+    file: &ElfFile<'_>,
     sections: &[Section],
     section_data: &HashMap<usize, &[u8]>,
 ) -> Result<Vec<CodeSection>> {
@@ -818,11 +833,11 @@ fn user_map(btf: &TypeTable, var: Variable) -> Result<Map> {
 /// Source lines from DWARF (the `dwarf` feature; without it, none: locations then come from
 /// `.BTF.ext` only).
 #[cfg(feature = "dwarf")]
-fn dwarf_lines(file: &ElfFile64<Endianness>) -> Vec<DwarfLine> {
+fn dwarf_lines(file: &ElfFile<'_>) -> Vec<DwarfLine> {
     dwarf::read_lines(file)
 }
 
 #[cfg(not(feature = "dwarf"))]
-fn dwarf_lines(_file: &ElfFile64<Endianness>) -> Vec<DwarfLine> {
+fn dwarf_lines(_file: &ElfFile<'_>) -> Vec<DwarfLine> {
     Vec::new()
 }
