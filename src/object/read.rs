@@ -76,8 +76,8 @@ impl BpfObject {
             )
             .with_code(Code::LegacyMaps));
         }
-        let symbols = read_symbols(&file)?;
-        check_relocations(&file)?;
+        let symbols = read_symbols(file)?;
+        check_relocations(file)?;
 
         let data_of = |kind: SectionKind| {
             sections
@@ -111,7 +111,7 @@ impl BpfObject {
         let dwarf_lines = if has_line_info {
             Vec::new()
         } else {
-            dwarf_lines(&file)
+            dwarf_lines(file)
         };
         let mut object = BpfObject {
             byte_order: match endian {
@@ -120,7 +120,7 @@ impl BpfObject {
             },
             programs: read_programs(&sections, &symbols)?,
             functions: read_functions(&sections, &symbols),
-            code: read_code(&file, &sections, &section_data)?,
+            code: read_code(file, &sections, &section_data)?,
             externs: Vec::new(),
             maps: Vec::new(),
             sections,
