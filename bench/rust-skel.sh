@@ -22,11 +22,17 @@ done
 "$bpfgen" build --skel none -o "$scratch/objects" "${fixtures[@]}" >/dev/null 2>&1
 largest=$(ls -S "$scratch"/objects/*.bpf.o | head -1)
 
-ours() { "$bpfgen" gen skeleton --lang rust "$largest" -o "$scratch/ours.skel.rs"; }
+# Each run writes a new file, as the redirection of cargo libbpf gen does: bpfgen's
+# skip-if-unchanged write would otherwise make later runs a comparison instead of a write.
+run=0
+ours() {
+    run=$((run + 1))
+    "$bpfgen" gen skeleton --lang rust "$largest" -o "$scratch/ours.$run.skel.rs"
+}
 theirs() { "$tools/bin/cargo-libbpf" libbpf gen --object "$largest" > "$scratch/theirs.skel.rs"; }
 ref=$(median_ms theirs)
 mine=$(median_ms ours)
 echo "Rust skeleton of $(basename "$largest") ($(stat -c %s "$largest") bytes), $runs runs each, medians"
 echo "  cargo libbpf gen --object         ${ref} ms  ($(wc -l < "$scratch/theirs.skel.rs") lines)"
-echo "  bpfgen gen skeleton --lang rust ${mine} ms  ($(wc -l < "$scratch/ours.skel.rs") lines)"
+echo "  bpfgen gen skeleton --lang rust ${mine} ms  ($("$bpfgen" gen skeleton --lang rust "$largest" | wc -l) lines)"
 echo "  ratio bpfgen/libbpf-cargo         $(ratio "$mine" "$ref")   (goal: at most 1)"
