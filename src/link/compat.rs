@@ -6,7 +6,7 @@
 
 use crate::btf::dump;
 use crate::btf::raw::{BtfWriter, RawType, kind};
-use crate::btf::table::{MAX_DEPTH, TypeTable};
+use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use std::fmt::Write as _;
 
 /// Why two types of a global disagree.
@@ -210,18 +210,19 @@ pub fn size_of(btf: &BtfWriter, id: u32) -> Option<u64> {
     None
 }
 
-/// How a type is spelled in C, for messages (`int`, `struct counters *`, `long[4]`).
-pub fn spell(btf: &BtfWriter, id: u32) -> String {
-    let bytes = btf.to_bytes(false);
-    TypeTable::from_bytes(&bytes, None)
+/// How the type of `VAR`/`FUNC` `id` (or type `id` itself) is spelled in C, for messages
+/// (`int`, `struct counters *`, `long[4]`), from its input's BTF as the object reader read it.
+pub fn spell(table: Option<&TypeTable>, id: u32) -> String {
+    table
         .and_then(|table| {
-            let target = match btf.get(id) {
-                Some(t) if matches!(t.kind(), kind::VAR | kind::FUNC) => t.size_or_type,
+            let ty = table.get(id).ok()?;
+            let target = match ty.kind {
+                Kind::Var | Kind::Func => ty.target,
                 _ => id,
             };
-            dump::type_name(&table, target)
+            dump::type_name(table, target).ok()
         })
-        .unwrap_or_else(|_| format!("type [{id}]"))
+        .unwrap_or_else(|| format!("type [{id}]"))
 }
 
 fn type_of(btf: &BtfWriter, id: u32) -> RawType {

@@ -29,6 +29,7 @@ pub mod types;
 use crate::btf::dedup::dedup;
 use crate::btf::ext::{RecordKind, write_raw};
 use crate::btf::raw::{BtfWriter, RawType, kind};
+use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
 use crate::fast_hash::FastMap;
 use crate::object::names::object_name_from_file;
@@ -49,8 +50,8 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         let elf = read_elf(bytes).map_err(in_file)?;
         // Every input is read as every other command reads objects first: an invalid input
         // is named with its defect here, not found later as an unreadable linked output.
-        BpfObject::from_elf(&elf, &object_name_from_file(file)).map_err(in_file)?;
-        linker.add(&InputObject::from_elf(file, &elf)?)?;
+        let validated = BpfObject::from_elf(&elf, &object_name_from_file(file)).map_err(in_file)?;
+        linker.add(InputObject::from_elf(file, &elf, validated.types)?)?;
     }
     linker.finish()
 }
@@ -64,6 +65,9 @@ pub struct Linker {
     symbols: Vec<OutSymbol>,
     globals: FastMap<String, Global>,
     btf: BtfWriter,
+    /// Each input's BTF as the object reader read it, in the order added: what messages
+    /// spell a global's types from.
+    tables: Vec<Option<TypeTable>>,
 }
 
 /// Where one input's pieces went.
@@ -78,7 +82,7 @@ struct Placement {
 
 impl Linker {
     /// Adds one object; on error the linker must not be used further.
-    pub fn add(&mut self, object: &InputObject) -> Result<()> {
+    pub fn add(&mut self, mut object: InputObject) -> Result<()> {
         let fail = |cause: String| Error::input(format!("{}: {cause}", object.file));
         match self.big_endian {
             None => {
@@ -106,14 +110,15 @@ impl Linker {
             self.symbols.push(OutSymbol::null());
         }
         let mut placement = Placement {
-            sections: self.append_sections(object).map_err(fail)?,
+            sections: self.append_sections(&object).map_err(fail)?,
             symbols: Vec::new(),
             types: Vec::new(),
         };
-        placement.symbols = self.append_symbols(object, &placement).map_err(fail)?;
-        self.append_relocations(object, &placement).map_err(fail)?;
-        placement.types = self.append_btf(object, &placement).map_err(fail)?;
-        self.append_btf_ext(object, &placement).map_err(fail)?;
+        placement.symbols = self.append_symbols(&object, &placement).map_err(fail)?;
+        self.append_relocations(&object, &placement).map_err(fail)?;
+        placement.types = self.append_btf(&object, &placement).map_err(fail)?;
+        self.append_btf_ext(&object, &placement).map_err(fail)?;
+        self.tables.push(object.table.take());
         Ok(())
     }
 

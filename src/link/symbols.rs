@@ -70,6 +70,9 @@ pub struct Global {
     pub var_index: Option<usize>,
     /// The file that defined it, or first declared it.
     pub file: String,
+    /// Where that file's type of it is, to spell it in messages: the input's place in
+    /// [`Linker::add`]'s order and the id of its `VAR` or `FUNC` in that input's BTF.
+    pub origin: (usize, u32),
 }
 
 impl Linker {
@@ -145,6 +148,7 @@ impl Linker {
                         is_weak: symbol.bind() == elf::STB_WEAK.0,
                         var_index: None,
                         file: object.file.clone(),
+                        origin: (self.tables.len(), btf_id),
                     },
                 );
                 Ok(out)
@@ -194,6 +198,7 @@ impl Linker {
         global.is_extern = false;
         global.retype = true;
         global.file = object.file.clone();
+        global.origin = (self.tables.len(), btf_id);
         let btf = object.btf.as_ref().expect("globals have BTF");
         complete_extern_btf(&mut self.btf, global.btf_id, btf, btf_id);
         Ok(out)
@@ -228,10 +233,10 @@ impl Linker {
             format!(
                 "'{name}' is {} `{}` in {} but {} `{}` here: {why}",
                 role(global.is_extern),
-                compat::spell(&self.btf, global.btf_id),
+                compat::spell(self.tables[global.origin.0].as_ref(), global.origin.1),
                 global.file,
                 role(symbol.is_extern()),
-                compat::spell(btf, btf_id),
+                compat::spell(object.table.as_ref(), btf_id),
             )
         })
     }
