@@ -470,3 +470,26 @@ fn a_piece_starts_at_the_sections_alignment_as_bpftool_places_it() {
         "5 bytes at alignment 4, then the piece"
     );
 }
+
+#[test]
+fn the_same_weak_definitions_twice_keep_the_first_copy_as_bpftool_does() {
+    let dir = scratch();
+    let weak = clang_object(dir.path(), &link_fixture("weak_only"), &["-g"]);
+    let (ours, theirs) = link_both(dir.path(), &[weak.clone(), weak]);
+    assert_eq!(
+        section(&ours, ".BTF"),
+        section(&theirs, ".BTF"),
+        "the DATASEC must name the first copy's offsets, as bpftool's does"
+    );
+    let data = std::fs::read(&ours).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let value = file
+        .symbols()
+        .find(|s| s.name() == Ok("weak_value"))
+        .unwrap();
+    assert_eq!(
+        value.address(),
+        12,
+        "the first copy: after the 12-byte table"
+    );
+}

@@ -4,7 +4,6 @@
 //! ELF, where clang leaves them zero.
 
 use crate::btf::raw::{BtfWriter, RawBtf, kind};
-use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
 use crate::object::ElfFile;
 use object::Endianness;
@@ -140,15 +139,12 @@ pub struct InputObject<'a> {
     pub btf_raw: Option<RawBtf<'a>>,
     /// The raw `.BTF.ext` bytes.
     pub btf_ext: Option<&'a [u8]>,
-    /// The same `.BTF` as the object reader read it, which messages spell types from.
-    pub table: Option<TypeTable>,
 }
 
 impl<'a> InputObject<'a> {
     /// The linker's view of an input [`read_elf`](crate::object::read_elf) has read, checked
-    /// as libbpf's linker checks it, naming `file` in errors; `types` is its `.BTF` as the
-    /// object reader read it.
-    pub fn from_elf(file: &str, elf: &ElfFile<'a>, types: Option<TypeTable>) -> Result<Self> {
+    /// as libbpf's linker checks it, naming `file` in errors.
+    pub fn from_elf(file: &str, elf: &ElfFile<'a>) -> Result<Self> {
         let fail = |cause: String| Error::input(format!("{file}: {cause}"));
         let (data, endian) = (elf.data(), elf.endian());
         // libbpf's linker takes only EM_BPF, where loading also accepts EM_NONE.
@@ -217,7 +213,6 @@ impl<'a> InputObject<'a> {
             btf,
             btf_raw,
             btf_ext,
-            table: types,
         };
         object.fix_up_btf().map_err(fail)?;
         Ok(object)

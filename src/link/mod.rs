@@ -51,7 +51,7 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         // Every input is read as every other command reads objects first: an invalid input
         // is named with its defect here, not found later as an unreadable linked output.
         let validated = BpfObject::from_elf(&elf, &object_name_from_file(file)).map_err(in_file)?;
-        linker.add(InputObject::from_elf(file, &elf, validated.types)?)?;
+        linker.add(&InputObject::from_elf(file, &elf)?, validated.types)?;
     }
     linker.finish()
 }
@@ -60,14 +60,20 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
 #[derive(Default)]
 pub struct Linker {
     big_endian: Option<bool>,
-    first_file: String,
+    /// The inputs added so far, in order, the one being added last.
+    inputs: Vec<AddedInput>,
     sections: Vec<OutSection>,
     symbols: Vec<OutSymbol>,
     globals: FastMap<String, Global>,
     btf: BtfWriter,
-    /// Each input's BTF as the object reader read it, in the order added: what messages
-    /// spell a global's types from.
-    tables: Vec<Option<TypeTable>>,
+}
+
+/// An input as the linker remembers it once added.
+struct AddedInput {
+    /// How messages name it (its path as given).
+    file: String,
+    /// Its BTF as the object reader read it: what messages spell a global's types from.
+    types: Option<TypeTable>,
 }
 
 /// Where one input's pieces went.
@@ -81,14 +87,12 @@ struct Placement {
 }
 
 impl Linker {
-    /// Adds one object; on error the linker must not be used further.
-    pub fn add(&mut self, mut object: InputObject) -> Result<()> {
+    /// Adds one object, whose BTF the object reader read as `types`; on error the linker must
+    /// not be used further.
+    pub fn add(&mut self, object: &InputObject, types: Option<TypeTable>) -> Result<()> {
         let fail = |cause: String| Error::input(format!("{}: {cause}", object.file));
         match self.big_endian {
-            None => {
-                self.big_endian = Some(object.big_endian);
-                self.first_file = object.file.clone();
-            }
+            None => self.big_endian = Some(object.big_endian),
             Some(big) if big != object.big_endian => {
                 let order = |big: bool| {
                     if big {
@@ -100,26 +104,34 @@ impl Linker {
                 return Err(fail(format!(
                     "byte order mismatch: it is {} but {} is {}",
                     order(object.big_endian),
-                    self.first_file,
+                    self.inputs[0].file,
                     order(big)
                 )));
             }
             Some(_) => {}
         }
+        self.inputs.push(AddedInput {
+            file: object.file.clone(),
+            types,
+        });
         if self.symbols.is_empty() {
             self.symbols.push(OutSymbol::null());
         }
         let mut placement = Placement {
-            sections: self.append_sections(&object).map_err(fail)?,
+            sections: self.append_sections(object).map_err(fail)?,
             symbols: Vec::new(),
             types: Vec::new(),
         };
-        placement.symbols = self.append_symbols(&object, &placement).map_err(fail)?;
-        self.append_relocations(&object, &placement).map_err(fail)?;
-        placement.types = self.append_btf(&object, &placement).map_err(fail)?;
-        self.append_btf_ext(&object, &placement).map_err(fail)?;
-        self.tables.push(object.table.take());
+        placement.symbols = self.append_symbols(object, &placement).map_err(fail)?;
+        self.append_relocations(object, &placement).map_err(fail)?;
+        placement.types = self.append_btf(object, &placement).map_err(fail)?;
+        self.append_btf_ext(object, &placement).map_err(fail)?;
         Ok(())
+    }
+
+    /// The position of the input being added (its place in [`Linker::add`]'s order).
+    fn current_input(&self) -> usize {
+        self.inputs.len() - 1
     }
 
     /// The linked object: DATASECs rebuilt, BTF deduplicated, ELF written.

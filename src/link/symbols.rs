@@ -68,10 +68,8 @@ pub struct Global {
     pub is_weak: bool,
     /// Its entry in its section's DATASEC, once added.
     pub var_index: Option<usize>,
-    /// The file that defined it, or first declared it.
-    pub file: String,
-    /// Where that file's type of it is, to spell it in messages: the input's place in
-    /// [`Linker::add`]'s order and the id of its `VAR` or `FUNC` in that input's BTF.
+    /// The input that defined it, or first declared it (its place in [`Linker::add`]'s
+    /// order), and the id of its `VAR` or `FUNC` in that input's BTF.
     pub origin: (usize, u32),
 }
 
@@ -147,8 +145,7 @@ impl Linker {
                         is_extern: symbol.is_extern(),
                         is_weak: symbol.bind() == elf::STB_WEAK.0,
                         var_index: None,
-                        file: object.file.clone(),
-                        origin: (self.tables.len(), btf_id),
+                        origin: (self.current_input(), btf_id),
                     },
                 );
                 Ok(out)
@@ -171,11 +168,12 @@ impl Linker {
         if !symbol.is_extern() && !global.is_extern && !global.is_weak && is_strong {
             return Err(format!(
                 "'{name}' is defined here and in {}; one definition must be __weak or extern",
-                global.file
+                self.inputs[global.origin.0].file
             ));
         }
         self.check_types_agree(object, symbol, btf_id)?;
 
+        let current = self.current_input();
         let global = self.globals.get_mut(name).expect("known global");
         let out_symbol = &mut self.symbols[out];
         if is_strong {
@@ -197,8 +195,7 @@ impl Linker {
         global.section = place.map(|(section, _)| section);
         global.is_extern = false;
         global.retype = true;
-        global.file = object.file.clone();
-        global.origin = (self.tables.len(), btf_id);
+        global.origin = (current, btf_id);
         let btf = object.btf.as_ref().expect("globals have BTF");
         complete_extern_btf(&mut self.btf, global.btf_id, btf, btf_id);
         Ok(out)
@@ -230,13 +227,14 @@ impl Linker {
             compat::types_match(known, global.btf_id, btf, btf_id, true)
         };
         verdict.map_err(|why| {
+            let origin = &self.inputs[global.origin.0];
             format!(
                 "'{name}' is {} `{}` in {} but {} `{}` here: {why}",
                 role(global.is_extern),
-                compat::spell(self.tables[global.origin.0].as_ref(), global.origin.1),
-                global.file,
+                compat::spell(origin.types.as_ref(), global.origin.1),
+                origin.file,
                 role(symbol.is_extern()),
-                compat::spell(object.table.as_ref(), btf_id),
+                compat::spell(self.inputs[self.current_input()].types.as_ref(), btf_id),
             )
         })
     }

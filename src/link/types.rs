@@ -116,7 +116,7 @@ impl Linker {
                         });
                         return Err(format!(
                             "global '{name}' is in section '{}' here but in {elsewhere} in {}",
-                            self.sections[out].name, global.file
+                            self.sections[out].name, self.inputs[global.origin.0].file
                         ));
                     }
                     if let Some(existing) = global.var_index {
@@ -126,7 +126,7 @@ impl Linker {
                             let size = size_of(&self.btf, ty.size_or_type).ok_or_else(|| {
                                 format!("global '{name}': the size of its type is unknown")
                             })?;
-                            let won = !global.is_extern && global.file == object.file;
+                            let won = !global.is_extern && global.origin.0 == self.current_input();
                             let var = &mut self.sections[out].vars[existing];
                             var[2] = size as u32;
                             if won {
