@@ -10,13 +10,18 @@
 //! made it differ between runs), so outputs stay byte-identical.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 /// A `HashMap` with [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// A `HashSet` with [`FastHasher`].
 pub type FastSet<T> = HashSet<T, BuildHasherDefault<FastHasher>>;
+
+/// The [`FastHasher`] hash of one value (for tables that keep hashes themselves).
+pub fn hash_one(value: impl Hash) -> u64 {
+    BuildHasherDefault::<FastHasher>::default().hash_one(value)
+}
 
 /// The multiply-rotate hash: each word is mixed in as `(h.rotl(5) ^ word) * K`.
 #[derive(Default, Clone, Copy)]
@@ -71,10 +76,9 @@ impl Hasher for FastHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
 
     fn hash(bytes: &[u8]) -> u64 {
-        BuildHasherDefault::<FastHasher>::default().hash_one(bytes)
+        hash_one(bytes)
     }
 
     #[test]

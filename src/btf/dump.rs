@@ -6,11 +6,10 @@
 
 use super::table::{Item, Kind, MAX_DEPTH, Name, Ty, TypeTable, too_deep};
 use crate::error::{Error, Result};
+use crate::fast_hash::FastMap;
 use crate::ident;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 /// How deeply declarations may nest inside each other (anonymous structs in anonymous
@@ -863,30 +862,8 @@ impl<'a> Dumper<'a> {
     }
 }
 
-/// Name occurrence counts, hashed with FNV-1a: short keys, no untrusted-input DoS concern
-/// worth SipHash's cost on 100k+ names.
-type NameCounts = HashMap<Box<str>, usize, BuildHasherDefault<Fnv>>;
-
-/// The FNV-1a hash.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
+/// Name occurrence counts (short keys, 100k+ names of a kernel: the fast hash).
+type NameCounts = FastMap<Box<str>, usize>;
 
 /// Counts one more occurrence of `name`, returning the new count.
 fn bump(map: &mut NameCounts, name: &str) -> usize {

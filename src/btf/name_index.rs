@@ -6,7 +6,6 @@
 use super::core::essential_name;
 use super::table::TypeTable;
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -93,7 +92,7 @@ fn index(types: &TypeTable) -> Vec<(u64, u32)> {
 }
 
 fn name_hash(name: &str) -> u64 {
-    std::hash::BuildHasherDefault::<crate::fast_hash::FastHasher>::default().hash_one(name)
+    crate::fast_hash::hash_one(name)
 }
 
 #[cfg(test)]

@@ -6,9 +6,8 @@
 
 use super::table::{HEADER_LEN, Reader, record_layout};
 use crate::error::{Error, Result};
-use crate::fast_hash::FastHasher;
+use crate::fast_hash;
 use hashbrown::{HashTable, hash_table::Entry};
-use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// BTF kind numbers (`BTF_KIND_*`), for matching on [`RawType::kind`].
 pub mod kind {
@@ -328,7 +327,7 @@ impl StringIndex {
     /// not there yet, `offset` (where the caller puts it), recorded for it. The flag says
     /// whether it was new.
     fn find_or_insert(&mut self, strings: &[u8], string: &[u8], offset: u32) -> (u32, bool) {
-        let hash = hash_string(string);
+        let hash = fast_hash::hash_one(string);
         let found = |&(_, at): &(u64, u32)| string_at(strings, at) == string;
         match self.0.entry(hash, found, |&(hash, _)| hash) {
             Entry::Occupied(entry) => (entry.get().1, false),
@@ -338,10 +337,6 @@ impl StringIndex {
             }
         }
     }
-}
-
-fn hash_string(string: &[u8]) -> u64 {
-    BuildHasherDefault::<FastHasher>::default().hash_one(string)
 }
 
 /// The NUL-terminated string at `offset` of a string section (empty when out of range).
