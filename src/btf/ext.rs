@@ -6,6 +6,7 @@
 //! Every count read from the input is checked against the bytes that are really there before
 //! anything is allocated, so a header claiming 2^32 records fails instead of exhausting memory.
 
+use super::raw::{push_words, start_file};
 use super::table::TypeTable;
 use crate::diag::SourceLocation;
 use crate::error::{Error, Result};
@@ -437,20 +438,8 @@ pub fn write_raw(
     for (off, len) in spans {
         words.extend([off, len]);
     }
-    let mut out = Vec::with_capacity(4 * (1 + words.len() + body.len()));
-    let magic_version_flags: [u8; 4] = if big_endian {
-        [0xeb, 0x9f, 1, 0]
-    } else {
-        [0x9f, 0xeb, 1, 0]
-    };
-    out.extend_from_slice(&magic_version_flags);
-    for w in words.iter().chain(&body) {
-        out.extend_from_slice(&if big_endian {
-            w.to_be_bytes()
-        } else {
-            w.to_le_bytes()
-        });
-    }
+    let mut out = start_file(big_endian, 4 * (1 + words.len() + body.len()));
+    push_words(&mut out, words.iter().chain(&body), big_endian);
     Some(out)
 }
 

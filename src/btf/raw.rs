@@ -484,42 +484,57 @@ impl BtfWriter {
 
     /// The raw BTF file: header, types, strings, in the given byte order.
     pub fn to_bytes(&self, big_endian: bool) -> Vec<u8> {
-        let word = |w: u32| {
-            if big_endian {
-                w.to_be_bytes()
-            } else {
-                w.to_le_bytes()
-            }
-        };
         let type_len: usize = self.types.iter().map(|t| 12 + 4 * t.extra.len()).sum();
-        let mut out = Vec::with_capacity(HEADER_LEN + type_len + self.strings.len());
-        let magic: u16 = 0xeb9f;
-        out.extend_from_slice(&if big_endian {
-            magic.to_be_bytes()
-        } else {
-            magic.to_le_bytes()
-        });
-        out.extend_from_slice(&[1, 0]);
+        let mut out = start_file(big_endian, HEADER_LEN + type_len + self.strings.len());
         let type_len = type_len as u32;
-        for w in [
+        let header = [
             HEADER_LEN as u32,
             0,
             type_len,
             type_len,
             self.strings.len() as u32,
-        ] {
-            out.extend_from_slice(&word(w));
-        }
+        ];
+        push_words(&mut out, &header, big_endian);
         for ty in &self.types {
-            for w in [ty.name_off, ty.info, ty.size_or_type]
-                .iter()
-                .chain(&ty.extra)
-            {
-                out.extend_from_slice(&word(*w));
-            }
+            push_words(
+                &mut out,
+                [ty.name_off, ty.info, ty.size_or_type]
+                    .iter()
+                    .chain(&ty.extra),
+                big_endian,
+            );
         }
         out.extend_from_slice(&self.strings);
         out
+    }
+}
+
+/// The start of every `.BTF` and `.BTF.ext` file: magic 0xeb9f, version 1 and no flags in
+/// the file's byte order; room for `capacity` bytes in all.
+pub(super) fn start_file(big_endian: bool, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    let magic: u16 = 0xeb9f;
+    out.extend_from_slice(&if big_endian {
+        magic.to_be_bytes()
+    } else {
+        magic.to_le_bytes()
+    });
+    out.extend_from_slice(&[1, 0]);
+    out
+}
+
+/// Appends `words` to `out` in the file's byte order.
+pub(super) fn push_words<'w>(
+    out: &mut Vec<u8>,
+    words: impl IntoIterator<Item = &'w u32>,
+    big_endian: bool,
+) {
+    for &w in words {
+        out.extend_from_slice(&if big_endian {
+            w.to_be_bytes()
+        } else {
+            w.to_le_bytes()
+        });
     }
 }
 
