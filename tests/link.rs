@@ -24,6 +24,16 @@ pub fn section(path: &Path, name: &str) -> Option<Vec<u8>> {
         .map(|s| s.data().unwrap().to_vec())
 }
 
+/// The value (offset in its section) of symbol `name` of the object at `path`.
+fn symbol_address(path: &Path, name: &str) -> u64 {
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let symbol = file.symbols().find(|s| s.name() == Ok(name));
+    symbol
+        .unwrap_or_else(|| panic!("no symbol {name}"))
+        .address()
+}
+
 /// `inputs` linked by bpfgen (`ours.o`) and by bpftool (`theirs.o`) in `dir`.
 fn link_both(dir: &Path, inputs: &[PathBuf]) -> (PathBuf, PathBuf) {
     let ours = dir.join("ours.o");
@@ -458,14 +468,8 @@ fn a_piece_starts_at_the_sections_alignment_as_bpftool_places_it() {
             "section {name} differs from bpftool's"
         );
     }
-    let data = std::fs::read(&ours).unwrap();
-    let file = object::File::parse(&*data).unwrap();
-    let second = file
-        .symbols()
-        .find(|s| s.name() == Ok("second_short"))
-        .unwrap();
     assert_eq!(
-        second.address(),
+        symbol_address(&ours, "second_short"),
         8,
         "5 bytes at alignment 4, then the piece"
     );
@@ -481,14 +485,8 @@ fn the_same_weak_definitions_twice_keep_the_first_copy_as_bpftool_does() {
         section(&theirs, ".BTF"),
         "the DATASEC must name the first copy's offsets, as bpftool's does"
     );
-    let data = std::fs::read(&ours).unwrap();
-    let file = object::File::parse(&*data).unwrap();
-    let value = file
-        .symbols()
-        .find(|s| s.name() == Ok("weak_value"))
-        .unwrap();
     assert_eq!(
-        value.address(),
+        symbol_address(&ours, "weak_value"),
         12,
         "the first copy: after the 12-byte table"
     );
