@@ -35,7 +35,7 @@ pub fn check(data: &[u8]) {
     }
 }
 
-/// Parses `.BTF.ext` against a BTF string table: the first two bytes give the length of the
+/// Parses `.BTF.ext` against the strings of a BTF: the first two bytes give the length of the
 /// BTF part, the rest is the `.BTF.ext` section.
 pub fn btf_ext(data: &[u8]) {
     let Some((len, rest)) = data.split_first_chunk::<2>() else {
@@ -43,8 +43,8 @@ pub fn btf_ext(data: &[u8]) {
     };
     let split = (u16::from_le_bytes(*len) as usize).min(rest.len());
     let (btf, ext) = rest.split_at(split);
-    if let Ok(strings) = bpfgen::btf::ext::BtfStrings::new(btf) {
-        let _ = bpfgen::btf::ext::BtfExt::parse(ext, &strings);
+    if let Ok(types) = bpfgen::btf::table::TypeTable::from_bytes(btf, None) {
+        let _ = bpfgen::btf::ext::BtfExt::parse(ext, &types);
     }
 }
 

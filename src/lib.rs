@@ -8,7 +8,9 @@
 //!   when unchanged), [`cache`] (the content-addressed store) and [`content_hash`].
 //! - [`toolchain`]: which clang, its version and system include directories, the target
 //!   arch; [`compile`]: the clang command line for one `.bpf.c`, run without a shell.
-//! - [`btf`]: the BTF model ([`btf::table::TypeTable`] to read, `btf::raw` to copy and write),
+//! - [`btf`]: the BTF model ([`btf::table::TypeTable`] reads a BTF once, lossless, into
+//!   records and decoded types; [`btf::raw`] holds the one record format, the walks over
+//!   records and the writer that builds new BTF),
 //!   the `.BTF.ext` records, C declarations and Rust types from BTF, CO-RE resolution,
 //!   deduplication and min-CO-RE BTF. It knows no object: what it needs of one is a trait
 //!   ([`btf::min_core::CoreRelocations`]).

@@ -4,6 +4,7 @@
 //! inlined; duplicate names get `___N` suffixes in the order they are first printed; gaps
 //! become explicit padding bitfields; packed structs and odd-sized enums get attributes.
 
+use super::raw::TypeRecords;
 use super::table::{Item, Kind, MAX_DEPTH, Name, Ty, TypeTable, too_deep};
 use crate::error::{Error, Result};
 use crate::fast_hash::FastMap;
@@ -110,9 +111,9 @@ struct Dumper<'a> {
     /// Resolved (possibly `___N`-suffixed) names, once a type's name was first printed.
     names: Vec<Option<Rc<str>>>,
     /// Occurrences of struct/union/enum names.
-    type_names: NameCounts,
+    type_names: NameCounts<'a>,
     /// Occurrences of typedef names and enumerators (one namespace in C).
-    ident_names: NameCounts,
+    ident_names: NameCounts<'a>,
     queue: Vec<u32>,
     /// Declaration chains being printed; each nested declaration works on its own top part.
     stack: Vec<u32>,
@@ -537,7 +538,7 @@ impl<'a> Dumper<'a> {
         };
         for item in items {
             let name = self.name(item.name);
-            let dups = bump(&mut self.ident_names, &name);
+            let dups = bump(&mut self.ident_names, name.clone());
             self.newline(lvl + 1);
             self.out.push_str(&name);
             if dups > 1 {
@@ -852,7 +853,7 @@ impl<'a> Dumper<'a> {
             } else {
                 &mut self.type_names
             };
-            match bump(map, &original) {
+            match bump(map, original.clone()) {
                 1 => Rc::from(&*original),
                 dups => format!("{original}___{dups}").into(),
             }
@@ -862,21 +863,15 @@ impl<'a> Dumper<'a> {
     }
 }
 
-/// Name occurrence counts (short keys, 100k+ names of a kernel: the fast hash).
-type NameCounts = FastMap<Box<str>, usize>;
+/// Name occurrence counts (short keys, 100k+ names of a kernel: the fast hash; names are
+/// borrowed from the BTF unless they had to be changed).
+type NameCounts<'a> = FastMap<Cow<'a, str>, usize>;
 
-/// Counts one more occurrence of `name`, returning the new count.
-fn bump(map: &mut NameCounts, name: &str) -> usize {
-    match map.get_mut(name) {
-        Some(count) => {
-            *count += 1;
-            *count
-        }
-        None => {
-            map.insert(name.into(), 1);
-            1
-        }
-    }
+/// Counts one more occurrence of `name`, returning the new count (one hash, no copy).
+fn bump<'a>(map: &mut NameCounts<'a>, name: Cow<'a, str>) -> usize {
+    let count = map.entry(name).or_insert(0);
+    *count += 1;
+    *count
 }
 
 /// `__builtin_va_list` is the compiler's own; redefining it breaks compilation.

@@ -1,5 +1,5 @@
-//! `.BTF.ext`: per-section func info, line info and CO-RE relocation records, and the raw BTF
-//! string table they point into. One reader, two views: [`read_raw`] gives the records as the
+//! `.BTF.ext`: per-section func info, line info and CO-RE relocation records, whose names
+//! point into the strings of the object's `.BTF`. One reader, two views: [`read_raw`] gives the records as the
 //! file holds them (lossless, for the linker, which moves them and writes them back with
 //! [`write_raw`]); [`BtfExt::parse`] decodes them, names resolved, for everything else.
 //!
@@ -7,103 +7,10 @@
 //! anything is allocated, so a header claiming 2^32 records fails instead of exhausting memory.
 
 use super::raw::{push_words, start_file};
+use super::reader::Reader;
 use super::table::TypeTable;
 use crate::diag::SourceLocation;
 use crate::error::{Error, Result};
-
-const BTF_MAGIC: u16 = 0xeb9f;
-
-/// Byte order of BTF data, told by how its magic number reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
-    Little,
-    Big,
-}
-
-/// A bounds-checked reader over a byte slice in one byte order.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    order: Order,
-    what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    /// Detects the byte order from a BTF magic number at the start of `bytes`.
-    fn with_magic(bytes: &'a [u8], what: &'static str) -> Result<Self> {
-        let order = match bytes.get(..2) {
-            Some([0x9f, 0xeb]) => Order::Little,
-            Some([0xeb, 0x9f]) => Order::Big,
-            _ => return Err(Error::input(format!("invalid {what}: bad magic number"))),
-        };
-        let reader = Reader { bytes, order, what };
-        debug_assert_eq!(reader.u16(0)?, BTF_MAGIC);
-        Ok(reader)
-    }
-
-    fn slice(&self, at: usize, len: usize) -> Result<&'a [u8]> {
-        at.checked_add(len)
-            .and_then(|end| self.bytes.get(at..end))
-            .ok_or_else(|| {
-                Error::input(format!(
-                    "invalid {}: {len} bytes at offset {at} run past the end ({} bytes)",
-                    self.what,
-                    self.bytes.len()
-                ))
-            })
-    }
-
-    fn u16(&self, at: usize) -> Result<u16> {
-        let b: [u8; 2] = self.slice(at, 2)?.try_into().expect("slice of 2");
-        Ok(match self.order {
-            Order::Little => u16::from_le_bytes(b),
-            Order::Big => u16::from_be_bytes(b),
-        })
-    }
-
-    fn u32(&self, at: usize) -> Result<u32> {
-        let b: [u8; 4] = self.slice(at, 4)?.try_into().expect("slice of 4");
-        Ok(match self.order {
-            Order::Little => u32::from_le_bytes(b),
-            Order::Big => u32::from_be_bytes(b),
-        })
-    }
-}
-
-/// The string table of a `.BTF` section, for names that `.BTF.ext` records refer to.
-pub struct BtfStrings<'a> {
-    strings: &'a [u8],
-}
-
-impl<'a> BtfStrings<'a> {
-    /// Locates the string table inside raw `.BTF` bytes.
-    pub fn new(btf: &'a [u8]) -> Result<Self> {
-        let r = Reader::with_magic(btf, "BTF")?;
-        let hdr_len = r.u32(4)? as usize;
-        let str_off = r.u32(16)? as usize;
-        let str_len = r.u32(20)? as usize;
-        let start = hdr_len
-            .checked_add(str_off)
-            .ok_or_else(|| Error::input("invalid BTF: string section offset overflows"))?;
-        Ok(BtfStrings {
-            strings: r.slice(start, str_len)?,
-        })
-    }
-
-    /// The NUL-terminated string at `offset`.
-    pub fn get(&self, offset: u32) -> Result<&'a str> {
-        let tail = self.strings.get(offset as usize..).ok_or_else(|| {
-            Error::input(format!(
-                "invalid BTF: string offset {offset} out of range ({} bytes of strings)",
-                self.strings.len()
-            ))
-        })?;
-        let end = tail.iter().position(|&b| b == 0).ok_or_else(|| {
-            Error::input(format!("invalid BTF: string at {offset} is not terminated"))
-        })?;
-        std::str::from_utf8(&tail[..end])
-            .map_err(|_| Error::input(format!("invalid BTF: string at {offset} is not UTF-8")))
-    }
-}
 
 /// A `bpf_func_info` record: a function's first instruction and its BTF `FUNC` type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,11 +106,11 @@ impl BtfExt {
         Ok(())
     }
 
-    /// Parses `.BTF.ext` bytes, resolving names through the object's `.BTF` strings.
-    pub fn parse(bytes: &[u8], strings: &BtfStrings<'_>) -> Result<Self> {
+    /// Parses `.BTF.ext` bytes, resolving names through the strings of the object's `.BTF`.
+    pub fn parse(bytes: &[u8], strings: &TypeTable) -> Result<Self> {
         let mut ext = BtfExt::default();
         for raw in read_raw(bytes)? {
-            let records = ext.section_mut(strings.get(raw.name_off)?.to_string());
+            let records = ext.section_mut(strings.checked_str(raw.name_off)?.to_string());
             for record in raw.records.data.chunks_exact(raw.records.words) {
                 raw.kind.decode(record, strings, records)?;
             }
@@ -294,7 +201,7 @@ impl RecordKind {
     }
 
     /// Decodes one record (at least [`RecordKind::min_words`] words) into `out`.
-    fn decode(self, w: &[u32], strings: &BtfStrings, out: &mut SectionRecords) -> Result<()> {
+    fn decode(self, w: &[u32], strings: &TypeTable, out: &mut SectionRecords) -> Result<()> {
         match self {
             RecordKind::Func => out.funcs.push(FuncInfo {
                 insn_off: w[0],
@@ -302,15 +209,15 @@ impl RecordKind {
             }),
             RecordKind::Line => out.lines.push(LineInfo {
                 insn_off: w[0],
-                file: strings.get(w[1])?.to_string(),
-                line_text: strings.get(w[2])?.to_string(),
+                file: strings.checked_str(w[1])?.to_string(),
+                line_text: strings.checked_str(w[2])?.to_string(),
                 line: w[3] >> 10,
                 column: w[3] & 0x3ff,
             }),
             RecordKind::CoreRelo => out.core_relos.push(CoreRelo {
                 insn_off: w[0],
                 type_id: w[1],
-                access: strings.get(w[2])?.to_string(),
+                access: strings.checked_str(w[2])?.to_string(),
                 kind: w[3],
             }),
         }
@@ -359,11 +266,7 @@ pub fn read_raw(bytes: &[u8]) -> Result<Vec<RawSection>> {
         let start = hdr_len
             .checked_add(off)
             .ok_or_else(|| Error::input("invalid BTF.ext: offset overflows"))?;
-        let body = Reader {
-            bytes: r.slice(start, len)?,
-            order: r.order,
-            what: "BTF.ext",
-        };
+        let body = r.part(start, len)?;
         let record_size = body.u32(0)? as usize;
         if record_size < 4 * kind.min_words() || !record_size.is_multiple_of(4) {
             return Err(Error::input(format!(
@@ -374,7 +277,7 @@ pub fn read_raw(bytes: &[u8]) -> Result<Vec<RawSection>> {
             )));
         }
         let mut at = 4;
-        while at < body.bytes.len() {
+        while at < body.len() {
             let name_off = body.u32(at)?;
             let count = body.u32(at + 4)? as usize;
             at += 8;
@@ -383,9 +286,8 @@ pub fn read_raw(bytes: &[u8]) -> Result<Vec<RawSection>> {
             })?;
             // Checked before any allocation: the records must really be there.
             body.slice(at, total)?;
-            let data = (0..total / 4)
-                .map(|i| body.u32(at + 4 * i))
-                .collect::<Result<_>>()?;
+            let mut data = Vec::with_capacity(total / 4);
+            body.copy_words(at..at + total, &mut data);
             out.push(RawSection {
                 kind,
                 name_off,
@@ -473,7 +375,7 @@ mod tests {
     #[test]
     fn reads_func_records_per_section() {
         let btf = btf_with_strings(b"\0tp/x\0");
-        let strings = BtfStrings::new(&btf).unwrap();
+        let strings = TypeTable::from_bytes(&btf, None).unwrap();
         let ext = BtfExt::parse(&ext_header(&words(&[8, 1, 2, 0, 7, 16, 9])), &strings).unwrap();
         assert_eq!(ext.sections.len(), 1);
         assert_eq!(ext.sections[0].section, "tp/x");
@@ -490,7 +392,7 @@ mod tests {
     #[test]
     fn huge_record_counts_fail_before_allocating() {
         let btf = btf_with_strings(b"\0tp/x\0");
-        let strings = BtfStrings::new(&btf).unwrap();
+        let strings = TypeTable::from_bytes(&btf, None).unwrap();
         let err = BtfExt::parse(&ext_header(&words(&[8, 1, u32::MAX])), &strings).unwrap_err();
         assert!(err.to_string().contains("run past the end"), "{err}");
     }
@@ -498,7 +400,7 @@ mod tests {
     #[test]
     fn bad_string_offsets_are_errors() {
         let btf = btf_with_strings(b"\0tp/x\0");
-        let strings = BtfStrings::new(&btf).unwrap();
+        let strings = TypeTable::from_bytes(&btf, None).unwrap();
         let err = BtfExt::parse(&ext_header(&words(&[8, 999, 0])), &strings).unwrap_err();
         assert!(err.to_string().contains("string offset 999"), "{err}");
     }

@@ -13,7 +13,7 @@
 
 use super::core::{ReloKind, Resolution, Resolver, Target, TargetAccess, access_path};
 use super::ext::BtfExt;
-use super::raw::{BtfWriter, RawBtf, RawType, kind};
+use super::raw::{BtfWriter, RawType, TypeRecords, kind};
 use super::table::TypeTable;
 use crate::error::{Error, Result};
 use std::collections::HashSet;
@@ -41,13 +41,12 @@ pub struct Relocated<'a> {
 /// The min-CO-RE BTF of `objects` out of the raw kernel BTF `target`, as raw BTF in the
 /// target's byte order.
 pub fn min_core_btf(target: &[u8], objects: &[Relocated]) -> Result<Vec<u8>> {
-    let raw = RawBtf::parse(target)?;
     let target = Target::new("", TypeTable::from_bytes(target, None)?);
-    let mut marks = Marks::new(&raw, &target.types);
+    let mut marks = Marks::new(&target.types);
     for input in objects {
         mark_object(input, &target, &mut marks).map_err(|e| e.in_file(input.path))?;
     }
-    Ok(marks.write().to_bytes(raw.big_endian))
+    Ok(marks.write()?.to_bytes(target.types.big_endian()))
 }
 
 /// Marks what each CO-RE relocation of one object lands on.
@@ -84,8 +83,7 @@ fn mark_object(input: &Relocated, target: &Target, marks: &mut Marks) -> Result<
 
 /// The kernel types and members kept so far.
 struct Marks<'a> {
-    btf: &'a RawBtf<'a>,
-    /// The same BTF, indexed for walking (same ids).
+    /// The kernel's BTF.
     table: &'a TypeTable,
     types: Vec<bool>,
     /// (struct or union id, member index).
@@ -93,11 +91,10 @@ struct Marks<'a> {
 }
 
 impl<'a> Marks<'a> {
-    fn new(btf: &'a RawBtf<'a>, table: &'a TypeTable) -> Self {
+    fn new(table: &'a TypeTable) -> Self {
         Marks {
-            btf,
             table,
-            types: vec![false; btf.len() as usize + 1],
+            types: vec![false; table.len() as usize],
             members: HashSet::new(),
         }
     }
@@ -121,7 +118,7 @@ impl<'a> Marks<'a> {
         self.mark_type(id, false)?;
         for &index in access.raw.iter().skip(1) {
             id = self.table.skip_mods_and_typedefs(id)?;
-            let ty = self.btf.get(id)?;
+            let ty = self.table.record(id)?;
             match ty.kind() {
                 kind::STRUCT | kind::UNION => {
                     let member = ty
@@ -132,7 +129,7 @@ impl<'a> Marks<'a> {
                     id = member.1;
                     self.mark_type(id, false)?;
                 }
-                kind::ARRAY => id = ty.extra[0],
+                kind::ARRAY => id = ty.extra()[0],
                 other => return Err(unsupported(other, id)),
             }
         }
@@ -145,7 +142,7 @@ impl<'a> Marks<'a> {
         if id == 0 {
             return Ok(());
         }
-        let ty = self.btf.get(id)?;
+        let ty = self.table.record(id)?;
         self.types[id as usize] = true;
         match ty.kind() {
             kind::INT
@@ -161,12 +158,12 @@ impl<'a> Marks<'a> {
                 self.mark_type(ty.size_or_type, follow_pointers)
             }
             kind::ARRAY => {
-                self.mark_type(ty.extra[0], follow_pointers)?;
-                self.mark_type(ty.extra[1], follow_pointers)
+                self.mark_type(ty.extra()[0], follow_pointers)?;
+                self.mark_type(ty.extra()[1], follow_pointers)
             }
             kind::FUNC_PROTO => {
                 self.mark_type(ty.size_or_type, follow_pointers)?;
-                for param in ty.extra.chunks_exact(2) {
+                for param in ty.extra().chunks_exact(2) {
                     self.mark_type(param[1], follow_pointers)?;
                 }
                 Ok(())
@@ -181,7 +178,7 @@ impl<'a> Marks<'a> {
         if id == 0 {
             return Ok(());
         }
-        let ty = self.btf.get(id)?;
+        let ty = self.table.record(id)?;
         self.types[id as usize] = true;
         match ty.kind() {
             kind::INT | kind::FLOAT | kind::ENUM | kind::ENUM64 => Ok(()),
@@ -201,12 +198,12 @@ impl<'a> Marks<'a> {
             | kind::TYPE_TAG => self.mark_match(ty.size_or_type, behind_pointer),
             kind::PTR => self.mark_match(ty.size_or_type, true),
             kind::ARRAY => {
-                self.mark_match(ty.extra[0], false)?;
-                self.mark_match(ty.extra[1], false)
+                self.mark_match(ty.extra()[0], false)?;
+                self.mark_match(ty.extra()[1], false)
             }
             kind::FUNC_PROTO => {
                 self.mark_match(ty.size_or_type, false)?;
-                for param in ty.extra.chunks_exact(2) {
+                for param in ty.extra().chunks_exact(2) {
                     self.mark_match(param[1], false)?;
                 }
                 Ok(())
@@ -218,31 +215,31 @@ impl<'a> Marks<'a> {
     /// The kept types in kernel order, composites with only their kept members, ids
     /// renumbered (references to types not kept become `void`), as bpftool's
     /// `btfgen_get_btf` builds them.
-    fn write(&self) -> BtfWriter {
+    fn write(&self) -> Result<BtfWriter> {
         let mut out = BtfWriter::default();
         let mut new_ids = vec![0u32; self.types.len()];
-        for id in (1..=self.btf.len()).filter(|&id| self.types[id as usize]) {
-            let Ok(ty) = self.btf.get(id) else { continue };
+        for id in (1..self.table.len()).filter(|&id| self.types[id as usize]) {
+            let ty = self.table.record(id)?;
             new_ids[id as usize] = match ty.kind() {
                 kind::STRUCT | kind::UNION => {
-                    let name = out.add_str(self.btf.string(ty.name_off));
+                    let name = out.add_str(self.table.string(ty.name_off));
                     let mut kept =
                         RawType::composite(ty.kind() == kind::UNION, name, ty.size_or_type);
                     for (index, (name_off, type_id, bit_offset, bits)) in ty.members().enumerate() {
                         if self.members.contains(&(id, index)) {
-                            let name = out.add_str(self.btf.string(name_off));
+                            let name = out.add_str(self.table.string(name_off));
                             kept.push_member(name, type_id, bit_offset, bits);
                         }
                     }
                     out.push(kept)
                 }
-                _ => out.copy_from(self.btf, &ty),
+                _ => out.copy_from(self.table, ty),
             };
         }
         for ty in out.types_mut() {
             ty.visit_type_ids(|id| *id = new_ids.get(*id as usize).copied().unwrap_or(0));
         }
-        out
+        Ok(out)
     }
 }
 

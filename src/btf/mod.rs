@@ -1,5 +1,10 @@
-//! BTF: a flat copy of a whole BTF ([`table`]) read from a file or object ([`source`]), the `.BTF.ext` parser ([`ext`]), and C code from BTF
-//! ([`dump`]: whole headers and single declarations); types by essential name ([`name_index`]).
+//! BTF: one read of a whole BTF into a lossless, thread-safe table ([`table`]), from a file or
+//! an object ([`source`]); the record format, the walks over records and the writer that
+//! builds new BTF ([`raw`]); `.BTF.ext`, read and written ([`ext`]), both files read by one
+//! bounds-checked reader; C code from BTF
+//! ([`dump`]: whole headers and single declarations) and Rust types ([`rust`],
+//! [`rust_names`]); CO-RE resolution ([`core`]), deduplication ([`dedup`]), min-CO-RE BTF
+//! ([`min_core`]); types by essential name ([`name_index`]).
 
 pub mod core;
 pub mod dedup;
@@ -8,6 +13,7 @@ pub mod ext;
 pub mod min_core;
 pub mod name_index;
 pub mod raw;
+mod reader;
 pub mod rust;
 pub mod rust_names;
 pub mod source;

@@ -6,6 +6,7 @@
 //! newtypes with associated constants, every type has `Default`, and every struct carries
 //! compile-time size and field-offset assertions.
 
+use super::raw::TypeRecords;
 use super::table::{Item, Kind, MAX_DEPTH, TypeTable, too_deep};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap, HashSet};

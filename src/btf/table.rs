@@ -4,7 +4,8 @@
 //! validated string buffer instead of an allocation each. Every count and offset is checked
 //! against the input before anything is allocated or read.
 
-use super::raw::kind;
+use super::raw::{Record, RecordRef, TypeRecords, VOID, kind, out_of_range};
+use super::reader::Reader;
 use crate::error::{Error, Result};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -154,11 +155,20 @@ pub struct Item {
     pub value: u64,
 }
 
-/// Every type of a BTF, by id (id 0 is `void`).
+/// Every type of a BTF, by id (id 0 is `void`): each record's words exactly as the file has
+/// them ([`TypeRecords::record`], for copying and for libbpf's walks), and the same types
+/// decoded once ([`TypeTable::get`], [`TypeTable::items`]) for the passes over a whole kernel.
 pub struct TypeTable {
     types: Vec<Ty>,
     items: Vec<Item>,
+    /// Every record's words, in the host's byte order, one after the other in id order.
+    words: Vec<u32>,
+    /// Where each id's record starts in `words` (`void`'s is empty); it ends where the next
+    /// one starts.
+    starts: Vec<u32>,
     strings: String,
+    /// Whether the BTF was big-endian (the byte order to write what is made of it in).
+    big_endian: bool,
     /// `align_of` results by id (0: not computed yet): header generation asks for the
     /// alignment of the same kernel types over and over. Atomic so that a table is shared
     /// by threads (parallel checks): every thread computes the same value for an id, so
@@ -208,7 +218,10 @@ impl TypeTable {
                 linkage: Linkage::Static,
             }],
             items: Vec::new(),
+            words: Vec::new(),
+            starts: vec![0],
             strings: String::new(),
+            big_endian: false,
             aligns: Vec::new(),
         };
         if let Some(base) = base {
@@ -222,8 +235,8 @@ impl TypeTable {
 
     /// Adds the types and strings of one BTF blob (a base, or split BTF on top of it).
     fn append(&mut self, bytes: &[u8]) -> Result<()> {
-        let r = Reader::new(bytes)?;
-        let (types, strings) = r.sections()?;
+        let r = Reader::btf(bytes)?;
+        let (types, strings) = r.btf_sections()?;
         let strings = std::str::from_utf8(&bytes[strings])
             .map_err(|_| Error::input("invalid BTF: strings are not UTF-8"))?;
         if !strings.is_empty() && !strings.ends_with('\0') {
@@ -233,8 +246,12 @@ impl TypeTable {
         }
         // Split BTF numbers its strings on from the base's: one buffer, one offset space.
         self.strings.push_str(strings);
-        let mut at = types.start;
-        while at < types.end {
+        self.big_endian = r.big_endian;
+        // The whole type section becomes words once; records are read from those.
+        let first_word = self.words.len();
+        r.copy_words(types.clone(), &mut self.words);
+        let mut at = 0;
+        while at < types.len() {
             let id = self.types.len();
             if id > MAX_TYPES {
                 return Err(Error::input(format!(
@@ -242,157 +259,49 @@ impl TypeTable {
                 )));
             }
             let ty = self
-                .read_type(&r, &mut at, types.end)
+                .read_type(first_word, &mut at, types.len())
                 .map_err(|e| Error::input(format!("{} (type [{id}])", e.message())))?;
             self.types.push(ty);
         }
         Ok(())
     }
 
-    fn read_type(&mut self, r: &Reader, at: &mut usize, end: usize) -> Result<Ty> {
-        if end - *at < 12 {
+    /// Decodes the record `at` bytes into a type section of `len` bytes whose words start at
+    /// `first_word`, and moves `at` past it.
+    fn read_type(&mut self, first_word: usize, at: &mut usize, len: usize) -> Result<Ty> {
+        if len - *at < 12 {
             return Err(Error::input(format!(
                 "invalid BTF: {} bytes at the end of the type section, not a whole type",
-                end - *at
+                len - *at
             )));
         }
-        let name = self.string(r.u32(*at)?)?;
-        let info = r.u32(*at + 4)?;
-        let size_or_type = r.u32(*at + 8)?;
-        *at += 12;
-        let vlen = (info & 0xffff) as usize;
-        let kind_flag = info >> 31 == 1;
-        let kind_id = (info >> 24) & 0x1f;
-        let (extra, entry) = record_layout(kind_id)?;
+        // Records are whole words, so `at` is a multiple of 4.
+        let start = first_word + *at / 4;
+        let name = measure_name(&self.strings, self.words[start])?;
+        let info = self.words[start + 1];
+        let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
         // FUNC reuses vlen for its linkage: only kinds with entries have items.
-        let entries = if entry == 0 { 0 } else { vlen };
-        let tail = extra + entries * entry;
-        if end.saturating_sub(*at) < tail {
+        let entries = if entry == 0 {
+            0
+        } else {
+            (info & 0xffff) as usize
+        };
+        let tail = fixed + entries * entry;
+        if len - *at - 12 < tail {
             return Err(Error::input(format!(
                 "invalid BTF: {tail} bytes of type data run past the type section"
             )));
         }
-        let start = self.items.len() as u32;
-        let mut ty = Ty {
-            kind: Kind::Void,
-            name,
-            size: size_or_type,
-            target: 0,
-            items: start..start,
-            linkage: Linkage::Static,
+        self.starts.push(start as u32);
+        *at += 12 + tail;
+        let words = &self.words[start..start + 3 + tail / 4];
+        let record = Record {
+            name_off: words[0],
+            info,
+            size_or_type: words[2],
+            extra: &words[3..],
         };
-        let base = *at;
-        ty.kind = match kind_id {
-            kind::INT => Kind::Int {
-                signed: r.u32(base)? & (1 << 24) != 0,
-            },
-            kind::PTR => Kind::Ptr,
-            kind::ARRAY => Kind::Array {
-                nelems: r.u32(base + 8)?,
-            },
-            kind::STRUCT => Kind::Struct,
-            kind::UNION => Kind::Union,
-            kind::ENUM => Kind::Enum { signed: kind_flag },
-            kind::FWD => Kind::Fwd { union: kind_flag },
-            kind::TYPEDEF => Kind::Typedef,
-            kind::VOLATILE => Kind::Volatile,
-            kind::CONST => Kind::Const,
-            kind::RESTRICT => Kind::Restrict,
-            kind::FUNC => Kind::Func,
-            kind::FUNC_PROTO => Kind::FuncProto,
-            kind::VAR => Kind::Var,
-            kind::DATASEC => Kind::Datasec,
-            kind::FLOAT => Kind::Float,
-            kind::DECL_TAG => Kind::DeclTag,
-            kind::TYPE_TAG => Kind::TypeTag {
-                attribute: kind_flag,
-            },
-            _ => Kind::Enum64 { signed: kind_flag },
-        };
-        match ty.kind {
-            Kind::Ptr
-            | Kind::Typedef
-            | Kind::Volatile
-            | Kind::Const
-            | Kind::Restrict
-            | Kind::Func
-            | Kind::FuncProto
-            | Kind::Var
-            | Kind::DeclTag
-            | Kind::TypeTag { .. } => {
-                ty.target = size_or_type;
-                ty.size = if ty.kind == Kind::Ptr { 8 } else { 0 };
-            }
-            Kind::Array { .. } => {
-                ty.target = r.u32(base)?;
-                ty.size = 0;
-            }
-            _ => {}
-        }
-        match ty.kind {
-            Kind::Var => ty.linkage = Linkage::from_btf(r.u32(base)?),
-            Kind::Func => ty.linkage = Linkage::from_btf(vlen as u32),
-            _ => {}
-        }
-        self.items.reserve(entries);
-        for i in 0..entries {
-            let e = base + extra + i * entry;
-            let item = match ty.kind {
-                Kind::Struct | Kind::Union => {
-                    let offset = r.u32(e + 8)?;
-                    let (bit_offset, bitfield_size) = if kind_flag {
-                        (offset & 0xff_ffff, offset >> 24)
-                    } else {
-                        (offset, 0)
-                    };
-                    Item {
-                        name: self.string(r.u32(e)?)?,
-                        target: r.u32(e + 4)?,
-                        bit_offset,
-                        bitfield_size,
-                        value: 0,
-                    }
-                }
-                Kind::Enum { .. } => item(self.string(r.u32(e)?)?, 0, u64::from(r.u32(e + 4)?)),
-                Kind::Enum64 { .. } => {
-                    let value = u64::from(r.u32(e + 4)?) | (u64::from(r.u32(e + 8)?) << 32);
-                    item(self.string(r.u32(e)?)?, 0, value)
-                }
-                Kind::FuncProto => item(self.string(r.u32(e)?)?, r.u32(e + 4)?, 0),
-                // DATASEC entries: the variable, its offset and size.
-                _ => Item {
-                    name: Name::default(),
-                    target: r.u32(e)?,
-                    bit_offset: r.u32(e + 4)?,
-                    bitfield_size: 0,
-                    value: u64::from(r.u32(e + 8)?),
-                },
-            };
-            self.items.push(item);
-        }
-        ty.items = start..self.items.len() as u32;
-        *at += tail;
-        Ok(ty)
-    }
-
-    /// Checks a name offset (inside the strings, at a character boundary), measures the
-    /// name, and notes whether it is a valid identifier.
-    fn string(&self, offset: u32) -> Result<Name> {
-        let tail = self.strings.get(offset as usize..).ok_or_else(|| {
-            Error::input(format!("invalid BTF: string offset {offset} out of range"))
-        })?;
-        let bytes = tail.as_bytes();
-        let mut identifier = bytes.first().is_some_and(|&b| IDENT_BYTES[b as usize] == 1);
-        let mut len = 0;
-        while let Some(&b) = bytes.get(len).filter(|&&b| b != 0) {
-            identifier &= IDENT_BYTES[b as usize] != 0;
-            len += 1;
-        }
-        Ok(Name {
-            offset,
-            len: len as u32,
-            identifier,
-        })
+        decode(record, name, &self.strings, &mut self.items)
     }
 
     /// The text of a name (from [`Ty::name`] or [`Item::name`]).
@@ -405,12 +314,9 @@ impl TypeTable {
 
     /// The type with `id`.
     pub fn get(&self, id: u32) -> Result<&Ty> {
-        self.types.get(id as usize).ok_or_else(|| {
-            Error::input(format!(
-                "invalid BTF: type id {id} out of range ({} types)",
-                self.types.len() - 1
-            ))
-        })
+        self.types
+            .get(id as usize)
+            .ok_or_else(|| out_of_range(id, self.types.len()))
     }
 
     /// The members, enumerators, parameters or DATASEC entries of `ty`.
@@ -430,6 +336,28 @@ impl TypeTable {
             .find(|(_, ty)| ty.kind == Kind::Datasec && self.name(ty.name) == name)
     }
 
+    /// The string at `offset`, for names that refer into the string section from outside
+    /// (`.BTF.ext` records); an offset past the end is an error.
+    pub fn checked_str(&self, offset: u32) -> Result<&str> {
+        let tail = self.strings.get(offset as usize..).ok_or_else(|| {
+            Error::input(format!(
+                "invalid BTF: string offset {offset} out of range ({} bytes of strings)",
+                self.strings.len()
+            ))
+        })?;
+        Ok(&tail[..tail.find('\0').unwrap_or(tail.len())])
+    }
+
+    /// The whole string section (of the base and the split BTF, for split BTF), as read.
+    pub fn string_section(&self) -> &[u8] {
+        self.strings.as_bytes()
+    }
+
+    /// Whether the BTF was big-endian.
+    pub fn big_endian(&self) -> bool {
+        self.big_endian
+    }
+
     /// Number of type ids, `void` included.
     pub fn len(&self) -> u32 {
         self.types.len() as u32
@@ -438,59 +366,6 @@ impl TypeTable {
     /// Whether only `void` is there.
     pub fn is_empty(&self) -> bool {
         self.types.len() <= 1
-    }
-
-    /// Follows `const`, `volatile`, `restrict`, type tags and typedefs to the type they name.
-    pub fn skip_mods_and_typedefs(&self, mut id: u32) -> Result<u32> {
-        for _ in 0..MAX_DEPTH {
-            let ty = self.get(id)?;
-            match ty.kind {
-                Kind::Const
-                | Kind::Volatile
-                | Kind::Restrict
-                | Kind::Typedef
-                | Kind::TypeTag { .. } => id = ty.target,
-                _ => return Ok(id),
-            }
-        }
-        Err(too_deep(id))
-    }
-
-    /// The size in bytes of a value of type `id`, as `btf__resolve_size` computes it.
-    pub fn size_of(&self, mut id: u32) -> Result<u64> {
-        let mut count: u64 = 1;
-        for _ in 0..MAX_DEPTH {
-            let ty = self.get(id)?;
-            let size = match ty.kind {
-                Kind::Int { .. } | Kind::Float | Kind::Enum { .. } | Kind::Enum64 { .. } => ty.size,
-                Kind::Struct | Kind::Union | Kind::Datasec | Kind::Ptr => ty.size,
-                Kind::Array { nelems } => {
-                    count = count
-                        .checked_mul(u64::from(nelems))
-                        .ok_or_else(|| Error::input("invalid BTF: array size overflows"))?;
-                    id = ty.target;
-                    continue;
-                }
-                Kind::Typedef
-                | Kind::Const
-                | Kind::Volatile
-                | Kind::Restrict
-                | Kind::TypeTag { .. }
-                | Kind::Var => {
-                    id = ty.target;
-                    continue;
-                }
-                _ => {
-                    return Err(Error::input(format!(
-                        "invalid BTF: type [{id}] has no size"
-                    )));
-                }
-            };
-            return u64::from(size)
-                .checked_mul(count)
-                .ok_or_else(|| Error::input("invalid BTF: type size overflows"));
-        }
-        Err(too_deep(id))
     }
 
     /// The alignment of type `id`, as `btf__align_of` computes it (packed structs give 1).
@@ -581,6 +456,163 @@ pub(crate) fn too_deep(id: u32) -> Error {
     ))
 }
 
+impl TypeRecords for TypeTable {
+    fn record(&self, id: u32) -> Result<RecordRef<'_>> {
+        let Some(&start) = self.starts.get(id as usize) else {
+            return Err(out_of_range(id, self.types.len()));
+        };
+        let end = self
+            .starts
+            .get(id as usize + 1)
+            .map_or(self.words.len(), |&end| end as usize);
+        // `void`'s record is empty: it starts where the first type's does.
+        Ok(match &self.words[start as usize..end] {
+            [name_off, info, size_or_type, extra @ ..] => Record {
+                name_off: *name_off,
+                info: *info,
+                size_or_type: *size_or_type,
+                extra,
+            },
+            _ => VOID,
+        })
+    }
+
+    fn string(&self, offset: u32) -> &[u8] {
+        let tail = self
+            .strings
+            .as_bytes()
+            .get(offset as usize..)
+            .unwrap_or_default();
+        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+    }
+}
+
+/// Decodes one record (whose length was checked) named `name` into a [`Ty`], its entries
+/// appended to `items`; `strings` is the table's string buffer, which the entries' names are
+/// checked against.
+fn decode(record: RecordRef, name: Name, strings: &str, items: &mut Vec<Item>) -> Result<Ty> {
+    let kind_flag = record.kind_flag();
+    let extra = record.extra;
+    let start = items.len() as u32;
+    let mut ty = Ty {
+        kind: match record.kind() {
+            kind::INT => Kind::Int {
+                signed: extra[0] & (1 << 24) != 0,
+            },
+            kind::PTR => Kind::Ptr,
+            kind::ARRAY => Kind::Array { nelems: extra[2] },
+            kind::STRUCT => Kind::Struct,
+            kind::UNION => Kind::Union,
+            kind::ENUM => Kind::Enum { signed: kind_flag },
+            kind::FWD => Kind::Fwd { union: kind_flag },
+            kind::TYPEDEF => Kind::Typedef,
+            kind::VOLATILE => Kind::Volatile,
+            kind::CONST => Kind::Const,
+            kind::RESTRICT => Kind::Restrict,
+            kind::FUNC => Kind::Func,
+            kind::FUNC_PROTO => Kind::FuncProto,
+            kind::VAR => Kind::Var,
+            kind::DATASEC => Kind::Datasec,
+            kind::FLOAT => Kind::Float,
+            kind::DECL_TAG => Kind::DeclTag,
+            kind::TYPE_TAG => Kind::TypeTag {
+                attribute: kind_flag,
+            },
+            _ => Kind::Enum64 { signed: kind_flag },
+        },
+        name,
+        size: record.size_or_type,
+        target: 0,
+        items: start..start,
+        linkage: Linkage::Static,
+    };
+    match ty.kind {
+        Kind::Ptr
+        | Kind::Typedef
+        | Kind::Volatile
+        | Kind::Const
+        | Kind::Restrict
+        | Kind::Func
+        | Kind::FuncProto
+        | Kind::Var
+        | Kind::DeclTag
+        | Kind::TypeTag { .. } => {
+            ty.target = record.size_or_type;
+            ty.size = if ty.kind == Kind::Ptr { 8 } else { 0 };
+        }
+        Kind::Array { .. } => {
+            ty.target = extra[0];
+            ty.size = 0;
+        }
+        _ => {}
+    }
+    match ty.kind {
+        Kind::Var => ty.linkage = Linkage::from_btf(extra[0]),
+        Kind::Func => ty.linkage = Linkage::from_btf(record.vlen() as u32),
+        _ => {}
+    }
+    let entries = match ty.kind {
+        Kind::Struct | Kind::Union | Kind::Datasec | Kind::Enum64 { .. } => extra.chunks_exact(3),
+        Kind::Enum { .. } | Kind::FuncProto => extra.chunks_exact(2),
+        _ => extra[..0].chunks_exact(1),
+    };
+    items.reserve(entries.len());
+    for e in entries {
+        items.push(match ty.kind {
+            Kind::Struct | Kind::Union => {
+                let (bit_offset, bitfield_size) = if kind_flag {
+                    (e[2] & 0xff_ffff, e[2] >> 24)
+                } else {
+                    (e[2], 0)
+                };
+                Item {
+                    name: measure_name(strings, e[0])?,
+                    target: e[1],
+                    bit_offset,
+                    bitfield_size,
+                    value: 0,
+                }
+            }
+            Kind::Enum { .. } => item(measure_name(strings, e[0])?, 0, u64::from(e[1])),
+            Kind::Enum64 { .. } => {
+                let value = u64::from(e[1]) | (u64::from(e[2]) << 32);
+                item(measure_name(strings, e[0])?, 0, value)
+            }
+            Kind::FuncProto => item(measure_name(strings, e[0])?, e[1], 0),
+            // DATASEC entries: the variable, its offset and size.
+            _ => Item {
+                name: Name::default(),
+                target: e[0],
+                bit_offset: e[1],
+                bitfield_size: 0,
+                value: u64::from(e[2]),
+            },
+        });
+    }
+    ty.items = start..items.len() as u32;
+    Ok(ty)
+}
+
+/// Checks a name offset (inside `strings`, at a character boundary), measures the name,
+/// and notes whether it is a valid identifier.
+fn measure_name(strings: &str, offset: u32) -> Result<Name> {
+    let tail = strings
+        .get(offset as usize..)
+        .ok_or_else(|| Error::input(format!("invalid BTF: string offset {offset} out of range")))?;
+    let bytes = tail.as_bytes();
+    let mut identifier = bytes.first().is_some_and(|&b| IDENT_BYTES[b as usize] == 1);
+    let mut len = 0;
+    while let Some(&b) = bytes.get(len).filter(|&&b| b != 0) {
+        identifier &= IDENT_BYTES[b as usize] != 0;
+        len += 1;
+    }
+    Ok(Name {
+        offset,
+        len: len as u32,
+        identifier,
+    })
+}
+
 fn item(name: Name, target: u32, value: u64) -> Item {
     Item {
         name,
@@ -602,81 +634,6 @@ pub(super) fn record_layout(kind_id: u32) -> Result<(usize, usize)> {
         ENUM | FUNC_PROTO => Ok((0, 8)),
         PTR | FWD | TYPEDEF | VOLATILE | CONST | RESTRICT | FUNC | FLOAT | TYPE_TAG => Ok((0, 0)),
         other => Err(Error::input(format!("invalid BTF: unknown kind {other}"))),
-    }
-}
-
-/// Bounds-checked reads in the byte order the BTF magic says.
-pub(super) struct Reader<'a> {
-    bytes: &'a [u8],
-    /// Whether the BTF is big-endian.
-    pub(super) big_endian: bool,
-}
-
-impl<'a> Reader<'a> {
-    /// A reader of `bytes`, whose header it checks for the magic and its length.
-    pub(super) fn new(bytes: &'a [u8]) -> Result<Self> {
-        let big_endian = match bytes.get(..2) {
-            Some([0x9f, 0xeb]) => false,
-            Some([0xeb, 0x9f]) => true,
-            _ => return Err(Error::input("invalid BTF: bad magic number")),
-        };
-        if bytes.len() < HEADER_LEN {
-            return Err(Error::input("invalid BTF: truncated header"));
-        }
-        // The kernel reads version 1 only ("Unsupported version").
-        if bytes[2] != 1 {
-            return Err(Error::input(format!(
-                "invalid BTF: version {}, not 1",
-                bytes[2]
-            )));
-        }
-        Ok(Reader { bytes, big_endian })
-    }
-
-    /// The word at byte `at`.
-    pub(super) fn u32(&self, at: usize) -> Result<u32> {
-        let word: [u8; 4] = at
-            .checked_add(4)
-            .and_then(|end| self.bytes.get(at..end))
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::input(format!("invalid BTF: read past the end at {at}")))?;
-        Ok(if self.big_endian {
-            u32::from_be_bytes(word)
-        } else {
-            u32::from_le_bytes(word)
-        })
-    }
-
-    /// The byte ranges of the type and string sections the header names.
-    pub(super) fn sections(&self) -> Result<(Range<usize>, Range<usize>)> {
-        let hdr_len = self.u32(4)? as usize;
-        if hdr_len < HEADER_LEN {
-            return Err(Error::input(format!(
-                "invalid BTF: header length {hdr_len}"
-            )));
-        }
-        Ok((
-            self.range(hdr_len, self.u32(8)?, self.u32(12)?, "type section")?,
-            self.range(hdr_len, self.u32(16)?, self.u32(20)?, "string section")?,
-        ))
-    }
-
-    /// The byte range of a section `len` bytes long at `off` past the header.
-    pub(super) fn range(
-        &self,
-        hdr_len: usize,
-        off: u32,
-        len: u32,
-        what: &str,
-    ) -> Result<Range<usize>> {
-        let start = hdr_len.checked_add(off as usize);
-        let end = start.and_then(|s| s.checked_add(len as usize));
-        match (start, end) {
-            (Some(start), Some(end)) if end <= self.bytes.len() => Ok(start..end),
-            _ => Err(Error::input(format!(
-                "invalid BTF: {what} runs past the end of the file"
-            ))),
-        }
     }
 }
 

@@ -5,8 +5,8 @@
 //! forward declaration matches the full struct. A mismatch is explained in words.
 
 use crate::btf::dump;
-use crate::btf::raw::{BtfWriter, RawType, kind};
-use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
+use crate::btf::raw::{BtfWriter, RecordRef, TypeRecords, VOID, kind};
+use crate::btf::table::{Kind, TypeTable};
 use std::fmt::Write as _;
 
 /// Why two types of a global disagree.
@@ -91,7 +91,7 @@ pub fn types_match(
             }
             kind::ARRAY => (id_a, id_b) = (ta.extra[0], tb.extra[0]),
             kind::FUNC | kind::VAR => {
-                let linkage = |t: &RawType| {
+                let linkage = |t: &RecordRef| {
                     if t.kind() == kind::FUNC {
                         t.vlen() as u32
                     } else {
@@ -125,7 +125,12 @@ pub fn types_match(
     Err("types nested too deeply to compare".into())
 }
 
-fn members_match(a: &BtfWriter, ta: &RawType, b: &BtfWriter, tb: &RawType) -> Result<(), Mismatch> {
+fn members_match(
+    a: &BtfWriter,
+    ta: &RecordRef,
+    b: &BtfWriter,
+    tb: &RecordRef,
+) -> Result<(), Mismatch> {
     if ta.vlen() != tb.vlen() {
         return Err(format!(
             "{} '{}' has {} fields in one and {} in the other",
@@ -160,54 +165,10 @@ fn members_match(a: &BtfWriter, ta: &RawType, b: &BtfWriter, tb: &RawType) -> Re
     Ok(())
 }
 
-/// Follows typedefs and `const`/`volatile`/`restrict`/type tags to the type they qualify.
-pub fn skip_mods_and_typedefs(btf: &BtfWriter, mut id: u32) -> u32 {
-    for _ in 0..MAX_DEPTH {
-        match btf.get(id) {
-            Some(t)
-                if matches!(
-                    t.kind(),
-                    kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG
-                ) =>
-            {
-                id = t.size_or_type
-            }
-            _ => break,
-        }
-    }
-    id
-}
-
-/// The size in bytes of type `id` (libbpf's `btf__resolve_size`), if it has one.
-pub fn size_of(btf: &BtfWriter, id: u32) -> Option<u64> {
-    let mut id = id;
-    let mut count = 1u64;
-    for _ in 0..MAX_DEPTH {
-        let t = btf.get(id)?;
-        match t.kind() {
-            kind::INT
-            | kind::STRUCT
-            | kind::UNION
-            | kind::ENUM
-            | kind::ENUM64
-            | kind::FLOAT
-            | kind::DATASEC => return count.checked_mul(u64::from(t.size_or_type)),
-            kind::PTR => return count.checked_mul(8),
-            kind::TYPEDEF
-            | kind::VOLATILE
-            | kind::CONST
-            | kind::RESTRICT
-            | kind::TYPE_TAG
-            | kind::VAR
-            | kind::DECL_TAG => id = t.size_or_type,
-            kind::ARRAY => {
-                count = count.checked_mul(u64::from(t.extra[2]))?;
-                id = t.extra[0];
-            }
-            _ => return None,
-        }
-    }
-    None
+/// The type `id` names through modifiers and typedefs; `id` itself when the chain does not
+/// end (a cycle, which the comparison then reports as an unsupported kind).
+fn skip_mods_and_typedefs(btf: &BtfWriter, id: u32) -> u32 {
+    btf.skip_mods_and_typedefs(id).unwrap_or(id)
 }
 
 /// How the type of `VAR`/`FUNC` `id` (or type `id` itself) is spelled in C, for messages
@@ -225,16 +186,12 @@ pub fn spell(table: Option<&TypeTable>, id: u32) -> String {
         .unwrap_or_else(|| format!("type [{id}]"))
 }
 
-fn type_of(btf: &BtfWriter, id: u32) -> RawType {
-    btf.get(id).cloned().unwrap_or(RawType {
-        name_off: 0,
-        info: 0,
-        size_or_type: 0,
-        extra: Vec::new(),
-    })
+/// The record of `id`; `void`'s for an id past the end.
+fn type_of(btf: &BtfWriter, id: u32) -> RecordRef<'_> {
+    btf.record(id).unwrap_or(VOID)
 }
 
-fn name(btf: &BtfWriter, t: &RawType) -> String {
+fn name(btf: &BtfWriter, t: &RecordRef) -> String {
     String::from_utf8_lossy(btf.string(t.name_off)).into_owned()
 }
 
@@ -333,7 +290,7 @@ fn map_def(btf: &BtfWriter, id: u32) -> Result<MapDef, Mismatch> {
             "key_size" => "key_size",
             "value_size" => "value_size",
             "key" | "value" => {
-                let size = size_of(btf, target).unwrap_or(0);
+                let size = btf.size_of(target).unwrap_or(0);
                 let size_field = if field == "key" {
                     "key_size"
                 } else {

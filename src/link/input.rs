@@ -3,7 +3,8 @@
 //! symbols and relocations, and its BTF with DATASEC sizes and variable offsets taken from the
 //! ELF, where clang leaves them zero.
 
-use crate::btf::raw::{BtfWriter, RawBtf, kind};
+use crate::btf::raw::{BtfWriter, TypeRecords, kind};
+use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
 use crate::object::ElfFile;
 use object::Endianness;
@@ -133,18 +134,18 @@ pub struct InputObject<'a> {
     pub symbols: Vec<InputSymbol>,
     /// Relocations, by the index of the relocation section holding them.
     pub relocations: Vec<(usize, Vec<Relocation>)>,
-    /// The object's BTF, with DATASECs fixed up from the ELF.
+    /// The object's BTF, with DATASECs fixed up from the ELF; its strings are the `.BTF`'s
+    /// as read, at the offsets `.BTF.ext` records use.
     pub btf: Option<BtfWriter>,
-    /// The `.BTF` as read, whose string offsets `.BTF.ext` records use.
-    pub btf_raw: Option<RawBtf<'a>>,
     /// The raw `.BTF.ext` bytes.
     pub btf_ext: Option<&'a [u8]>,
 }
 
 impl<'a> InputObject<'a> {
     /// The linker's view of an input [`read_elf`](crate::object::read_elf) has read, checked
-    /// as libbpf's linker checks it, naming `file` in errors.
-    pub fn from_elf(file: &str, elf: &ElfFile<'a>) -> Result<Self> {
+    /// as libbpf's linker checks it, naming `file` in errors; `types` is its `.BTF` as the
+    /// object reader read it.
+    pub fn from_elf(file: &str, elf: &ElfFile<'a>, types: Option<&TypeTable>) -> Result<Self> {
         let fail = |cause: String| Error::input(format!("{file}: {cause}"));
         let (data, endian) = (elf.data(), elf.endian());
         // libbpf's linker takes only EM_BPF, where loading also accepts EM_NONE.
@@ -156,7 +157,6 @@ impl<'a> InputObject<'a> {
         }
         let table = elf.elf_section_table();
         let mut sections = Vec::new();
-        let mut btf_bytes = None;
         let mut btf_ext = None;
         let mut symtab = None;
         for (index, section) in table.iter().enumerate() {
@@ -187,7 +187,7 @@ impl<'a> InputObject<'a> {
                 name,
             };
             if index > 0 {
-                classify(&mut input, &mut btf_bytes, &mut btf_ext, &mut symtab).map_err(fail)?;
+                classify(&mut input, &mut btf_ext, &mut symtab).map_err(fail)?;
             }
             sections.push(input);
         }
@@ -195,15 +195,7 @@ impl<'a> InputObject<'a> {
         let symbols = read_symbols(table, endian, data, symtab, sections.len()).map_err(fail)?;
         let relocations =
             read_relocations(table, endian, data, &sections, symbols.len()).map_err(fail)?;
-        let btf_raw = btf_bytes
-            .map(RawBtf::parse)
-            .transpose()
-            .map_err(|e| fail(format!(".BTF: {}", e.message())))?;
-        let btf = btf_raw
-            .as_ref()
-            .map(BtfWriter::from_raw)
-            .transpose()
-            .map_err(|e| fail(format!(".BTF: {}", e.message())))?;
+        let btf = types.map(BtfWriter::from_table);
         let mut object = InputObject {
             file: file.to_string(),
             big_endian: endian == Endianness::Big,
@@ -211,7 +203,6 @@ impl<'a> InputObject<'a> {
             symbols,
             relocations,
             btf,
-            btf_raw,
             btf_ext,
         };
         object.fix_up_btf().map_err(fail)?;
@@ -292,10 +283,9 @@ impl<'a> InputObject<'a> {
     }
 }
 
-/// Marks what linking drops and picks out the symbol table, `.BTF` and `.BTF.ext`.
+/// Marks what linking drops and picks out the symbol table and `.BTF.ext`.
 fn classify<'a>(
     section: &mut InputSection<'a>,
-    btf: &mut Option<&'a [u8]>,
     btf_ext: &mut Option<&'a [u8]>,
     symtab: &mut Option<usize>,
 ) -> std::result::Result<(), String> {
@@ -318,10 +308,7 @@ fn classify<'a>(
             }
             section.skipped = true;
         }
-        elf::SHT_PROGBITS if name == ".BTF" => {
-            *btf = Some(section.data);
-            section.skipped = true;
-        }
+        elf::SHT_PROGBITS if name == ".BTF" => section.skipped = true,
         elf::SHT_PROGBITS if name == ".BTF.ext" => {
             *btf_ext = Some(section.data);
             section.skipped = true;

@@ -51,7 +51,8 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         // Every input is read as every other command reads objects first: an invalid input
         // is named with its defect here, not found later as an unreadable linked output.
         let validated = BpfObject::from_elf(&elf, &object_name_from_file(file)).map_err(in_file)?;
-        linker.add(&InputObject::from_elf(file, &elf)?, validated.types)?;
+        let input = InputObject::from_elf(file, &elf, validated.types.as_ref())?;
+        linker.add(&input, validated.types)?;
     }
     linker.finish()
 }

@@ -5,6 +5,7 @@
 use super::input::{InputObject, InputSection, holds_code};
 use super::{Linker, Placement};
 use crate::btf::ext::{RecordKind, Records, read_raw};
+use crate::btf::raw::TypeRecords;
 use crate::object::MAX_OBJECT_SIZE;
 use object::elf;
 
@@ -304,7 +305,7 @@ impl Linker {
         placement: &Placement,
     ) -> Result<(), String> {
         // Records name strings by their offsets in the input's own `.BTF`.
-        let (Some(bytes), Some(btf)) = (object.btf_ext, object.btf_raw.as_ref()) else {
+        let (Some(bytes), Some(btf)) = (object.btf_ext, object.btf.as_ref()) else {
             return Ok(());
         };
         for mut raw in read_raw(bytes).map_err(|e| e.message().to_string())? {

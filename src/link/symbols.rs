@@ -8,7 +8,7 @@ use super::compat;
 use super::input::{InputObject, InputSymbol};
 use super::types::is_non_static;
 use super::{Linker, Placement};
-use crate::btf::raw::{BtfWriter, kind};
+use crate::btf::raw::{BtfWriter, TypeRecords, kind};
 use object::elf;
 
 /// A symbol of the output.

@@ -3,10 +3,9 @@
 //! the entries of each DATASEC collected per output section with their offsets shifted, for
 //! the DATASECs rebuilt when linking finishes.
 
-use super::compat::size_of;
 use super::input::{InputObject, LINKAGE_STATIC};
 use super::{Linker, Placement};
-use crate::btf::raw::{RawType, kind};
+use crate::btf::raw::{RawType, TypeRecords, kind};
 
 /// Whether `ty` is a global (non-static) variable or function.
 pub(super) fn is_non_static(ty: &RawType) -> bool {
@@ -49,12 +48,12 @@ impl Linker {
                     map[id] = global.btf_id;
                     continue;
                 }
-                let new_id = self.btf.copy_from_writer(btf, ty);
+                let new_id = self.btf.copy_from(btf, ty.view());
                 self.globals.get_mut(name.as_ref()).expect("known").btf_id = new_id;
                 map[id] = new_id;
                 continue;
             }
-            map[id] = self.btf.copy_from_writer(btf, ty);
+            map[id] = self.btf.copy_from(btf, ty.view());
         }
         for id in first_new..=self.btf.len() {
             let mut unmapped = None;
@@ -123,7 +122,7 @@ impl Linker {
                         if ty.kind() == kind::VAR {
                             // The type may have changed with a new definition, and so may
                             // its place if this input's definition won.
-                            let size = size_of(&self.btf, ty.size_or_type).ok_or_else(|| {
+                            let size = self.btf.size_of(ty.size_or_type).map_err(|_| {
                                 format!("global '{name}': the size of its type is unknown")
                             })?;
                             let won = !global.is_extern && global.origin.0 == self.current_input();

@@ -6,7 +6,8 @@ use super::dwarf;
 use super::model::*;
 use super::names;
 use super::sec_def;
-use crate::btf::ext::{BtfExt, BtfStrings};
+use crate::btf::ext::BtfExt;
+use crate::btf::raw::TypeRecords;
 use crate::btf::table::{Kind, Linkage, Ty, TypeTable};
 use crate::diag::Code;
 use crate::error::{Error, Result};
@@ -94,12 +95,10 @@ impl BpfObject {
             .map(|bytes| TypeTable::from_bytes(bytes, None))
             .transpose()
             .map_err(invalid_btf)?;
-        let btf_ext = match (btf_bytes, data_of(SectionKind::BtfExt)) {
-            (Some(btf), Some(ext)) => {
-                let ext = BtfExt::parse(ext, &BtfStrings::new(btf)?).map_err(invalid_btf)?;
-                if let Some(types) = &types {
-                    ext.check_type_ids(types).map_err(invalid_btf)?;
-                }
+        let btf_ext = match (&types, data_of(SectionKind::BtfExt)) {
+            (Some(types), Some(ext)) => {
+                let ext = BtfExt::parse(ext, types).map_err(invalid_btf)?;
+                ext.check_type_ids(types).map_err(invalid_btf)?;
                 Some(ext)
             }
             _ => None,

@@ -4,6 +4,7 @@
 use super::model::{SkelDatasec, SkelStructOps, Skeleton};
 use super::template::ToValue;
 use crate::btf::dump::{DeclStyle, declaration};
+use crate::btf::raw::TypeRecords;
 use crate::btf::table::{Kind, TypeTable};
 use crate::error::{Error, Result};
 use minijinja::{Value, context};

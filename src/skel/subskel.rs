@@ -8,6 +8,7 @@ use super::c::{COMMON, Handles, StructCtx, c_string_body, style};
 use super::model::{SkelDatasec, Skeleton};
 use super::template::ToValue;
 use crate::btf::dump::declaration;
+use crate::btf::raw::TypeRecords;
 use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::{Error, Result};
 use crate::ident;
