@@ -4,7 +4,7 @@
 //! Each program is loaded on its own (the object opened afresh, the other programs' autoload
 //! off), so one refusal hides nothing: first at verifier log level 4 (statistics only), and,
 //! when refused, again at level 1 for the log the finding is made from ([`log`],
-//! [`verdict`]). Loaded programs give veristat-style [`stats`]; [`compare`] sets two runs
+//! `verdict`). Loaded programs give veristat-style [`stats`]; [`compare`] sets two runs
 //! side by side. Everything is unloaded before [`load`] returns.
 
 pub mod compare;

@@ -176,7 +176,7 @@ impl RemoteCache {
         }
     }
 
-    /// Waits (at most [`FLUSH_TIMEOUT`]) for the queued writes, then returns this build's
+    /// Waits (at most `FLUSH_TIMEOUT`) for the queued writes, then returns this build's
     /// warnings about the remote, one of each kind. Called once the build is done; later
     /// results are no longer written.
     pub fn finish(&self) -> Vec<String> {

@@ -1,11 +1,14 @@
 //! Skeletons: [`model`] turns a [`crate::object::BpfObject`] into a language-neutral
-//! [`Skeleton`]; [`c`] renders it as a `.skel.h` through `templates/c/skel.h.j2`, [`rust`] as a
-//! `.skel.rs` for libbpf-rs through `templates/rust/skel.rs.j2`, and [`subskel`] a library
-//! object's `.subskel.h` through `templates/c/subskel.h.j2`. [`generate`] is the one way in
-//! for a whole skeleton, used by `bpfgen build`, `bpfgen gen skeleton` and the build.rs API:
-//! the language is chosen there, once, with the identifier rules that go with it.
+//! [`Skeleton`], to which the language's text of its types is then added (`c_types` for C,
+//! `rust::RustModule` for Rust); the renderers take only that model: [`c`] renders a
+//! `.skel.h` through `templates/c/skel.h.j2`, [`rust`] a `.skel.rs` for libbpf-rs through
+//! `templates/rust/skel.rs.j2`, and [`subskel`] a library object's `.subskel.h` through
+//! `templates/c/subskel.h.j2`. [`generate`] is the one way in for a whole skeleton, used by
+//! `bpfgen build`, `bpfgen gen skeleton` and the build.rs API: the language is chosen there,
+//! once, with the identifier rules that go with it.
 
 pub mod c;
+mod c_types;
 pub mod model;
 pub mod rust;
 pub mod subskel;
@@ -36,11 +39,13 @@ pub fn generate(object: &BpfObject, name: &str, elf: &[u8], lang: &Lang) -> Resu
     match lang {
         Lang::C => {
             let model = Skeleton::new(object, name, crate::ident::skeleton_identifier)?;
-            c::render(&model, object.types.as_ref(), elf)
+            let types = c_types::CTypes::of_skeleton(&model, object.types.as_ref())?;
+            c::render(&model.with_types(types), elf)
         }
         Lang::Rust { type_prefix, embed } => {
             let model = Skeleton::new(object, name, crate::btf::rust::rust_identifier)?;
-            rust::render(&model, object.types.as_ref(), type_prefix, elf, embed)
+            let types = rust::RustModule::of_skeleton(&model, object.types.as_ref())?;
+            rust::render(&model.with_types(types), type_prefix, elf, embed)
         }
     }
 }

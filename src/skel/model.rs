@@ -74,9 +74,11 @@ pub struct SkelStructOps {
     pub type_name: String,
 }
 
-/// Everything a skeleton exposes.
+/// Everything a skeleton exposes, and `types`: what its language makes of the object's BTF
+/// (nothing yet, `()`, when [`Skeleton::new`] returns it; the C or Rust text of its types once
+/// [`Skeleton::with_types`] has added them, which is what the renderers take).
 #[derive(Debug, Clone)]
-pub struct Skeleton {
+pub struct Skeleton<Types = ()> {
     /// Object name, a valid identifier, also passed to libbpf as the object name.
     pub obj_name: String,
     /// Maps, in libbpf's order.
@@ -87,6 +89,8 @@ pub struct Skeleton {
     pub datasecs: Vec<SkelDatasec>,
     /// struct_ops maps, in map order.
     pub struct_ops: Vec<SkelStructOps>,
+    /// The language's text of the types above.
+    pub types: Types,
 }
 
 impl Skeleton {
@@ -104,6 +108,7 @@ impl Skeleton {
             progs: Vec::new(),
             datasecs: Vec::new(),
             struct_ops: Vec::new(),
+            types: (),
         };
         for map in &object.maps {
             let vars = map.mmaped_vars();
@@ -160,6 +165,20 @@ impl Skeleton {
         Ok(skeleton)
     }
 
+    /// The same skeleton with the text of its types in one language.
+    pub fn with_types<Types>(self, types: Types) -> Skeleton<Types> {
+        Skeleton {
+            obj_name: self.obj_name,
+            maps: self.maps,
+            progs: self.progs,
+            datasecs: self.datasecs,
+            struct_ops: self.struct_ops,
+            types,
+        }
+    }
+}
+
+impl<Types> Skeleton<Types> {
     /// The `links` members: one per program, then one per struct_ops map.
     pub fn link_idents(&self) -> impl Iterator<Item = &str> {
         self.progs

@@ -1,5 +1,6 @@
 //! The Rust skeleton (`.skel.rs`) for libbpf-rs 0.27: the [`Skeleton`] model, with a `types`
-//! module written from BTF ([`crate::btf::rust`]), fed through `templates/rust/skel.rs.j2`.
+//! module written from BTF (`RustModule`, by [`crate::btf::rust`]), fed through
+//! `templates/rust/skel.rs.j2`.
 //! Its public shape is libbpf-cargo's, so that programs written against libbpf-cargo's
 //! skeletons compile unchanged; it is written formatted, without rustfmt.
 
@@ -82,17 +83,32 @@ pub fn type_prefix(file_name: &str) -> String {
     ident
 }
 
-/// Renders the Rust skeleton of `skeleton` (built with
-/// [`crate::btf::rust::rust_identifier`] names) with type
-/// names starting with `prefix`, embedding `elf` as `embed` says.
+/// The Rust text of a skeleton's types: the body of its `types` module, and the name of
+/// each struct_ops map's value type there.
+#[derive(Debug, Clone)]
+pub(super) struct RustModule {
+    text: String,
+    struct_ops: Vec<String>,
+}
+
+impl RustModule {
+    /// The `types` module of `skeleton` (built with [`rust_identifier`] names), from the
+    /// object's BTF.
+    pub(super) fn of_skeleton(skeleton: &Skeleton, btf: Option<&TypeTable>) -> Result<Self> {
+        let (text, struct_ops) = types_module(skeleton, btf)?;
+        Ok(RustModule { text, struct_ops })
+    }
+}
+
+/// Renders the Rust skeleton of `skeleton` with type names starting with `prefix`,
+/// embedding `elf` as `embed` says.
 pub(super) fn render(
-    skeleton: &Skeleton,
-    types: Option<&TypeTable>,
+    skeleton: &Skeleton<RustModule>,
     prefix: &str,
     elf: &[u8],
     embed: &Embed,
 ) -> Result<String> {
-    let (types_text, struct_ops_types) = types_module(skeleton, types)?;
+    let module = &skeleton.types;
     let maps: Vec<_> = skeleton
         .maps
         .iter()
@@ -117,10 +133,10 @@ pub(super) fn render(
     let struct_ops: Vec<_> = skeleton
         .struct_ops
         .iter()
-        .zip(struct_ops_types)
+        .zip(&module.struct_ops)
         .map(|(ops, type_ref)| StructOpsCtx {
             ident: ops.ident.clone(),
-            type_ref,
+            type_ref: type_ref.clone(),
         })
         .collect();
     let links: Vec<_> = skeleton.link_idents().collect();
@@ -152,7 +168,7 @@ pub(super) fn render(
             struct_ops => struct_ops.to_value(),
             links => links.to_value(),
             stages => stages.to_value(),
-            types => indent(&types_text, 8),
+            types => indent(&module.text, 8),
             data_len => elf.len(),
             data,
         },

@@ -4,12 +4,10 @@
 //! handles of its maps and programs, all found there by name by libbpf
 //! (`bpf_object__open_subskeleton`). Rendered through `templates/c/subskel.h.j2`.
 
-use super::c::{COMMON, Handles, StructCtx, c_string_body, style};
-use super::model::{SkelDatasec, Skeleton};
+use super::c::{COMMON, Handles, StructCtx, c_string_body};
+use super::c_types::CTypes;
+use super::model::Skeleton;
 use super::template::ToValue;
-use crate::btf::dump::declaration;
-use crate::btf::raw::TypeRecords;
-use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::{Error, Result};
 use crate::ident;
 use crate::object::{BpfObject, Map, MapKind};
@@ -38,13 +36,20 @@ pub fn render(object: &BpfObject, obj_name: &str) -> Result<String> {
             skel_map.name = section.to_string();
         }
     }
+    let types = CTypes::of_subskeleton(&skeleton, types)?;
+    render_model(&skeleton.with_types(types))
+}
+
+/// The subskeleton header of the model.
+fn render_model(skeleton: &Skeleton<CTypes>) -> Result<String> {
+    let obj_name = &skeleton.obj_name;
     let mut datasecs = Vec::new();
     let mut vars = Vec::new();
-    for sec in &skeleton.datasecs {
+    for (sec, lines) in skeleton.datasecs.iter().zip(&skeleton.types.datasecs) {
         datasecs.push(StructCtx {
             ident: sec.ident.clone(),
             type_name: String::new(),
-            lines: datasec_lines(types, sec)?,
+            lines: lines.clone(),
         });
         vars.extend(sec.vars.iter().map(|var| VarCtx {
             name: c_string_body(&var.name),
@@ -52,7 +57,7 @@ pub fn render(object: &BpfObject, obj_name: &str) -> Result<String> {
             ident: var.ident.clone(),
         }));
     }
-    let handles = Handles::new(&skeleton, Some(types), false)?;
+    let handles = Handles::new(skeleton, false);
     super::template::render_with(
         "subskel.h.j2",
         TEMPLATE,
@@ -77,41 +82,4 @@ fn section_name(map: &Map) -> Option<&str> {
         MapKind::Kconfig { .. } => Some(".kconfig"),
         MapKind::User | MapKind::StructOps { .. } => None,
     }
-}
-
-/// The members of a data section's struct: a pointer to each variable.
-fn datasec_lines(types: &TypeTable, sec: &SkelDatasec) -> Result<Vec<String>> {
-    let style = style(!sec.keep_mods);
-    sec.vars
-        .iter()
-        .map(|var| {
-            let ty = declaration(types, var.type_id, "", 2, &style)?;
-            Ok(if needs_typeof(types, var.type_id)? {
-                format!("__typeof__({ty}) *{}", var.ident)
-            } else {
-                format!("{ty} *{}", var.ident)
-            })
-        })
-        .collect()
-}
-
-/// Whether `T *name` would not declare a pointer to `T` for the C spelling of type `id`:
-/// arrays and pointers to functions or arrays. Those are declared `__typeof__(T) *name`,
-/// as bpftool does for arrays and function pointers.
-fn needs_typeof(types: &TypeTable, id: u32) -> Result<bool> {
-    let mut ty = types.get(types.skip_mods_and_typedefs(id)?)?;
-    if matches!(ty.kind, Kind::Array { .. }) {
-        return Ok(true);
-    }
-    // Bounded: a crafted object may make pointers point at themselves.
-    for _ in 0..MAX_DEPTH {
-        if ty.kind != Kind::Ptr {
-            return Ok(false);
-        }
-        ty = types.get(types.skip_mods_and_typedefs(ty.target)?)?;
-        if matches!(ty.kind, Kind::Array { .. } | Kind::FuncProto) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
