@@ -4,7 +4,8 @@
 //! with `grep -rhoE "crate::[a-z_]+"` per module):
 //! - Leaves: [`error`] (one error type, its exit code), [`diag`] (findings with stable codes
 //!   and source locations), [`ident`] (C and Rust identifiers and keywords), [`fast_hash`]
-//!   (the hash of the hot maps), [`depfile`], [`output`] (atomic writes, nothing rewritten
+//!   (the hash of the hot maps), [`strtab`] (the string tables of ELF and BTF), [`depfile`],
+//!   [`output`] (atomic writes, nothing rewritten
 //!   when unchanged), [`cache`] (the content-addressed store) and [`content_hash`].
 //! - [`toolchain`]: which clang, its version and system include directories, the target
 //!   arch; [`compile`]: the clang command line for one `.bpf.c`, run without a shell.
@@ -56,6 +57,7 @@ pub mod package;
 #[cfg(feature = "remote-cache")]
 pub mod remote_cache;
 pub mod skel;
+pub mod strtab;
 pub mod toolchain;
 pub mod vmlinux;
 

@@ -10,8 +10,7 @@
 
 use super::table::{HEADER_LEN, MAX_DEPTH, TypeTable, too_deep};
 use crate::error::{Error, Result};
-use crate::fast_hash;
-use hashbrown::{HashTable, hash_table::Entry};
+use crate::strtab::StringTable;
 
 /// BTF kind numbers (`BTF_KIND_*`), for matching on [`RawType::kind`].
 pub mod kind {
@@ -83,7 +82,7 @@ pub mod kind {
 }
 
 /// One type record: its three header words and the words that follow them, either owned
-/// ([`RawType`], to build and change BTF) or borrowed from a [`TypeTable`](super::table::TypeTable)
+/// ([`RawType`], to build and change BTF) or borrowed from a [`TypeTable`]
 /// ([`RecordRef`], to read it without copying). Every bit of the record survives (kind flags,
 /// encodings, linkage), and the accessors are the same for both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,7 +256,7 @@ impl RawType {
     }
 }
 
-/// BTF types by id, however they are held: a [`TypeTable`](super::table::TypeTable) read from
+/// BTF types by id, however they are held: a [`TypeTable`] read from
 /// a file, or a [`BtfWriter`] being built. The walks every BTF user needs are written here,
 /// once, over the records (libbpf's rules, one depth limit).
 pub trait TypeRecords {
@@ -345,61 +344,13 @@ pub(super) fn out_of_range(id: u32, count: usize) -> Error {
     ))
 }
 
-/// The offsets of a string section's strings, found by content: each entry is the offset of
-/// a string's first occurrence with the string's hash (kept, so that growing the table hashes
-/// nothing again), so that looking a string up allocates nothing.
-#[derive(Debug, Clone, Default)]
-struct StringIndex(HashTable<(u64, u32)>);
-
-impl StringIndex {
-    /// Indexes every string of `strings`, the first occurrence of a string winning.
-    fn of(strings: &[u8]) -> Self {
-        let mut index = StringIndex::default();
-        let mut start = 0;
-        for (at, &byte) in strings.iter().enumerate() {
-            if byte == 0 {
-                let string = &strings[start..at];
-                if !string.is_empty() {
-                    index.find_or_insert(strings, string, start as u32);
-                }
-                start = at + 1;
-            }
-        }
-        index
-    }
-
-    /// The offset of `string` in `strings`, hashed once: where it already is, or, when it is
-    /// not there yet, `offset` (where the caller puts it), recorded for it. The flag says
-    /// whether it was new.
-    fn find_or_insert(&mut self, strings: &[u8], string: &[u8], offset: u32) -> (u32, bool) {
-        let hash = fast_hash::hash_one(string);
-        let found = |&(_, at): &(u64, u32)| string_at(strings, at) == string;
-        match self.0.entry(hash, found, |&(hash, _)| hash) {
-            Entry::Occupied(entry) => (entry.get().1, false),
-            Entry::Vacant(entry) => {
-                entry.insert((hash, offset));
-                (offset, true)
-            }
-        }
-    }
-}
-
-/// The NUL-terminated string at `offset` of a string section (empty when out of range).
-fn string_at(strings: &[u8], offset: u32) -> &[u8] {
-    let tail = strings.get(offset as usize..).unwrap_or_default();
-    &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
-}
-
 /// Builds new BTF: types appended in order, strings deduplicated (the first occurrence of a
 /// string keeps its offset), as libbpf's `btf__add_*` functions build it, so that bpfgen's
 /// output can equal libbpf's byte for byte.
 #[derive(Debug, Clone)]
 pub struct BtfWriter {
     types: Vec<RawType>,
-    strings: Vec<u8>,
-    /// Where each string starts; built on the first [`BtfWriter::add_str`], so that a writer
-    /// made from an object's BTF to be read and copied from never indexes its strings.
-    offsets: Option<StringIndex>,
+    strings: StringTable,
     /// Whether every string was added by [`BtfWriter::add_str`], so that equal strings have
     /// equal offsets (not so for an object's string section taken as it is).
     unique_strings: bool,
@@ -409,8 +360,7 @@ impl Default for BtfWriter {
     fn default() -> Self {
         BtfWriter {
             types: Vec::new(),
-            strings: vec![0],
-            offsets: Some(StringIndex::default()),
+            strings: StringTable::default(),
             unique_strings: true,
         }
     }
@@ -419,19 +369,7 @@ impl Default for BtfWriter {
 impl BtfWriter {
     /// The offset of `string` in the new string section, added if new (the empty string is 0).
     pub fn add_str(&mut self, string: &[u8]) -> u32 {
-        if string.is_empty() {
-            return 0;
-        }
-        let BtfWriter {
-            strings, offsets, ..
-        } = self;
-        let index = offsets.get_or_insert_with(|| StringIndex::of(strings));
-        let (offset, new) = index.find_or_insert(strings, string, strings.len() as u32);
-        if new {
-            strings.extend_from_slice(string);
-            strings.push(0);
-        }
-        offset
+        self.strings.add(string)
     }
 
     /// Appends `ty` (whose string offsets must already be this writer's) and returns its id.
@@ -502,14 +440,9 @@ impl BtfWriter {
             .map(|id| table.record(id).map(|record| record.to_raw()))
             .collect::<Result<_>>()
             .expect("every id below the table's length has a record");
-        let mut strings = table.string_section().to_vec();
-        if strings.last() != Some(&0) {
-            strings.push(0);
-        }
         BtfWriter {
             types,
-            strings,
-            offsets: None,
+            strings: StringTable::from_section(table.string_section().to_vec()),
             unique_strings: false,
         }
     }
@@ -517,14 +450,17 @@ impl BtfWriter {
     /// The raw BTF file: header, types, strings, in the given byte order.
     pub fn to_bytes(&self, big_endian: bool) -> Vec<u8> {
         let type_len: usize = self.types.iter().map(|t| 12 + 4 * t.extra.len()).sum();
-        let mut out = start_file(big_endian, HEADER_LEN + type_len + self.strings.len());
+        let mut out = start_file(
+            big_endian,
+            HEADER_LEN + type_len + self.strings.as_bytes().len(),
+        );
         let type_len = type_len as u32;
         let header = [
             HEADER_LEN as u32,
             0,
             type_len,
             type_len,
-            self.strings.len() as u32,
+            self.strings.as_bytes().len() as u32,
         ];
         push_words(&mut out, &header, big_endian);
         for ty in &self.types {
@@ -536,7 +472,7 @@ impl BtfWriter {
                 big_endian,
             );
         }
-        out.extend_from_slice(&self.strings);
+        out.extend_from_slice(self.strings.as_bytes());
         out
     }
 }
@@ -554,7 +490,7 @@ impl TypeRecords for BtfWriter {
     }
 
     fn string(&self, offset: u32) -> &[u8] {
-        string_at(&self.strings, offset)
+        self.strings.get(offset)
     }
 }
 

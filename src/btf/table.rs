@@ -7,6 +7,7 @@
 use super::raw::{Record, RecordRef, TypeRecords, VOID, kind, out_of_range};
 use super::reader::Reader;
 use crate::error::{Error, Result};
+use crate::strtab::string_at;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -478,12 +479,7 @@ impl TypeRecords for TypeTable {
     }
 
     fn string(&self, offset: u32) -> &[u8] {
-        let tail = self
-            .strings
-            .as_bytes()
-            .get(offset as usize..)
-            .unwrap_or_default();
-        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+        string_at(self.strings.as_bytes(), offset)
     }
 }
 

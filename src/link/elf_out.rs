@@ -4,7 +4,7 @@
 
 use super::sections::OutSection;
 use super::symbols::OutSymbol;
-use crate::fast_hash::FastMap;
+use crate::strtab::StringTable;
 use object::elf;
 
 const EHDR_LEN: usize = 64;
@@ -23,32 +23,6 @@ struct Emitted {
     info: u32,
     size: u64,
     data: Vec<u8>,
-}
-
-/// A string table: NUL-separated, each string stored once.
-#[derive(Default)]
-struct Strings {
-    bytes: Vec<u8>,
-    offsets: FastMap<String, u32>,
-}
-
-impl Strings {
-    fn add(&mut self, s: &str) -> u32 {
-        if self.bytes.is_empty() {
-            self.bytes.push(0);
-        }
-        if s.is_empty() {
-            return 0;
-        }
-        if let Some(&offset) = self.offsets.get(s) {
-            return offset;
-        }
-        let offset = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(s.as_bytes());
-        self.bytes.push(0);
-        self.offsets.insert(s.to_string(), offset);
-        offset
-    }
 }
 
 /// Byte-order aware encoding of ELF fields.
@@ -88,8 +62,7 @@ pub fn write(
     big_endian: bool,
 ) -> Vec<u8> {
     let endian = Endian(big_endian);
-    let mut strings = Strings::default();
-    strings.add("");
+    let mut strings = StringTable::default();
     // ELF indices: 0 null, 1 .strtab, 2 .symtab, then the sections with ELF presence.
     const STRTAB: u32 = 1;
     const SYMTAB: u32 = 2;
@@ -115,7 +88,7 @@ pub fn write(
     let mut symtab = vec![0u8; SYM_LEN];
     for &old in &order {
         let symbol = &symbols[old];
-        endian.u32(&mut symtab, strings.add(&symbol.name));
+        endian.u32(&mut symtab, strings.add(symbol.name.as_bytes()));
         symtab.push(symbol.info);
         symtab.push(symbol.other);
         let shndx = symbol
@@ -128,7 +101,7 @@ pub fn write(
 
     let mut emitted = Vec::new();
     for section in in_elf.iter().map(|&i| &sections[i]) {
-        let name = strings.add(&section.name);
+        let name = strings.add(section.name.as_bytes());
         let (link, info, data, size) = match &section.relocations {
             Some((target, relocations)) => {
                 let mut data = Vec::with_capacity(relocations.len() * REL_LEN);
@@ -157,7 +130,7 @@ pub fn write(
     for (name, bytes) in [(".BTF", btf), (".BTF.ext", btf_ext)] {
         if let Some(bytes) = bytes {
             emitted.push(Emitted {
-                name: strings.add(name),
+                name: strings.add(name.as_bytes()),
                 sh_type: elf::SHT_PROGBITS.0,
                 flags: 0,
                 align: 8,
@@ -169,8 +142,8 @@ pub fn write(
             });
         }
     }
-    let symtab_name = strings.add(".symtab");
-    let strtab_name = strings.add(".strtab");
+    let symtab_name = strings.add(b".symtab");
+    let strtab_name = strings.add(b".strtab");
     let symtab_len = symtab.len() as u64;
     let mut all = vec![
         Emitted {
@@ -181,8 +154,8 @@ pub fn write(
             entsize: 0,
             link: 0,
             info: 0,
-            size: strings.bytes.len() as u64,
-            data: strings.bytes,
+            size: strings.as_bytes().len() as u64,
+            data: strings.into_bytes(),
         },
         Emitted {
             name: symtab_name,
