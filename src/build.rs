@@ -486,17 +486,24 @@ fn compile_with_pch(
         pch: None,
         ..opts.clone()
     };
-    let mut run = match pch.map(|pch| pch.make(&request.cache, clang)) {
-        // An unusable precompiled header must never fail a build: compile plainly.
-        Some(Err(_)) => compile::compile(clang, &plain, source),
-        _ => compile::compile(clang, opts, source),
-    };
+    // An unusable precompiled header must never fail a build: the source compiles plainly.
+    // Nor does one that another worker is still making hold this one up: the source
+    // compiles plainly too, and lists the header as a compile with it would.
+    let made = pch.as_ref().map(|pch| pch.make(&request.cache, clang));
+    let with_pch = matches!(made, Some(Ok(Some(_))));
+    let mut run = compile::compile(clang, if with_pch { opts } else { &plain }, source);
     if run.outcome.is_err()
+        && with_pch
         && let Some(pch) = &opts.pch
     {
         // Drop a precompiled header clang refused, so that the next build makes a fresh one.
         let _ = std::fs::remove_file(pch);
         run = compile::compile(clang, &plain, source);
+    }
+    if let (Some(Ok(None)), Some(pch), Ok(compiled)) = (&made, &pch, &mut run.outcome) {
+        compiled
+            .headers
+            .insert(0, pch.header().to_string_lossy().into_owned());
     }
     let compiled = run.outcome.and_then(|compiled| {
         Ok(CachedCompile {

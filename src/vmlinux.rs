@@ -8,8 +8,10 @@ use crate::cache::{self, Cache};
 use crate::compile::{self, CompileOptions};
 use crate::error::{Error, Result};
 use crate::toolchain::Clang;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 
 /// Whether `text` has an `#include` of `vmlinux.h`.
 pub fn includes_vmlinux(text: &str) -> bool {
@@ -169,28 +171,85 @@ impl Pch {
         })
     }
 
-    /// Precompiles the header unless the cache has it already.
-    pub fn make(&self, cache: &Cache, clang: &Clang) -> Result<PathBuf> {
-        cache.get_or_create("pch", &self.key, PCH_NAME, |pch| {
-            let output = Command::new(clang.path())
-                .args(&self.flags)
-                .args(["-x", "c-header"])
-                .arg(&self.header)
-                .arg("-o")
-                .arg(pch)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| Error::io(clang.path(), &e))?;
-            if output.status.success() {
-                Ok(())
-            } else {
-                Err(Error::input(format!(
-                    "precompiling failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                ))
-                .in_file(&self.header))
-            }
+    /// Precompiles the header unless the cache has it already. `None` when another thread
+    /// of this process is precompiling it right now and the header includes nothing: the
+    /// caller compiles without it rather than wait, so that in a cold parallel build one
+    /// worker precompiles while the others compile, instead of all of them precompiling the
+    /// same header side by side. Such a compile gives the same object, and, with
+    /// [`Pch::header`] added first, the same dependencies.
+    pub fn make(&self, cache: &Cache, clang: &Clang) -> Result<Option<PathBuf>> {
+        if self.path.exists() {
+            cache::touch(self.path.parent().expect("cache entries have a directory"));
+            return Ok(Some(self.path.clone()));
+        }
+        let claim = InProgress::claim(&self.key);
+        if claim.is_none() && self.includes_nothing() {
+            return Ok(None);
+        }
+        cache
+            .get_or_create("pch", &self.key, PCH_NAME, |pch| {
+                let output = Command::new(clang.path())
+                    .args(&self.flags)
+                    .args(["-x", "c-header"])
+                    .arg(&self.header)
+                    .arg("-o")
+                    .arg(pch)
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| Error::io(clang.path(), &e))?;
+                if output.status.success() {
+                    Ok(())
+                } else {
+                    Err(Error::input(format!(
+                        "precompiling failed: {}",
+                        String::from_utf8_lossy(&output.stderr)
+                    ))
+                    .in_file(&self.header))
+                }
+            })
+            .map(Some)
+    }
+
+    /// The header, as a compile with the precompiled header names it among its dependencies.
+    pub fn header(&self) -> &Path {
+        &self.header
+    }
+
+    /// Whether the header includes no other file: then a compile that uses the precompiled
+    /// header depends on exactly one file more than a plain one, the header by this path.
+    fn includes_nothing(&self) -> bool {
+        std::fs::read_to_string(&self.header).is_ok_and(|text| {
+            !text.lines().any(|line| {
+                line.trim_start()
+                    .strip_prefix('#')
+                    .is_some_and(|directive| directive.trim_start().starts_with("include"))
+            })
         })
+    }
+}
+
+/// The keys of the precompiled headers this process is making, each claimed by one thread
+/// until it is done (or has failed).
+struct InProgress(String);
+
+impl InProgress {
+    fn keys() -> &'static Mutex<HashSet<String>> {
+        static KEYS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+        KEYS.get_or_init(Mutex::default)
+    }
+
+    /// Claims `key`; `None` when another thread holds it.
+    fn claim(key: &str) -> Option<InProgress> {
+        let mut keys = Self::keys().lock().unwrap_or_else(|e| e.into_inner());
+        keys.insert(key.to_string())
+            .then(|| InProgress(key.to_string()))
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let mut keys = Self::keys().lock().unwrap_or_else(|e| e.into_inner());
+        keys.remove(&self.0);
     }
 }
 

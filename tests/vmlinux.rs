@@ -403,6 +403,81 @@ fn a_provided_vmlinux_h_is_precompiled_once_and_changes_nothing() {
     );
 }
 
+/// Every file of `dir`, by name.
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_cold_parallel_build_compiles_while_the_header_is_precompiled_with_the_same_outputs() {
+    // Workers that find the header being precompiled by another compile plainly instead of
+    // waiting or precompiling it too: objects, skeletons and dependency files must not show
+    // which sources did.
+    let dir = scratch();
+    let include = dir.path().join("include");
+    let sources = dir.path().join("src");
+    std::fs::create_dir_all(&include).unwrap();
+    std::fs::create_dir_all(&sources).unwrap();
+    gen_vmlinux(
+        &kernel_btf("debian-12-6.1.0-56-amd64"),
+        &include.join("vmlinux.h"),
+    );
+    std::fs::copy(example("bootstrap.h"), sources.join("bootstrap.h")).unwrap();
+    let names: Vec<String> = (1..=4).map(|i| format!("b{i}.bpf.c")).collect();
+    for name in &names {
+        std::fs::copy(example("bootstrap.bpf.c"), sources.join(name)).unwrap();
+    }
+    let out = dir.path().join("out");
+    let build = |cache: &str, jobs: &str| {
+        let _ = std::fs::remove_dir_all(&out);
+        let output = run_ok(
+            bpfgen()
+                .current_dir(dir.path())
+                .env("BPFGEN_CACHE_DIR", dir.path().join(cache))
+                .args([
+                    "build",
+                    "--verbose",
+                    "-j",
+                    jobs,
+                    "-I",
+                    "include",
+                    "-o",
+                    "out",
+                ])
+                .args(names.iter().map(|n| format!("src/{n}"))),
+        );
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        let plain = log
+            .lines()
+            .filter(|l| l.contains("running:") && !l.contains("-include-pch"))
+            .count();
+        assert_eq!(
+            files_named(&dir.path().join(cache), "vmlinux.h.pch").len(),
+            1,
+            "precompiled once\n{log}"
+        );
+        (files_of(&out), plain)
+    };
+    let (one_at_a_time, plain) = build("cache-j1", "1");
+    assert_eq!(plain, 0, "a -j1 build waits for its precompiled header");
+    let (parallel, plain) = build("cache-j2", "2");
+    eprintln!("-j2: {plain} of 4 sources compiled while the header was being precompiled");
+    assert_eq!(one_at_a_time.len(), parallel.len());
+    for (name, bytes) in &one_at_a_time {
+        assert!(
+            parallel[name] == *bytes,
+            "{name} differs between -j1 and -j2"
+        );
+    }
+}
+
 #[test]
 fn a_provided_vmlinux_h_wins_and_other_kernels_can_be_targeted() {
     let dir = scratch();

@@ -6,7 +6,7 @@
 
 use crate::btf::dump;
 use crate::btf::raw::{BtfWriter, RecordRef, TypeRecords, VOID, kind};
-use crate::btf::table::{Kind, TypeTable};
+use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use std::fmt::Write as _;
 
 /// Why two types of a global disagree.
@@ -23,9 +23,9 @@ pub fn types_match(
 ) -> Result<(), Mismatch> {
     let mut exact = exact;
     let (mut id_a, mut id_b) = (id_a, id_b);
-    // Depth bound: BTF is acyclic except through pointers, which turn `exact` off, and
-    // struct members recurse; 64 levels is far beyond any real type.
-    for _ in 0..64 {
+    // BTF is acyclic except through pointers, which turn `exact` off, and struct members
+    // recurse: the one depth limit of BTF walks bounds a crafted chain.
+    for _ in 0..MAX_DEPTH {
         id_a = skip_mods_and_typedefs(a, id_a);
         id_b = skip_mods_and_typedefs(b, id_b);
         let (ta, tb) = (type_of(a, id_a), type_of(b, id_b));
