@@ -552,3 +552,20 @@ fn a_reader_closing_the_pipe_ends_the_command_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
 }
+
+/// `-o -` is standard output, as clang takes it, not a file named `-`.
+#[test]
+fn dash_as_the_output_file_is_standard_output() {
+    let dir = scratch();
+    let btf = kernel_btf(KERNELS[0]);
+    let to_stdout = run_ok(bpfgen().args(["gen", "vmlinux", "--btf"]).arg(&btf));
+    let dashed = run_ok(
+        bpfgen()
+            .current_dir(dir.path())
+            .args(["gen", "vmlinux", "-o", "-", "--btf"])
+            .arg(&btf),
+    );
+    assert!(dashed.stdout == to_stdout.stdout, "different text on stdout");
+    assert!(dashed.stdout.starts_with(b"#ifndef"));
+    assert!(!dir.path().join("-").exists(), "wrote a file named '-'");
+}
