@@ -565,7 +565,10 @@ fn dash_as_the_output_file_is_standard_output() {
             .args(["gen", "vmlinux", "-o", "-", "--btf"])
             .arg(&btf),
     );
-    assert!(dashed.stdout == to_stdout.stdout, "different text on stdout");
+    assert!(
+        dashed.stdout == to_stdout.stdout,
+        "different text on stdout"
+    );
     assert!(dashed.stdout.starts_with(b"#ifndef"));
     assert!(!dir.path().join("-").exists(), "wrote a file named '-'");
 }
