@@ -9,6 +9,10 @@
 //! A file that already holds the bytes to be written is left alone (no temporary, no rename,
 //! its modification time and inode kept): a build that changes nothing writes nothing, and
 //! whatever depends on the file's time (make, ninja, cargo) sees no change.
+//!
+//! A destination that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO)
+//! is written into, as clang and bpftool write `-o /dev/null`: renaming over it would replace
+//! the device or pipe with a file (for root, `/dev/null` itself).
 
 use crate::error::{Error, Result};
 use rustix::fs::{AtFlags, CWD, Mode, OFlags};
@@ -21,6 +25,8 @@ enum Staged {
     Unnamed(std::fs::File),
     /// A named temporary sibling (filesystems without `O_TMPFILE`).
     Named(tempfile::NamedTempFile),
+    /// The bytes for a destination that is not a regular file, written into it on commit.
+    Into(Vec<u8>),
 }
 
 /// A set of files written together: each is staged beside its destination, and only when all
@@ -40,6 +46,10 @@ impl OutputSet {
     /// a `path` that already holds exactly `bytes` is not staged, and stays as it is.
     pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
         if holds(path, bytes) {
+            return Ok(());
+        }
+        if is_special(path) {
+            self.staged.push((Staged::Into(bytes.to_vec()), path.to_path_buf()));
             return Ok(());
         }
         let dir = parent_dir(path);
@@ -75,6 +85,11 @@ impl OutputSet {
                     file.persist(&path)
                         .map_err(|e| Error::io(&path, &e.error))?;
                 }
+                Staged::Into(bytes) => std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|mut file| file.write_all(&bytes))
+                    .map_err(|e| Error::io(&path, &e))?,
             }
             written.push(path);
         }
@@ -87,6 +102,12 @@ impl OutputSet {
 fn holds(path: &Path, bytes: &[u8]) -> bool {
     std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() == bytes.len() as u64)
         && std::fs::read(path).is_ok_and(|old| old == bytes)
+}
+
+/// Whether `path` exists and is neither a regular file nor a directory (following links):
+/// a device, a pipe or a socket, which is written into rather than replaced.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
 }
 
 /// Whether directory `dir` holds exactly `files` (relative paths and contents): the same
@@ -231,6 +252,33 @@ pub fn write_dir_atomic<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipe_as_the_destination_is_written_into_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.fifo");
+        rustix::fs::mknodat(
+            CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        // Checked before joining: a reader of a replaced pipe would wait for ever.
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(
+            std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+            "replaced by a file"
+        );
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary remains");
+    }
 
     #[test]
     fn nothing_is_visible_before_commit_and_no_temp_remains() {
