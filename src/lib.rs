@@ -9,9 +9,9 @@
 //!   when unchanged), [`cache`] (the content-addressed store) and [`content_hash`].
 //! - [`toolchain`]: which clang, its version and system include directories, the target
 //!   arch; [`compile`]: the clang command line for one `.bpf.c`, run without a shell.
-//! - [`btf`]: the BTF model ([`btf::table::TypeTable`] reads a BTF once, lossless, into
-//!   records and decoded types; [`btf::raw`] holds the one record format, the walks over
-//!   records and the writer that builds new BTF),
+//! - [`btf`]: the one BTF model ([`btf::table::TypeTable`]: read once, lossless, as records
+//!   and decoded types; built and changed type by type and written back; [`btf::raw`] is
+//!   its record format),
 //!   the `.BTF.ext` records, C declarations and Rust types from BTF, CO-RE resolution,
 //!   deduplication and min-CO-RE BTF. It knows no object: what it needs of one is a trait
 //!   ([`btf::min_core::CoreRelocations`]).

@@ -49,7 +49,8 @@ impl OutputSet {
             return Ok(());
         }
         if is_special(path) {
-            self.staged.push((Staged::Into(bytes.to_vec()), path.to_path_buf()));
+            self.staged
+                .push((Staged::Into(bytes.to_vec()), path.to_path_buf()));
             return Ok(());
         }
         let dir = parent_dir(path);
@@ -277,7 +278,11 @@ mod tests {
             "replaced by a file"
         );
         assert_eq!(reader.join().unwrap(), b"through the pipe");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary remains");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "a temporary remains"
+        );
     }
 
     #[test]

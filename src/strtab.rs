@@ -6,10 +6,10 @@
 use crate::fast_hash;
 use hashbrown::{HashTable, hash_table::Entry};
 
-/// A string table being built.
+/// A string table being built (of UTF-8 strings: what BTF and the linker's names are).
 #[derive(Debug, Clone)]
 pub struct StringTable {
-    bytes: Vec<u8>,
+    text: String,
     /// Where each string starts; built on the first [`StringTable::add`] to a table taken as
     /// it is ([`StringTable::from_section`]), so that one only read from is never indexed.
     index: Option<StringIndex>,
@@ -19,53 +19,63 @@ impl Default for StringTable {
     /// The table holding only the empty string.
     fn default() -> Self {
         StringTable {
-            bytes: vec![0],
+            text: "\0".to_string(),
             index: Some(StringIndex::default()),
         }
     }
 }
 
 impl StringTable {
-    /// A table holding `section`'s strings at their offsets (duplicates included), to which
-    /// new strings are added after the old ones.
-    pub fn from_section(mut section: Vec<u8>) -> Self {
-        if section.last() != Some(&0) {
-            section.push(0);
-        }
+    /// A table holding `section`'s strings at their offsets as read (duplicates included),
+    /// to which new strings are added after the old ones.
+    pub fn read(section: &str) -> Self {
         StringTable {
-            bytes: section,
+            text: section.to_string(),
             index: None,
         }
     }
 
+    /// Appends a whole string section as it is (split BTF's, after its base's): its strings'
+    /// offsets continue from this table's end.
+    pub fn append_section(&mut self, section: &str) {
+        self.text.push_str(section);
+        self.index = None;
+    }
+
     /// The offset of `string`, added if new (the empty string is 0).
-    pub fn add(&mut self, string: &[u8]) -> u32 {
+    pub fn add(&mut self, string: &str) -> u32 {
         if string.is_empty() {
             return 0;
         }
-        let StringTable { bytes, index } = self;
-        let index = index.get_or_insert_with(|| StringIndex::of(bytes));
-        let (offset, new) = index.find_or_insert(bytes, string, bytes.len() as u32);
+        // A section read as it is may be empty, or end without a terminator.
+        if !self.text.ends_with('\0') {
+            self.text.push('\0');
+        }
+        let StringTable { text, index } = self;
+        let index = index.get_or_insert_with(|| StringIndex::of(text.as_bytes()));
+        let (offset, new) =
+            index.find_or_insert(text.as_bytes(), string.as_bytes(), text.len() as u32);
         if new {
-            bytes.extend_from_slice(string);
-            bytes.push(0);
+            text.push_str(string);
+            text.push('\0');
         }
         offset
     }
 
-    /// The string at `offset` (empty when out of range).
-    pub fn get(&self, offset: u32) -> &[u8] {
-        string_at(&self.bytes, offset)
+    /// The string at `offset` (empty when out of range or not at a character boundary).
+    pub fn get(&self, offset: u32) -> &str {
+        let tail = self.text.get(offset as usize..).unwrap_or_default();
+        &tail[..tail.find('\0').unwrap_or(tail.len())]
     }
 
     /// The table as it is written.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 
     /// The table as it is written, taken.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        self.text.into_bytes()
     }
 }
 
@@ -109,7 +119,7 @@ impl StringIndex {
 }
 
 /// The NUL-terminated string at `offset` of a string section (empty when out of range).
-pub fn string_at(strings: &[u8], offset: u32) -> &[u8] {
+fn string_at(strings: &[u8], offset: u32) -> &[u8] {
     let tail = strings.get(offset as usize..).unwrap_or_default();
     &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
 }
@@ -121,21 +131,23 @@ mod tests {
     #[test]
     fn strings_are_added_once_and_the_empty_string_is_zero() {
         let mut table = StringTable::default();
-        assert_eq!(table.add(b""), 0);
-        assert_eq!(table.add(b"map"), 1);
-        assert_eq!(table.add(b"prog"), 5);
-        assert_eq!(table.add(b"map"), 1);
-        assert_eq!(table.as_bytes(), b"\0map\0prog\0");
-        assert_eq!(table.get(5), b"prog");
-        assert_eq!(table.get(99), b"");
+        assert_eq!(table.add(""), 0);
+        assert_eq!(table.add("map"), 1);
+        assert_eq!(table.add("prog"), 5);
+        assert_eq!(table.add("map"), 1);
+        assert_eq!(table.as_str(), "\0map\0prog\0");
+        assert_eq!(table.get(5), "prog");
+        assert_eq!(table.get(99), "");
     }
 
     #[test]
     fn a_section_taken_as_it_is_keeps_its_offsets_and_first_occurrences_win() {
-        let mut table = StringTable::from_section(b"\0a\0b\0a".to_vec());
-        assert_eq!(table.as_bytes(), b"\0a\0b\0a\0");
-        assert_eq!(table.add(b"a"), 1);
-        assert_eq!(table.add(b"c"), 7);
-        assert_eq!(table.into_bytes(), b"\0a\0b\0a\0c\0");
+        let mut table = StringTable::read("\0a\0b\0a");
+        assert_eq!(table.as_str(), "\0a\0b\0a");
+        assert_eq!(table.add("a"), 1);
+        assert_eq!(table.add("c"), 7);
+        table.append_section("\0d\0");
+        assert_eq!(table.add("d"), 10);
+        assert_eq!(table.into_bytes(), b"\0a\0b\0a\0c\0\0d\0");
     }
 }

@@ -22,7 +22,6 @@
 //! size); the counts say how many.
 
 use crate::util::*;
-use bpfgen::btf::raw::TypeRecords;
 use bpfgen::btf::table::{Kind, TypeTable};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

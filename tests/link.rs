@@ -4,7 +4,7 @@
 //! output file.
 
 use crate::util::*;
-use bpfgen::btf::raw::{TypeRecords, kind};
+use bpfgen::btf::raw::kind;
 use bpfgen::btf::table::TypeTable;
 use object::{Object, ObjectSection, ObjectSymbol};
 use std::collections::BTreeMap;
@@ -129,7 +129,7 @@ fn linked_btf_has_no_duplicate_named_types() {
     let mut seen: BTreeMap<(u32, Vec<u8>), u32> = BTreeMap::new();
     for id in 1..btf.len() {
         let ty = btf.record(id).unwrap();
-        let name = btf.string(ty.name_off).to_vec();
+        let name = btf.string(ty.name_off).as_bytes().to_vec();
         // Static variables of one name may exist once per file; everything else is unique.
         if name.is_empty() || ty.kind() == kind::VAR {
             continue;

@@ -3,7 +3,7 @@
 //! bpftool's header, and bad BTF fails cleanly.
 
 use crate::util::*;
-use bpfgen::btf::raw::{BtfWriter, RawType, kind};
+use bpfgen::btf::raw::{RawType, kind};
 use bpfgen::btf::table::{Kind, TypeTable};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -277,15 +277,16 @@ fn bad_btf_fails_cleanly() {
 
 /// Raw BTF with two typedefs naming each other: a cycle with no way out.
 fn cyclic_btf() -> Vec<u8> {
-    let mut btf = BtfWriter::default();
-    for (name, target) in [(b"a", 2), (b"b", 1)] {
+    let mut btf = TypeTable::new();
+    for (name, target) in [("a", 2), ("b", 1)] {
         let name_off = btf.add_str(name);
         btf.push(RawType {
             name_off,
             info: kind::TYPEDEF << 24,
             size_or_type: target,
             extra: Vec::new(),
-        });
+        })
+        .unwrap();
     }
     btf.to_bytes(false)
 }

@@ -6,7 +6,6 @@
 
 use super::ext::CoreRelo;
 use super::name_index::NameIndex;
-use super::raw::TypeRecords;
 use super::table::{Item, Kind, TypeTable};
 use crate::error::{Error, Result};
 use std::collections::{HashMap, HashSet};

@@ -16,26 +16,28 @@
 //! `VAR` and `DATASEC` are never merged. The first type of each class keeps its place; the rest
 //! are dropped and references to them redirected.
 
-use super::raw::{BtfWriter, RawType, kind};
+use super::raw::{RawType, RecordRef, kind};
+use super::table::TypeTable;
+use crate::error::Result;
 use crate::fast_hash::FastMap;
 
 /// The deduplicated BTF and, for every old id (index), its new id.
 pub struct Deduped {
     /// The types that remain, with their strings.
-    pub btf: BtfWriter,
+    pub btf: TypeTable,
     /// `map[old_id]` is the new id of old type `old_id` (`map[0] == 0`, void).
     pub map: Vec<u32>,
 }
 
 /// Collapses equal types of `btf`, whose strings must all have come through
-/// [`BtfWriter::add_str`] (the linker's merged BTF): then equal names have equal offsets, and
+/// [`TypeTable::add_str`] (the linker's merged BTF): then equal names have equal offsets, and
 /// offsets are compared instead of strings. See the module documentation.
-pub fn dedup(btf: BtfWriter) -> Deduped {
+pub fn dedup(btf: TypeTable) -> Result<Deduped> {
     assert!(
         btf.has_unique_strings(),
-        "dedup needs a writer whose strings were all added through add_str"
+        "dedup needs a table whose strings were all added through add_str"
     );
-    let n = btf.len() as usize;
+    let n = btf.len() as usize - 1;
     let signatures = local_signatures(&btf);
     let mut redirect: Vec<u32> = (0..=n as u32).collect();
     let mut class = refine(&btf, &signatures, &redirect);
@@ -66,7 +68,7 @@ pub fn dedup(btf: BtfWriter) -> Deduped {
     let kept_types: Vec<RawType> = kept
         .iter()
         .map(|&id| {
-            let mut ty = btf.get(id).expect("kept ids exist").clone();
+            let mut ty = btf.record(id).expect("kept ids exist").to_raw();
             ty.visit_type_ids(|type_id| *type_id = map[*type_id as usize]);
             ty
         })
@@ -75,9 +77,9 @@ pub fn dedup(btf: BtfWriter) -> Deduped {
     // the output can be byte-identical to bpftool's.
     let mut out = btf.into_strings();
     for ty in kept_types {
-        out.push(ty);
+        out.push(ty)?;
     }
-    Deduped { btf: out, map }
+    Ok(Deduped { btf: out, map })
 }
 
 /// Words of a flat table of keys, one key per type id (index).
@@ -108,11 +110,11 @@ impl Keys {
 /// What a type is apart from the types it refers to: its words (string offsets stand for
 /// their strings) with type ids blanked. `VAR` and `DATASEC` include their own id, so they
 /// stay unique. Key 0 is `void`.
-fn local_signatures(btf: &BtfWriter) -> Keys {
+fn local_signatures(btf: &TypeTable) -> Keys {
     let mut keys = Keys::new();
     keys.close();
-    for (index, ty) in btf.types().iter().enumerate() {
-        let mut blanked = ty.clone();
+    for (id, ty) in btf.records() {
+        let mut blanked = ty.to_raw();
         blanked.visit_type_ids(|id| *id = 0);
         keys.words.extend(
             [blanked.name_off, blanked.info, blanked.size_or_type]
@@ -120,7 +122,7 @@ fn local_signatures(btf: &BtfWriter) -> Keys {
                 .chain(&blanked.extra),
         );
         if matches!(ty.kind(), kind::VAR | kind::DATASEC) {
-            keys.words.push(index as u32 + 1);
+            keys.words.push(id);
         }
         keys.close();
     }
@@ -129,12 +131,12 @@ fn local_signatures(btf: &BtfWriter) -> Keys {
 
 /// The coarsest partition of type ids (index) into classes of equal types, following each
 /// reference through `redirect`. Class 0 is `void` alone.
-fn refine(btf: &BtfWriter, signatures: &Keys, redirect: &[u32]) -> Vec<u32> {
+fn refine(btf: &TypeTable, signatures: &Keys, redirect: &[u32]) -> Vec<u32> {
     let mut class = number_classes(signatures);
     let mut count = distinct(&class);
     let mut references = Keys::new();
     references.close();
-    for ty in btf.types() {
+    for (_, ty) in btf.records() {
         references
             .words
             .extend(ty.type_ids().map(|id| redirect[id as usize]));
@@ -177,21 +179,19 @@ fn distinct(class: &[u32]) -> usize {
 
 /// Points each forward declaration still unresolved at the full type of its name, when all
 /// full types of that name are one class. Returns whether anything changed.
-fn resolve_forwards(btf: &BtfWriter, class: &[u32], redirect: &mut [u32]) -> bool {
+fn resolve_forwards(btf: &TypeTable, class: &[u32], redirect: &mut [u32]) -> bool {
     let mut full: FastMap<(u32, u32), Vec<u32>> = FastMap::default();
-    for (index, ty) in btf.types().iter().enumerate() {
-        let id = index as u32 + 1;
-        if let Some(family) = full_family(ty) {
+    for (id, ty) in btf.records() {
+        if let Some(family) = full_family(&ty) {
             full.entry((family, ty.name_off)).or_default().push(id);
         }
     }
     let mut changed = false;
-    for (index, ty) in btf.types().iter().enumerate() {
-        let id = index as u32 + 1;
+    for (id, ty) in btf.records() {
         if redirect[id as usize] != id {
             continue;
         }
-        let Some(family) = forward_family(ty) else {
+        let Some(family) = forward_family(&ty) else {
             continue;
         };
         let Some(candidates) = full.get(&(family, ty.name_off)) else {
@@ -203,8 +203,8 @@ fn resolve_forwards(btf: &BtfWriter, class: &[u32], redirect: &mut [u32]) -> boo
             .all(|&c| class[c as usize] == class[first as usize]);
         let same_size = ty.kind() != kind::ENUM
             || candidates.iter().all(|&c| {
-                btf.get(c)
-                    .is_some_and(|t| t.size_or_type == ty.size_or_type)
+                btf.record(c)
+                    .is_ok_and(|t| t.size_or_type == ty.size_or_type)
             });
         if one_class && same_size {
             redirect[id as usize] = first;
@@ -215,7 +215,7 @@ fn resolve_forwards(btf: &BtfWriter, class: &[u32], redirect: &mut [u32]) -> boo
 }
 
 /// Which family of full types a forward declaration stands for: struct, union or enum.
-fn forward_family(ty: &RawType) -> Option<u32> {
+fn forward_family(ty: &RecordRef) -> Option<u32> {
     match ty.kind() {
         kind::FWD if ty.kind_flag() => Some(kind::UNION),
         kind::FWD => Some(kind::STRUCT),
@@ -225,7 +225,7 @@ fn forward_family(ty: &RawType) -> Option<u32> {
 }
 
 /// Which family a full named struct, union or enum belongs to.
-fn full_family(ty: &RawType) -> Option<u32> {
+fn full_family(ty: &RecordRef) -> Option<u32> {
     if ty.name_off == 0 {
         return None;
     }
@@ -243,77 +243,80 @@ mod tests {
     use crate::btf::raw::test_types::{int, pointer};
 
     /// `struct node { int v; struct node *next; }` as one file's types; returns the struct id.
-    fn node_list(w: &mut BtfWriter) -> u32 {
+    fn node_list(w: &mut TypeTable) -> u32 {
         let int = int(w);
-        let node_id = w.len() + 1;
+        let node_id = w.len();
         let ptr_id = node_id + 1;
-        let mut node = RawType::composite(false, w.add_str(b"node"), 16);
-        let v = w.add_str(b"v");
+        let mut node = RawType::composite(false, w.add_str("node"), 16);
+        let v = w.add_str("v");
         node.push_member(v, int, 0, 0);
-        let next = w.add_str(b"next");
+        let next = w.add_str("next");
         node.push_member(next, ptr_id, 64, 0);
-        w.push(node);
+        w.push(node).unwrap();
         pointer(w, node_id);
         node_id
     }
 
     #[test]
     fn identical_cyclic_types_from_two_files_collapse() {
-        let mut w = BtfWriter::default();
+        let mut w = TypeTable::default();
         let first = node_list(&mut w);
         let second = node_list(&mut w);
-        let deduped = dedup(w.clone());
-        assert_eq!(deduped.btf.len(), 3);
+        let deduped = dedup(w.clone()).unwrap();
+        assert_eq!(deduped.btf.len() - 1, 3);
         assert_eq!(deduped.map[first as usize], deduped.map[second as usize]);
-        let node = deduped.btf.get(deduped.map[second as usize]).unwrap();
+        let node = deduped.btf.record(deduped.map[second as usize]).unwrap();
         let next = node.members().nth(1).unwrap();
-        let ptr = deduped.btf.get(next.1).unwrap();
+        let ptr = deduped.btf.record(next.1).unwrap();
         assert_eq!(ptr.size_or_type, deduped.map[first as usize]);
     }
 
     #[test]
     fn types_differing_in_a_member_stay_apart() {
-        let mut w = BtfWriter::default();
+        let mut w = TypeTable::default();
         node_list(&mut w);
         let second = node_list(&mut w);
-        let renamed = w.add_str(b"value");
-        w.get_mut(second).unwrap().extra[0] = renamed;
+        let renamed = w.add_str("value");
+        w.update(second, |node| node.extra[0] = renamed).unwrap();
         // The two `int`s collapse; the two structs (and their pointers) do not.
-        assert_eq!(dedup(w.clone()).btf.len(), 5);
+        assert_eq!(dedup(w.clone()).unwrap().btf.len() - 1, 5);
     }
 
     #[test]
     fn a_forward_declaration_resolves_to_the_one_full_type() {
-        let mut w = BtfWriter::default();
-        let name = w.add_str(b"node");
-        let fwd = w.push(RawType {
-            name_off: name,
-            info: kind::FWD << 24,
-            size_or_type: 0,
-            extra: Vec::new(),
-        });
+        let mut w = TypeTable::default();
+        let name = w.add_str("node");
+        let fwd = w
+            .push(RawType {
+                name_off: name,
+                info: kind::FWD << 24,
+                size_or_type: 0,
+                extra: Vec::new(),
+            })
+            .unwrap();
         let to_fwd = pointer(&mut w, fwd);
         let full = node_list(&mut w);
-        let deduped = dedup(w.clone());
+        let deduped = dedup(w.clone()).unwrap();
         assert_eq!(deduped.map[fwd as usize], deduped.map[full as usize]);
         // The pointer to the forward declaration is now the pointer to the full struct.
-        assert_eq!(deduped.btf.len(), 3);
+        assert_eq!(deduped.btf.len() - 1, 3);
         assert_eq!(deduped.map[to_fwd as usize], deduped.map[full as usize + 1]);
     }
 
     #[test]
     fn variables_are_never_merged() {
-        let mut w = BtfWriter::default();
+        let mut w = TypeTable::default();
         let int = int(&mut w);
-        let name = w.add_str(b"x");
+        let name = w.add_str("x");
         for _ in 0..2 {
             w.push(RawType {
                 name_off: name,
                 info: kind::VAR << 24,
                 size_or_type: int,
                 extra: vec![0],
-            });
+            })
+            .unwrap();
         }
-        assert_eq!(dedup(w.clone()).btf.len(), 3);
+        assert_eq!(dedup(w.clone()).unwrap().btf.len() - 1, 3);
     }
 }

@@ -4,7 +4,6 @@
 //! inlined; duplicate names get `___N` suffixes in the order they are first printed; gaps
 //! become explicit padding bitfields; packed structs and odd-sized enums get attributes.
 
-use super::raw::TypeRecords;
 use super::table::{Item, Kind, MAX_DEPTH, Name, Ty, TypeTable, too_deep};
 use crate::error::{Error, Result};
 use crate::fast_hash::FastMap;

@@ -13,7 +13,7 @@
 
 use super::core::{ReloKind, Resolution, Resolver, Target, TargetAccess, access_path};
 use super::ext::BtfExt;
-use super::raw::{BtfWriter, RawType, TypeRecords, kind};
+use super::raw::{RawType, kind};
 use super::table::TypeTable;
 use crate::error::{Error, Result};
 use std::collections::HashSet;
@@ -215,8 +215,8 @@ impl<'a> Marks<'a> {
     /// The kept types in kernel order, composites with only their kept members, ids
     /// renumbered (references to types not kept become `void`), as bpftool's
     /// `btfgen_get_btf` builds them.
-    fn write(&self) -> Result<BtfWriter> {
-        let mut out = BtfWriter::default();
+    fn write(&self) -> Result<TypeTable> {
+        let mut out = TypeTable::new();
         let mut new_ids = vec![0u32; self.types.len()];
         for id in (1..self.table.len()).filter(|&id| self.types[id as usize]) {
             let ty = self.table.record(id)?;
@@ -231,14 +231,14 @@ impl<'a> Marks<'a> {
                             kept.push_member(name, type_id, bit_offset, bits);
                         }
                     }
-                    out.push(kept)
+                    out.push(kept)?
                 }
-                _ => out.copy_from(self.table, ty),
+                _ => out.copy_from(self.table, ty)?,
             };
         }
-        for ty in out.types_mut() {
-            ty.visit_type_ids(|id| *id = new_ids.get(*id as usize).copied().unwrap_or(0));
-        }
+        out.update_all(|ty| {
+            ty.visit_type_ids(|id| *id = new_ids.get(*id as usize).copied().unwrap_or(0))
+        })?;
         Ok(out)
     }
 }

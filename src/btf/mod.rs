@@ -1,6 +1,6 @@
-//! BTF: one read of a whole BTF into a lossless, thread-safe table ([`table`]), from a file or
-//! an object ([`source`]); the record format, the walks over records and the writer that
-//! builds new BTF ([`raw`]); `.BTF.ext`, read and written ([`ext`]), both files read by one
+//! BTF: one model, [`table::TypeTable`]: a whole BTF read once, lossless and thread-safe,
+//! from a file or an object ([`source`]), or built type by type (the linker's, dedup's and
+//! min-CO-RE BTF) and written back; its record format and kind numbers ([`raw`]); `.BTF.ext`, read and written ([`ext`]), both files read by one
 //! bounds-checked reader; C code from BTF
 //! ([`dump`]: whole headers and single declarations) and Rust types ([`rust`],
 //! [`rust_names`]); CO-RE resolution ([`core`]), deduplication ([`dedup`]), min-CO-RE BTF

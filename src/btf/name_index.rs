@@ -98,11 +98,11 @@ fn name_hash(name: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::raw::{BtfWriter, RawType, kind};
+    use crate::btf::raw::{RawType, kind};
 
     #[test]
     fn the_index_answers_as_the_scan_does() {
-        let mut btf = BtfWriter::default();
+        let mut btf = TypeTable::new();
         for name in [
             "task_struct",
             "task_struct___old",
@@ -111,13 +111,14 @@ mod tests {
             "task_struct",
             "x___y___z",
         ] {
-            let name_off = btf.add_str(name.as_bytes());
+            let name_off = btf.add_str(name);
             btf.push(RawType {
                 name_off,
                 info: kind::STRUCT << 24,
                 size_or_type: 8,
                 extra: Vec::new(),
-            });
+            })
+            .unwrap();
         }
         let types = TypeTable::from_bytes(&btf.to_bytes(false), None).unwrap();
         let wanted = HashSet::from(["task_struct", "x___y", "absent"]);

@@ -6,7 +6,6 @@
 //! newtypes with associated constants, every type has `Default`, and every struct carries
 //! compile-time size and field-offset assertions.
 
-use super::raw::TypeRecords;
 use super::table::{Item, Kind, MAX_DEPTH, TypeTable, too_deep};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -752,20 +751,20 @@ fn end_of(offset: u64, size: u64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::{rust_identifier, rust_types};
+    use crate::btf::raw::RawType;
     use crate::btf::raw::test_types::{int, pointer};
-    use crate::btf::raw::{BtfWriter, RawType};
     use crate::btf::table::{MAX_DEPTH, TypeTable};
 
     /// `int`, then `levels` pointers each to the one before, then `struct deep { <last> p; }`.
     fn pointer_chain(levels: u32) -> Vec<u8> {
-        let mut w = BtfWriter::default();
+        let mut w = TypeTable::new();
         int(&mut w);
         for level in 0..levels {
             pointer(&mut w, level + 1);
         }
-        let mut deep = RawType::composite(false, w.add_str(b"deep"), 8);
-        deep.push_member(w.add_str(b"p"), levels + 1, 0, 0);
-        w.push(deep);
+        let mut deep = RawType::composite(false, w.add_str("deep"), 8);
+        deep.push_member(w.add_str("p"), levels + 1, 0, 0);
+        w.push(deep).unwrap();
         w.to_bytes(false)
     }
 

@@ -9,7 +9,6 @@
 //! gets the next free `__anon_<n>`, counted from 1 in the order names are first asked for.
 //! This module walks the BTF in the same order and asks for names at the same points.
 
-use super::raw::TypeRecords;
 use super::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::Result;
 use std::cell::Cell;

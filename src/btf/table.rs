@@ -1,13 +1,16 @@
-//! A compact, indexable copy of a whole BTF: the raw bytes (raw BTF, both byte orders, split
-//! BTF on top of a base) indexed once into flat vectors, so that passes over all of a kernel's
-//! types (vmlinux.h generation) cost one lookup per visit. Names stay offsets into one
-//! validated string buffer instead of an allocation each. Every count and offset is checked
-//! against the input before anything is allocated or read.
+//! The one BTF model: a compact, indexable, lossless copy of a whole BTF. Raw bytes (both
+//! byte orders, split BTF on top of a base) are read once into flat vectors: every record's
+//! words as they are, and the types decoded, so that passes over all of a kernel's types
+//! (vmlinux.h generation) cost one lookup per visit. Names stay offsets into one validated
+//! string buffer instead of an allocation each. Every count and offset is checked against
+//! the input before anything is allocated or read. The same table is built type by type
+//! (the linker's merged BTF, deduplication's, min-CO-RE BTF), changed in place, and written
+//! back byte for byte as libbpf writes it.
 
-use super::raw::{Record, RecordRef, TypeRecords, VOID, kind, out_of_range};
+use super::raw::{RawType, Record, RecordRef, VOID, kind, out_of_range, push_words, start_file};
 use super::reader::Reader;
 use crate::error::{Error, Result};
-use crate::strtab::string_at;
+use crate::strtab::StringTable;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -157,8 +160,10 @@ pub struct Item {
 }
 
 /// Every type of a BTF, by id (id 0 is `void`): each record's words exactly as the file has
-/// them ([`TypeRecords::record`], for copying and for libbpf's walks), and the same types
-/// decoded once ([`TypeTable::get`], [`TypeTable::items`]) for the passes over a whole kernel.
+/// them ([`TypeTable::record`], for copying and for libbpf's walks), and the same types
+/// decoded ([`TypeTable::get`], [`TypeTable::items`]) for the passes over a whole kernel.
+/// Read from bytes ([`TypeTable::from_bytes`]) or built ([`TypeTable::new`],
+/// [`TypeTable::push`], [`TypeTable::update`]), and written back ([`TypeTable::to_bytes`]).
 pub struct TypeTable {
     types: Vec<Ty>,
     items: Vec<Item>,
@@ -167,7 +172,10 @@ pub struct TypeTable {
     /// Where each id's record starts in `words` (`void`'s is empty); it ends where the next
     /// one starts.
     starts: Vec<u32>,
-    strings: String,
+    strings: StringTable,
+    /// Whether every string was added by [`TypeTable::add_str`], so that equal strings have
+    /// equal offsets (not so for a BTF read from a file).
+    unique_strings: bool,
     /// Whether the BTF was big-endian (the byte order to write what is made of it in).
     big_endian: bool,
     /// `align_of` results by id (0: not computed yet): header generation asks for the
@@ -209,22 +217,8 @@ pub const MAX_TYPES: usize = 0x000f_ffff;
 impl TypeTable {
     /// Indexes raw BTF bytes; `base` is the base BTF of split (module) BTF.
     pub fn from_bytes(bytes: &[u8], base: Option<&[u8]>) -> Result<Self> {
-        let mut table = TypeTable {
-            types: vec![Ty {
-                kind: Kind::Void,
-                name: Name::default(),
-                size: 0,
-                target: 0,
-                items: 0..0,
-                linkage: Linkage::Static,
-            }],
-            items: Vec::new(),
-            words: Vec::new(),
-            starts: vec![0],
-            strings: String::new(),
-            big_endian: false,
-            aligns: Vec::new(),
-        };
+        let mut table = TypeTable::with_strings(StringTable::read(""));
+        table.unique_strings = false;
         if let Some(base) = base {
             table.append(base)?;
         }
@@ -246,7 +240,7 @@ impl TypeTable {
             ));
         }
         // Split BTF numbers its strings on from the base's: one buffer, one offset space.
-        self.strings.push_str(strings);
+        self.strings.append_section(strings);
         self.big_endian = r.big_endian;
         // The whole type section becomes words once; records are read from those.
         let first_word = self.words.len();
@@ -278,7 +272,7 @@ impl TypeTable {
         }
         // Records are whole words, so `at` is a multiple of 4.
         let start = first_word + *at / 4;
-        let name = measure_name(&self.strings, self.words[start])?;
+        let name = measure_name(self.strings.as_str(), self.words[start])?;
         let info = self.words[start + 1];
         let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
         // FUNC reuses vlen for its linkage: only kinds with entries have items.
@@ -302,13 +296,14 @@ impl TypeTable {
             size_or_type: words[2],
             extra: &words[3..],
         };
-        decode(record, name, &self.strings, &mut self.items)
+        decode(record, name, self.strings.as_str(), &mut self.items)
     }
 
     /// The text of a name (from [`Ty::name`] or [`Item::name`]).
     pub fn name(&self, name: Name) -> &str {
         let start = name.offset as usize;
         self.strings
+            .as_str()
             .get(start..start + name.len as usize)
             .unwrap_or("")
     }
@@ -340,18 +335,14 @@ impl TypeTable {
     /// The string at `offset`, for names that refer into the string section from outside
     /// (`.BTF.ext` records); an offset past the end is an error.
     pub fn checked_str(&self, offset: u32) -> Result<&str> {
-        let tail = self.strings.get(offset as usize..).ok_or_else(|| {
-            Error::input(format!(
+        let strings = self.strings.as_str();
+        if offset as usize >= strings.len() {
+            return Err(Error::input(format!(
                 "invalid BTF: string offset {offset} out of range ({} bytes of strings)",
-                self.strings.len()
-            ))
-        })?;
-        Ok(&tail[..tail.find('\0').unwrap_or(tail.len())])
-    }
-
-    /// The whole string section (of the base and the split BTF, for split BTF), as read.
-    pub fn string_section(&self) -> &[u8] {
-        self.strings.as_bytes()
+                strings.len()
+            )));
+        }
+        Ok(self.strings.get(offset))
     }
 
     /// Whether the BTF was big-endian.
@@ -457,8 +448,172 @@ pub(crate) fn too_deep(id: u32) -> Error {
     ))
 }
 
-impl TypeRecords for TypeTable {
-    fn record(&self, id: u32) -> Result<RecordRef<'_>> {
+/// Building BTF: types appended in order and changed in place, strings added once (the first
+/// occurrence of a string keeps its offset), as libbpf's `btf__add_*` functions build it, so
+/// that what bpfgen writes can equal libbpf's byte for byte. Every record added or changed is
+/// decoded again, so the table reads the same as one read from the bytes it writes.
+impl TypeTable {
+    /// A table of only `void`, with `strings`.
+    fn with_strings(strings: StringTable) -> Self {
+        TypeTable {
+            types: vec![Ty {
+                kind: Kind::Void,
+                name: Name::default(),
+                size: 0,
+                target: 0,
+                items: 0..0,
+                linkage: Linkage::Static,
+            }],
+            items: Vec::new(),
+            words: Vec::new(),
+            starts: vec![0],
+            strings,
+            unique_strings: true,
+            big_endian: false,
+            aligns: vec![AtomicU8::new(0)],
+        }
+    }
+
+    /// An empty BTF to build: only `void` and the empty string.
+    pub fn new() -> Self {
+        TypeTable::with_strings(StringTable::default())
+    }
+
+    /// The offset of `string` in the string section, added if new (the empty string is 0).
+    pub fn add_str(&mut self, string: &str) -> u32 {
+        self.strings.add(string)
+    }
+
+    /// Appends `ty` (whose string offsets must already be this table's; its type ids may
+    /// refer to types added later) and returns its id.
+    pub fn push(&mut self, ty: RawType) -> Result<u32> {
+        let start = self.words.len();
+        self.words.extend(
+            [ty.name_off, ty.info, ty.size_or_type]
+                .iter()
+                .chain(&ty.extra),
+        );
+        self.starts.push(start as u32);
+        let decoded = self.decode_record(start, self.words.len())?;
+        self.types.push(decoded);
+        self.aligns.push(AtomicU8::new(0));
+        Ok(self.types.len() as u32 - 1)
+    }
+
+    /// Copies `ty`, a record of `source` (another table, or this one), moving its strings
+    /// into this table (libbpf's `btf__add_type`); type ids are copied as they are. Returns
+    /// the new id.
+    pub fn copy_from(&mut self, source: &TypeTable, ty: RecordRef) -> Result<u32> {
+        let mut copy = ty.to_raw();
+        copy.visit_strings(|offset| *offset = self.strings.add(source.string(*offset)));
+        self.push(copy)
+    }
+
+    /// Changes type `id` in place with `change`, which keeps the record's length (a count,
+    /// an offset, a type id, a name: what linking changes).
+    pub fn update(&mut self, id: u32, change: impl FnOnce(&mut RawType)) -> Result<()> {
+        let mut ty = self.record(id)?.to_raw();
+        let len = ty.extra.len();
+        change(&mut ty);
+        assert_eq!(ty.extra.len(), len, "a change keeps the record's length");
+        let start = self.starts[id as usize] as usize;
+        let end = start + 3 + len;
+        let words = &mut self.words[start..end];
+        words[..3].copy_from_slice(&[ty.name_off, ty.info, ty.size_or_type]);
+        words[3..].copy_from_slice(&ty.extra);
+        self.types[id as usize] = self.decode_record(start, end)?;
+        self.forget_aligns();
+        Ok(())
+    }
+
+    /// Changes every type with `change` (renumbering type ids, say), in id order.
+    pub fn update_all(&mut self, mut change: impl FnMut(&mut RawType)) -> Result<()> {
+        for id in 1..self.len() {
+            self.update(id, &mut change)?;
+        }
+        Ok(())
+    }
+
+    /// This table's strings (at the same offsets) with no types, to rebuild the types.
+    pub fn into_strings(self) -> TypeTable {
+        TypeTable {
+            unique_strings: self.unique_strings,
+            ..TypeTable::with_strings(self.strings)
+        }
+    }
+
+    /// Whether equal strings always have equal offsets (every string came through
+    /// [`TypeTable::add_str`]), so that offsets can be compared instead of strings.
+    pub fn has_unique_strings(&self) -> bool {
+        self.unique_strings
+    }
+
+    /// The raw BTF file: header, types, strings, in the given byte order.
+    pub fn to_bytes(&self, big_endian: bool) -> Vec<u8> {
+        let strings = self.strings.as_str().as_bytes();
+        let type_len = 4 * self.words.len();
+        let mut out = start_file(big_endian, HEADER_LEN + type_len + strings.len());
+        let type_len = type_len as u32;
+        let header = [
+            HEADER_LEN as u32,
+            0,
+            type_len,
+            type_len,
+            strings.len() as u32,
+        ];
+        push_words(&mut out, &header, big_endian);
+        push_words(&mut out, &self.words, big_endian);
+        out.extend_from_slice(strings);
+        out
+    }
+
+    /// Decodes the record at `start..end` of the words (a type being added or changed).
+    fn decode_record(&mut self, start: usize, end: usize) -> Result<Ty> {
+        let words = &self.words[start..end];
+        let record = Record {
+            name_off: words[0],
+            info: words[1],
+            size_or_type: words[2],
+            extra: &words[3..],
+        };
+        let name = measure_name(self.strings.as_str(), record.name_off)?;
+        decode(record, name, self.strings.as_str(), &mut self.items)
+    }
+
+    /// Drops the cached alignments: a changed type changes those of the types holding it.
+    fn forget_aligns(&mut self) {
+        for align in &mut self.aligns {
+            *align.get_mut() = 0;
+        }
+    }
+}
+
+impl Default for TypeTable {
+    fn default() -> Self {
+        TypeTable::new()
+    }
+}
+
+impl Clone for TypeTable {
+    fn clone(&self) -> Self {
+        TypeTable {
+            types: self.types.clone(),
+            items: self.items.clone(),
+            words: self.words.clone(),
+            starts: self.starts.clone(),
+            strings: self.strings.clone(),
+            unique_strings: self.unique_strings,
+            big_endian: self.big_endian,
+            aligns: (0..self.aligns.len()).map(|_| AtomicU8::new(0)).collect(),
+        }
+    }
+}
+
+/// Reading records and walking types.
+impl TypeTable {
+    /// The record of type `id`, its words as the file has them: a record of kind 0 with no
+    /// words for `void` (id 0), an error for an id past the last type.
+    pub fn record(&self, id: u32) -> Result<RecordRef<'_>> {
         let Some(&start) = self.starts.get(id as usize) else {
             return Err(out_of_range(id, self.types.len()));
         };
@@ -478,8 +633,79 @@ impl TypeRecords for TypeTable {
         })
     }
 
-    fn string(&self, offset: u32) -> &[u8] {
-        string_at(self.strings.as_bytes(), offset)
+    /// Every type's record with its id, `void` left out.
+    pub fn records(&self) -> impl Iterator<Item = (u32, RecordRef<'_>)> + '_ {
+        (1..self.len()).map(|id| {
+            (
+                id,
+                self.record(id).expect("every id below len has a record"),
+            )
+        })
+    }
+
+    /// The string at `offset` of the string section (empty when out of range).
+    pub fn string(&self, offset: u32) -> &str {
+        self.strings.get(offset)
+    }
+
+    /// Follows `const`, `volatile`, `restrict`, type tags and typedefs to the type they name
+    /// (libbpf's `skip_mods_and_typedefs`).
+    pub fn skip_mods_and_typedefs(&self, mut id: u32) -> Result<u32> {
+        for _ in 0..MAX_DEPTH {
+            let ty = self.record(id)?;
+            match ty.kind() {
+                kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => {
+                    id = ty.size_or_type
+                }
+                _ => return Ok(id),
+            }
+        }
+        Err(too_deep(id))
+    }
+
+    /// The size in bytes of a value of type `id`, as `btf__resolve_size` computes it.
+    pub fn size_of(&self, mut id: u32) -> Result<u64> {
+        let mut count: u64 = 1;
+        for _ in 0..MAX_DEPTH {
+            let ty = self.record(id)?;
+            let size = match ty.kind() {
+                kind::INT
+                | kind::FLOAT
+                | kind::ENUM
+                | kind::ENUM64
+                | kind::STRUCT
+                | kind::UNION
+                | kind::DATASEC => ty.size_or_type,
+                kind::PTR => 8,
+                kind::ARRAY => {
+                    let nelems = ty.extra().get(2).copied().unwrap_or(0);
+                    count = count
+                        .checked_mul(u64::from(nelems))
+                        .ok_or_else(|| Error::input("invalid BTF: array size overflows"))?;
+                    id = ty.extra().first().copied().unwrap_or(0);
+                    continue;
+                }
+                kind::TYPEDEF
+                | kind::VOLATILE
+                | kind::CONST
+                | kind::RESTRICT
+                | kind::TYPE_TAG
+                | kind::VAR
+                | kind::DECL_TAG => {
+                    id = ty.size_or_type;
+                    continue;
+                }
+                _ => {
+                    return Err(Error::input(format!(
+                        "invalid BTF: type [{id}] has no size"
+                    )));
+                }
+            };
+            return u64::from(size)
+                .checked_mul(count)
+                .ok_or_else(|| Error::input("invalid BTF: type size overflows"));
+        }
+        Err(too_deep(id))
     }
 }
 
@@ -731,5 +957,149 @@ mod tests {
             (t.kind, table.name(t.name), t.target),
             (Kind::Typedef, "t", 2)
         );
+    }
+
+    /// Built: `int`, `struct s { int a; int b:3; }`, `enum e { X = 1 }`, `int *`.
+    fn sample() -> TypeTable {
+        use crate::btf::raw::test_types;
+        let mut w = TypeTable::new();
+        test_types::int(&mut w);
+        let mut s = RawType::composite(false, w.add_str("s"), 8);
+        let a = w.add_str("a");
+        s.push_member(a, 1, 0, 0);
+        let b = w.add_str("b");
+        s.push_member(b, 1, 32, 3);
+        w.push(s).unwrap();
+        let e = w.add_str("e");
+        let x = w.add_str("X");
+        let enum_type = RawType {
+            name_off: e,
+            info: (kind::ENUM << 24) | 1,
+            size_or_type: 4,
+            extra: vec![x, 1],
+        };
+        w.push(enum_type).unwrap();
+        test_types::pointer(&mut w, 1);
+        w
+    }
+
+    fn all_records(table: &TypeTable) -> Vec<RawType> {
+        table.records().map(|(_, ty)| ty.to_raw()).collect()
+    }
+
+    #[test]
+    fn what_is_built_reads_back_word_for_word_in_both_byte_orders() {
+        let built = sample();
+        for big_endian in [false, true] {
+            let bytes = built.to_bytes(big_endian);
+            let table = TypeTable::from_bytes(&bytes, None).unwrap();
+            assert_eq!(table.big_endian(), big_endian);
+            assert_eq!(all_records(&table), all_records(&built));
+            let s = table.get(2).unwrap();
+            let b = &table.items(s)[1];
+            assert_eq!(
+                (table.name(b.name), b.bit_offset, b.bitfield_size),
+                ("b", 32, 3)
+            );
+            // Lossless: a table read and written back is the same file.
+            assert_eq!(table.to_bytes(big_endian), bytes);
+        }
+    }
+
+    #[test]
+    fn a_bitfield_member_sets_the_kind_flag_and_strings_are_added_once() {
+        let mut w = sample();
+        assert!(w.record(2).unwrap().kind_flag());
+        assert_eq!(w.add_str("int"), 1);
+        assert_eq!(w.add_str(""), 0);
+        let members: Vec<_> = w.record(2).unwrap().members().collect();
+        assert_eq!(members, [(7, 1, 0, 0), (9, 1, 32, 3)]);
+        assert!(w.has_unique_strings());
+        assert!(
+            !TypeTable::from_bytes(&w.to_bytes(false), None)
+                .unwrap()
+                .has_unique_strings()
+        );
+    }
+
+    #[test]
+    fn visits_ids_and_strings_in_libbpf_order() {
+        let w = sample();
+        let mut ids = Vec::new();
+        for (_, ty) in w.records() {
+            ty.to_raw().visit_type_ids(|id| ids.push(*id));
+        }
+        assert_eq!(ids, [1, 1, 1]);
+        let mut names = Vec::new();
+        w.record(3)
+            .unwrap()
+            .to_raw()
+            .visit_strings(|s| names.push(*s));
+        assert_eq!(names, [11, 13]);
+    }
+
+    #[test]
+    fn walks_follow_modifiers_and_arrays() {
+        let mut w = sample();
+        let constant = w
+            .push(RawType {
+                name_off: 0,
+                info: kind::CONST << 24,
+                size_or_type: 1,
+                extra: Vec::new(),
+            })
+            .unwrap();
+        let array = w
+            .push(RawType {
+                name_off: 0,
+                info: kind::ARRAY << 24,
+                size_or_type: 0,
+                extra: vec![constant, 1, 5],
+            })
+            .unwrap();
+        assert_eq!(w.size_of(array).unwrap(), 20);
+        assert_eq!(w.skip_mods_and_typedefs(constant).unwrap(), 1);
+        assert_eq!(w.record(0).unwrap(), VOID);
+        assert!(w.record(array + 1).is_err());
+    }
+
+    #[test]
+    fn copies_types_with_their_strings() {
+        let source = TypeTable::from_bytes(&sample().to_bytes(false), None).unwrap();
+        let mut w = TypeTable::new();
+        w.add_str("X");
+        let id = w.copy_from(&source, source.record(3).unwrap()).unwrap();
+        assert_eq!(id, 1);
+        let enum_type = w.record(1).unwrap();
+        assert_eq!(w.string(enum_type.name_off), "e");
+        assert_eq!(w.string(enum_type.extra[0]), "X");
+    }
+
+    #[test]
+    fn a_changed_type_reads_as_changed() {
+        let mut w = sample();
+        let name_off = w.add_str("long");
+        let long = w
+            .push(RawType {
+                name_off,
+                info: kind::INT << 24,
+                size_or_type: 8,
+                extra: vec![(1 << 24) | 64],
+            })
+            .unwrap();
+        // `struct s`'s second member becomes a `long`, the pointer points at it.
+        w.update(2, |s| s.extra[4] = long).unwrap();
+        w.update_all(|ty| {
+            if ty.kind() == kind::PTR {
+                ty.size_or_type = long;
+            }
+        })
+        .unwrap();
+        let s = w.get(2).unwrap();
+        assert_eq!(w.items(s)[1].target, long);
+        assert_eq!(w.get(4).unwrap().target, long);
+        assert_eq!(w.size_of(4).unwrap(), 8);
+        let read = TypeTable::from_bytes(&w.to_bytes(false), None).unwrap();
+        assert_eq!(all_records(&read), all_records(&w));
     }
 }

@@ -3,7 +3,6 @@
 //! kernel's BTF.
 
 use super::Context;
-use crate::btf::raw::TypeRecords;
 use crate::btf::table::{Kind, TypeTable};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::error::Result;

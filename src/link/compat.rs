@@ -5,7 +5,7 @@
 //! forward declaration matches the full struct. A mismatch is explained in words.
 
 use crate::btf::dump;
-use crate::btf::raw::{BtfWriter, RecordRef, TypeRecords, VOID, kind};
+use crate::btf::raw::{RecordRef, VOID, kind};
 use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use std::fmt::Write as _;
 
@@ -15,9 +15,9 @@ pub type Mismatch = String;
 /// Compares the types `a` and `b` of a global; `exact` compares struct members too (off behind
 /// pointers).
 pub fn types_match(
-    a: &BtfWriter,
+    a: &TypeTable,
     id_a: u32,
-    b: &BtfWriter,
+    b: &TypeTable,
     id_b: u32,
     exact: bool,
 ) -> Result<(), Mismatch> {
@@ -126,9 +126,9 @@ pub fn types_match(
 }
 
 fn members_match(
-    a: &BtfWriter,
+    a: &TypeTable,
     ta: &RecordRef,
-    b: &BtfWriter,
+    b: &TypeTable,
     tb: &RecordRef,
 ) -> Result<(), Mismatch> {
     if ta.vlen() != tb.vlen() {
@@ -150,15 +150,11 @@ fn members_match(
         if na != nb {
             return Err(format!(
                 "field #{i} is '{}' in one and '{}' in the other",
-                String::from_utf8_lossy(na),
-                String::from_utf8_lossy(nb)
+                na, nb
             ));
         }
         if ma[2] != mb[2] {
-            return Err(format!(
-                "field '{}' is at different offsets",
-                String::from_utf8_lossy(na)
-            ));
+            return Err(format!("field '{}' is at different offsets", na));
         }
         types_match(a, ma[1], b, mb[1], true)?;
     }
@@ -167,7 +163,7 @@ fn members_match(
 
 /// The type `id` names through modifiers and typedefs; `id` itself when the chain does not
 /// end (a cycle, which the comparison then reports as an unsupported kind).
-fn skip_mods_and_typedefs(btf: &BtfWriter, id: u32) -> u32 {
+fn skip_mods_and_typedefs(btf: &TypeTable, id: u32) -> u32 {
     btf.skip_mods_and_typedefs(id).unwrap_or(id)
 }
 
@@ -187,12 +183,12 @@ pub fn spell(table: Option<&TypeTable>, id: u32) -> String {
 }
 
 /// The record of `id`; `void`'s for an id past the end.
-fn type_of(btf: &BtfWriter, id: u32) -> RecordRef<'_> {
+fn type_of(btf: &TypeTable, id: u32) -> RecordRef<'_> {
     btf.record(id).unwrap_or(VOID)
 }
 
-fn name(btf: &BtfWriter, t: &RecordRef) -> String {
-    String::from_utf8_lossy(btf.string(t.name_off)).into_owned()
+fn name(btf: &TypeTable, t: &RecordRef) -> String {
+    btf.string(t.name_off).to_string()
 }
 
 /// The parts of a BTF-defined map (`struct { __uint(type, ...); ... } m SEC(".maps")`) that
@@ -207,9 +203,9 @@ struct MapDef {
 
 /// Compares two `.maps` definitions of the global `VAR`s `var_a` and `var_b` field by field.
 pub fn map_defs_match(
-    a: &BtfWriter,
+    a: &TypeTable,
     var_a: u32,
-    b: &BtfWriter,
+    b: &TypeTable,
     var_b: u32,
 ) -> Result<(), Mismatch> {
     let def_a = map_def(a, type_of(a, var_a).size_or_type)?;
@@ -218,9 +214,9 @@ pub fn map_defs_match(
 }
 
 fn compare_defs(
-    a: &BtfWriter,
+    a: &TypeTable,
     da: &MapDef,
-    b: &BtfWriter,
+    b: &TypeTable,
     db: &MapDef,
     prefix: &str,
 ) -> Result<(), Mismatch> {
@@ -266,7 +262,7 @@ fn compare_defs(
 
 /// Reads a map definition struct: `__uint` fields are pointers to arrays whose length is the
 /// number, `__type` fields are pointers to the type, `__array(values, ...)` is the inner map.
-fn map_def(btf: &BtfWriter, id: u32) -> Result<MapDef, Mismatch> {
+fn map_def(btf: &TypeTable, id: u32) -> Result<MapDef, Mismatch> {
     let id = skip_mods_and_typedefs(btf, id);
     let t = type_of(btf, id);
     if t.kind() != kind::STRUCT {
@@ -274,7 +270,7 @@ fn map_def(btf: &BtfWriter, id: u32) -> Result<MapDef, Mismatch> {
     }
     let mut def = MapDef::default();
     for member in t.extra.chunks_exact(3) {
-        let field = String::from_utf8_lossy(btf.string(member[0])).into_owned();
+        let field = btf.string(member[0]).to_string();
         let pointer = type_of(btf, skip_mods_and_typedefs(btf, member[1]));
         let target = pointer.size_or_type;
         let number = || {

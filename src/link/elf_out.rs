@@ -88,7 +88,7 @@ pub fn write(
     let mut symtab = vec![0u8; SYM_LEN];
     for &old in &order {
         let symbol = &symbols[old];
-        endian.u32(&mut symtab, strings.add(symbol.name.as_bytes()));
+        endian.u32(&mut symtab, strings.add(&symbol.name));
         symtab.push(symbol.info);
         symtab.push(symbol.other);
         let shndx = symbol
@@ -101,7 +101,7 @@ pub fn write(
 
     let mut emitted = Vec::new();
     for section in in_elf.iter().map(|&i| &sections[i]) {
-        let name = strings.add(section.name.as_bytes());
+        let name = strings.add(&section.name);
         let (link, info, data, size) = match &section.relocations {
             Some((target, relocations)) => {
                 let mut data = Vec::with_capacity(relocations.len() * REL_LEN);
@@ -130,7 +130,7 @@ pub fn write(
     for (name, bytes) in [(".BTF", btf), (".BTF.ext", btf_ext)] {
         if let Some(bytes) = bytes {
             emitted.push(Emitted {
-                name: strings.add(name.as_bytes()),
+                name: strings.add(name),
                 sh_type: elf::SHT_PROGBITS.0,
                 flags: 0,
                 align: 8,
@@ -142,8 +142,8 @@ pub fn write(
             });
         }
     }
-    let symtab_name = strings.add(b".symtab");
-    let strtab_name = strings.add(b".strtab");
+    let symtab_name = strings.add(".symtab");
+    let strtab_name = strings.add(".strtab");
     let symtab_len = symtab.len() as u64;
     let mut all = vec![
         Emitted {
@@ -154,7 +154,7 @@ pub fn write(
             entsize: 0,
             link: 0,
             info: 0,
-            size: strings.as_bytes().len() as u64,
+            size: strings.as_str().len() as u64,
             data: strings.into_bytes(),
         },
         Emitted {

@@ -3,7 +3,7 @@
 //! symbols and relocations, and its BTF with DATASEC sizes and variable offsets taken from the
 //! ELF, where clang leaves them zero.
 
-use crate::btf::raw::{BtfWriter, TypeRecords, kind};
+use crate::btf::raw::kind;
 use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
 use crate::object::ElfFile;
@@ -136,7 +136,7 @@ pub struct InputObject<'a> {
     pub relocations: Vec<(usize, Vec<Relocation>)>,
     /// The object's BTF, with DATASECs fixed up from the ELF; its strings are the `.BTF`'s
     /// as read, at the offsets `.BTF.ext` records use.
-    pub btf: Option<BtfWriter>,
+    pub btf: Option<TypeTable>,
     /// The raw `.BTF.ext` bytes.
     pub btf_ext: Option<&'a [u8]>,
 }
@@ -195,7 +195,7 @@ impl<'a> InputObject<'a> {
         let symbols = read_symbols(table, endian, data, symtab, sections.len()).map_err(fail)?;
         let relocations =
             read_relocations(table, endian, data, &sections, symbols.len()).map_err(fail)?;
-        let btf = types.map(BtfWriter::from_table);
+        let btf = types.cloned();
         let mut object = InputObject {
             file: file.to_string(),
             big_endian: endian == Endianness::Big,
@@ -223,16 +223,17 @@ impl<'a> InputObject<'a> {
         let Some(btf) = self.btf.as_mut() else {
             return Ok(());
         };
-        for id in 1..=btf.len() {
-            let ty = btf.get(id).expect("id in range");
+        let fail = |e: crate::error::Error| e.message().to_string();
+        for id in 1..btf.len() {
+            let ty = btf.record(id).map_err(fail)?;
             if ty.kind() != kind::DATASEC {
                 continue;
             }
-            let name = String::from_utf8_lossy(btf.string(ty.name_off)).into_owned();
+            let name = btf.string(ty.name_off).to_string();
             let section = match self.sections.iter().position(|s| s.name == name) {
                 Some(section) => {
-                    btf.get_mut(id).expect("id in range").size_or_type =
-                        self.sections[section].size as u32;
+                    let size = self.sections[section].size as u32;
+                    btf.update(id, |ty| ty.size_or_type = size).map_err(fail)?;
                     section
                 }
                 None if name == ".extern" => continue,
@@ -256,15 +257,15 @@ impl<'a> InputObject<'a> {
             };
             self.sections[section].datasec_id = Some(id);
             let elf_index = self.sections[section].index;
-            let vars = btf.get(id).expect("id in range").extra.clone();
+            let vars = btf.record(id).map_err(fail)?.extra.to_vec();
             for (entry, var) in vars.chunks_exact(3).enumerate() {
-                let Some(var_type) = btf.get(var[0]) else {
+                let Ok(var_type) = btf.record(var[0]) else {
                     continue;
                 };
                 if var_type.kind() != kind::VAR || var_type.extra[0] != VAR_GLOBAL_ALLOCATED {
                     continue;
                 }
-                let var_name = String::from_utf8_lossy(btf.string(var_type.name_off));
+                let var_name = btf.string(var_type.name_off).to_string();
                 let symbol = self.symbols.iter().find(|s| {
                     s.shndx as usize == elf_index
                         && s.kind() == elf::STT_OBJECT.0
@@ -276,7 +277,8 @@ impl<'a> InputObject<'a> {
                     ));
                 };
                 let value = symbol.value as u32;
-                btf.get_mut(id).expect("id in range").extra[entry * 3 + 1] = value;
+                btf.update(id, |ty| ty.extra[entry * 3 + 1] = value)
+                    .map_err(fail)?;
             }
         }
         Ok(())

@@ -28,7 +28,7 @@ pub mod types;
 
 use crate::btf::dedup::dedup;
 use crate::btf::ext::{RecordKind, write_raw};
-use crate::btf::raw::{BtfWriter, RawType, kind};
+use crate::btf::raw::{RawType, kind};
 use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
 use crate::fast_hash::FastMap;
@@ -66,7 +66,7 @@ pub struct Linker {
     sections: Vec<OutSection>,
     symbols: Vec<OutSymbol>,
     globals: FastMap<String, Global>,
-    btf: BtfWriter,
+    btf: TypeTable,
 }
 
 /// An input as the linker remembers it once added.
@@ -142,16 +142,16 @@ impl Linker {
         let mut btf_bytes = None;
         let mut ext_bytes = None;
         if has_btf {
-            self.add_datasecs();
+            self.add_datasecs()?;
             // libbpf adds the `.BTF.ext` section names before deduplicating.
             for kind in RecordKind::ALL {
                 for section in &self.sections {
                     if !section.ext[kind.index()].data.is_empty() {
-                        self.btf.add_str(section.name.as_bytes());
+                        self.btf.add_str(&section.name);
                     }
                 }
             }
-            let deduped = dedup(std::mem::take(&mut self.btf));
+            let deduped = dedup(std::mem::take(&mut self.btf))?;
             let mut btf = deduped.btf;
             for section in &mut self.sections {
                 section.remap_ext_type_ids(&deduped.map);
@@ -161,7 +161,7 @@ impl Linker {
                 .iter()
                 .map(|s| (s.name.as_str(), [&s.ext[0], &s.ext[1], &s.ext[2]]))
                 .collect();
-            ext_bytes = write_raw(&records, |name| btf.add_str(name.as_bytes()), big_endian);
+            ext_bytes = write_raw(&records, |name| btf.add_str(name), big_endian);
             btf_bytes = Some(btf.to_bytes(big_endian));
         }
         Ok(elf_out::write(
@@ -175,18 +175,19 @@ impl Linker {
 
     /// Appends one DATASEC per output section that has BTF, with the variables collected
     /// from all inputs (`finalize_btf`).
-    fn add_datasecs(&mut self) {
+    fn add_datasecs(&mut self) -> Result<()> {
         for section in &self.sections {
             if !section.has_btf {
                 continue;
             }
-            let name = self.btf.add_str(section.name.as_bytes());
+            let name = self.btf.add_str(&section.name);
             self.btf.push(RawType {
                 name_off: name,
                 info: (kind::DATASEC << 24) | section.vars.len() as u32,
                 size_or_type: section.size as u32,
                 extra: section.vars.iter().flatten().copied().collect(),
-            });
+            })?;
         }
+        Ok(())
     }
 }

@@ -5,7 +5,6 @@
 use super::input::{InputObject, InputSection, holds_code};
 use super::{Linker, Placement};
 use crate::btf::ext::{RecordKind, Records, read_raw};
-use crate::btf::raw::TypeRecords;
 use crate::object::MAX_OBJECT_SIZE;
 use object::elf;
 
@@ -309,7 +308,7 @@ impl Linker {
             return Ok(());
         };
         for mut raw in read_raw(bytes).map_err(|e| e.message().to_string())? {
-            let section = String::from_utf8_lossy(btf.string(raw.name_off)).into_owned();
+            let section = btf.string(raw.name_off).to_string();
             let position = object.section_by_name(&section).ok_or_else(|| {
                 format!(".BTF.ext refers to section '{section}', which it does not have")
             })?;

@@ -6,9 +6,10 @@
 
 use super::compat;
 use super::input::{InputObject, InputSymbol};
-use super::types::is_non_static;
+use super::types::{existing, is_non_static};
 use super::{Linker, Placement};
-use crate::btf::raw::{BtfWriter, TypeRecords, kind};
+use crate::btf::raw::kind;
+use crate::btf::table::TypeTable;
 use object::elf;
 
 /// A symbol of the output.
@@ -197,7 +198,7 @@ impl Linker {
         global.retype = true;
         global.origin = (current, btf_id);
         let btf = object.btf.as_ref().expect("globals have BTF");
-        complete_extern_btf(&mut self.btf, global.btf_id, btf, btf_id);
+        complete_extern_btf(&mut self.btf, global.btf_id, btf, btf_id)?;
         Ok(out)
     }
 
@@ -211,7 +212,7 @@ impl Linker {
         let name = &symbol.name;
         let global = &self.globals[name];
         let btf = object.btf.as_ref().expect("globals have BTF");
-        let new_type = btf.get(btf_id).map(|t| t.kind());
+        let new_type = existing(btf, btf_id).map(|t| t.kind());
         if !matches!(new_type, Some(kind::VAR | kind::FUNC)) {
             return Err(format!(
                 "'{name}' is neither a variable nor a function in BTF"
@@ -276,11 +277,10 @@ fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, 
         .btf
         .as_ref()
         .ok_or_else(|| format!("global '{name}' has no BTF; compile with -g"))?;
-    let is_global = |id: u32| btf.get(id).is_some_and(is_non_static);
+    let is_global = |id: u32| existing(btf, id).is_some_and(|t| is_non_static(&t));
     let mut free_floating = None;
-    for id in 1..=btf.len() {
-        let t = btf.get(id).expect("id in range");
-        if is_global(id) && btf.string(t.name_off) == name.as_bytes() {
+    for (id, t) in btf.records() {
+        if is_global(id) && btf.string(t.name_off) == name {
             free_floating = Some(id);
             continue;
         }
@@ -289,9 +289,7 @@ fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, 
         }
         for entry in t.extra.chunks_exact(3) {
             let var = entry[0];
-            let matches = btf
-                .get(var)
-                .is_some_and(|v| btf.string(v.name_off) == name.as_bytes());
+            let matches = existing(btf, var).is_some_and(|v| btf.string(v.name_off) == name);
             if !matches || !is_global(var) {
                 continue;
             }
@@ -301,7 +299,7 @@ fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, 
                     free_floating.unwrap_or_default()
                 ));
             }
-            let section = String::from_utf8_lossy(btf.string(t.name_off)).into_owned();
+            let section = btf.string(t.name_off).to_string();
             return Ok((Some(section), var));
         }
     }
@@ -313,36 +311,50 @@ fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, 
 /// A resolved extern's `VAR` becomes a defined one; a `FUNC` becomes global and takes the
 /// definition's parameter names, so that deduplication sees equal prototypes
 /// (`complete_extern_btf_info`).
-fn complete_extern_btf(merged: &mut BtfWriter, merged_id: u32, source: &BtfWriter, source_id: u32) {
-    let Some(source_type) = source.get(source_id).cloned() else {
-        return;
+fn complete_extern_btf(
+    merged: &mut TypeTable,
+    merged_id: u32,
+    source: &TypeTable,
+    source_id: u32,
+) -> Result<(), String> {
+    let fail = |e: crate::error::Error| e.message().to_string();
+    let Some(source_type) = existing(source, source_id) else {
+        return Ok(());
     };
-    let Some(target) = merged.get(merged_id).cloned() else {
-        return;
+    let Some(target) = existing(merged, merged_id).map(|t| t.to_raw()) else {
+        return Ok(());
     };
     if target.kind() == kind::VAR {
-        merged.get_mut(merged_id).expect("exists").extra[0] = super::input::VAR_GLOBAL_ALLOCATED;
-        return;
+        return merged
+            .update(merged_id, |var| {
+                var.extra[0] = super::input::VAR_GLOBAL_ALLOCATED;
+            })
+            .map_err(fail);
     }
     const FUNC_GLOBAL: u32 = 1;
-    merged.get_mut(merged_id).expect("exists").info = (kind::FUNC << 24) | FUNC_GLOBAL;
-    let Some(source_proto) = source.get(source_type.size_or_type) else {
-        return;
+    merged
+        .update(merged_id, |func| {
+            func.info = (kind::FUNC << 24) | FUNC_GLOBAL
+        })
+        .map_err(fail)?;
+    let Some(source_proto) = existing(source, source_type.size_or_type) else {
+        return Ok(());
     };
-    let mut names = Vec::new();
-    for param in source_proto.extra.chunks_exact(2) {
-        names.push((param[0] != 0).then(|| source.string(param[0]).to_vec()));
-    }
-    let offsets: Vec<Option<u32>> = names
-        .into_iter()
-        .map(|name| name.map(|n| merged.add_str(&n)))
+    let offsets: Vec<Option<u32>> = source_proto
+        .extra
+        .chunks_exact(2)
+        .map(|param| (param[0] != 0).then(|| merged.add_str(source.string(param[0]))))
         .collect();
-    let Some(proto) = merged.get_mut(target.size_or_type) else {
-        return;
-    };
-    for (param, offset) in proto.extra.chunks_exact_mut(2).zip(offsets) {
-        if let Some(offset) = offset {
-            param[0] = offset;
-        }
+    if existing(merged, target.size_or_type).is_none() {
+        return Ok(());
     }
+    merged
+        .update(target.size_or_type, |proto| {
+            for (param, offset) in proto.extra.chunks_exact_mut(2).zip(offsets) {
+                if let Some(offset) = offset {
+                    param[0] = offset;
+                }
+            }
+        })
+        .map_err(fail)
 }

@@ -5,10 +5,16 @@
 
 use super::input::{InputObject, LINKAGE_STATIC};
 use super::{Linker, Placement};
-use crate::btf::raw::{RawType, TypeRecords, kind};
+use crate::btf::raw::{RecordRef, kind};
+use crate::btf::table::TypeTable;
+
+/// Type `id` of `btf`; `None` for `void` and ids past the end.
+pub(super) fn existing(btf: &TypeTable, id: u32) -> Option<RecordRef<'_>> {
+    (id != 0).then(|| btf.record(id).ok()).flatten()
+}
 
 /// Whether `ty` is a global (non-static) variable or function.
-pub(super) fn is_non_static(ty: &RawType) -> bool {
+pub(super) fn is_non_static(ty: &RecordRef) -> bool {
     match ty.kind() {
         kind::VAR => ty.extra[0] != LINKAGE_STATIC,
         kind::FUNC => ty.vlen() as u32 != LINKAGE_STATIC,
@@ -26,18 +32,19 @@ impl Linker {
         let Some(btf) = object.btf.as_ref() else {
             return Ok(Vec::new());
         };
-        let first_new = self.btf.len() + 1;
-        let mut map = vec![0u32; btf.len() as usize + 1];
+        let fail = |e: crate::error::Error| e.message().to_string();
+        let first_new = self.btf.len();
+        let mut map = vec![0u32; btf.len() as usize];
         let mut retyped = Vec::new();
-        for (index, ty) in btf.types().iter().enumerate() {
-            let id = index + 1;
+        for (id, ty) in btf.records() {
+            let id = id as usize;
             if ty.kind() == kind::DATASEC {
                 continue;
             }
-            if is_non_static(ty) {
-                let name = String::from_utf8_lossy(btf.string(ty.name_off));
+            if is_non_static(&ty) {
+                let name = btf.string(ty.name_off);
                 // Globals of dropped sections (a second `license`) have no symbol.
-                let Some(global) = self.globals.get_mut(name.as_ref()) else {
+                let Some(global) = self.globals.get_mut(name) else {
                     continue;
                 };
                 if global.retype {
@@ -48,25 +55,26 @@ impl Linker {
                     map[id] = global.btf_id;
                     continue;
                 }
-                let new_id = self.btf.copy_from(btf, ty.view());
-                self.globals.get_mut(name.as_ref()).expect("known").btf_id = new_id;
+                let new_id = self.btf.copy_from(btf, ty).map_err(fail)?;
+                self.globals.get_mut(name).expect("known").btf_id = new_id;
                 map[id] = new_id;
                 continue;
             }
-            map[id] = self.btf.copy_from(btf, ty.view());
+            map[id] = self.btf.copy_from(btf, ty).map_err(fail)?;
         }
-        for id in first_new..=self.btf.len() {
+        for id in first_new..self.btf.len() {
             let mut unmapped = None;
             self.btf
-                .get_mut(id)
-                .expect("appended")
-                .visit_type_ids(|type_id| {
-                    let new = map.get(*type_id as usize).copied().unwrap_or(0);
-                    if new == 0 && *type_id != 0 {
-                        unmapped = Some(*type_id);
-                    }
-                    *type_id = new;
-                });
+                .update(id, |ty| {
+                    ty.visit_type_ids(|type_id| {
+                        let new = map.get(*type_id as usize).copied().unwrap_or(0);
+                        if new == 0 && *type_id != 0 {
+                            unmapped = Some(*type_id);
+                        }
+                        *type_id = new;
+                    })
+                })
+                .map_err(fail)?;
             if let Some(type_id) = unmapped {
                 return Err(format!(
                     "BTF type [{type_id}] is referred to but was not kept"
@@ -75,8 +83,10 @@ impl Linker {
         }
         for (global_id, underlying) in retyped {
             let new = map.get(underlying as usize).copied().unwrap_or(0);
-            if let Some(global) = self.btf.get_mut(global_id) {
-                global.size_or_type = new;
+            if existing(&self.btf, global_id).is_some() {
+                self.btf
+                    .update(global_id, |global| global.size_or_type = new)
+                    .map_err(fail)?;
             }
         }
         self.append_datasec_entries(object, placement, &map)?;
@@ -99,14 +109,19 @@ impl Linker {
                 continue;
             };
             self.sections[out].has_btf = true;
-            let entries = btf.get(datasec).expect("DATASEC id").extra.clone();
+            let entries = btf
+                .record(datasec)
+                .map_err(|e| e.message().to_string())?
+                .extra
+                .to_vec();
             for entry in entries.chunks_exact(3) {
                 let new_id = map.get(entry[0] as usize).copied().unwrap_or(0);
-                let Some(ty) = self.btf.get(new_id).cloned() else {
+                let Some(ty) = existing(&self.btf, new_id) else {
                     continue;
                 };
-                let global_name = is_non_static(&ty)
-                    .then(|| String::from_utf8_lossy(self.btf.string(ty.name_off)).into_owned());
+                let (kind, underlying) = (ty.kind(), ty.size_or_type);
+                let global_name =
+                    is_non_static(&ty).then(|| self.btf.string(ty.name_off).to_string());
                 if let Some(name) = &global_name {
                     let global = &self.globals[name];
                     if global.section != Some(out) {
@@ -119,10 +134,10 @@ impl Linker {
                         ));
                     }
                     if let Some(existing) = global.var_index {
-                        if ty.kind() == kind::VAR {
+                        if kind == kind::VAR {
                             // The type may have changed with a new definition, and so may
                             // its place if this input's definition won.
-                            let size = self.btf.size_of(ty.size_or_type).map_err(|_| {
+                            let size = self.btf.size_of(underlying).map_err(|_| {
                                 format!("global '{name}': the size of its type is unknown")
                             })?;
                             let won = !global.is_extern && global.origin.0 == self.current_input();

@@ -7,7 +7,6 @@ use super::model::*;
 use super::names;
 use super::sec_def;
 use crate::btf::ext::BtfExt;
-use crate::btf::raw::TypeRecords;
 use crate::btf::table::{Kind, Linkage, Ty, TypeTable};
 use crate::diag::Code;
 use crate::error::{Error, Result};

@@ -5,7 +5,6 @@
 
 use super::model::{SkelDatasec, SkelStructOps, Skeleton};
 use crate::btf::dump::{DeclStyle, declaration};
-use crate::btf::raw::TypeRecords;
 use crate::btf::table::{Kind, MAX_DEPTH, TypeTable};
 use crate::error::{Error, Result};
 
