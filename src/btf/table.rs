@@ -272,16 +272,7 @@ impl TypeTable {
         }
         // Records are whole words, so `at` is a multiple of 4.
         let start = first_word + *at / 4;
-        let name = measure_name(self.strings.as_str(), self.words[start])?;
-        let info = self.words[start + 1];
-        let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
-        // FUNC reuses vlen for its linkage: only kinds with entries have items.
-        let entries = if entry == 0 {
-            0
-        } else {
-            (info & 0xffff) as usize
-        };
-        let tail = fixed + entries * entry;
+        let tail = tail_len(self.words[start + 1])?;
         if len - *at - 12 < tail {
             return Err(Error::input(format!(
                 "invalid BTF: {tail} bytes of type data run past the type section"
@@ -289,14 +280,7 @@ impl TypeTable {
         }
         self.starts.push(start as u32);
         *at += 12 + tail;
-        let words = &self.words[start..start + 3 + tail / 4];
-        let record = Record {
-            name_off: words[0],
-            info,
-            size_or_type: words[2],
-            extra: &words[3..],
-        };
-        decode(record, name, self.strings.as_str(), &mut self.items)
+        self.decode_record(start, start + 3 + tail / 4)
     }
 
     /// The text of a name (from [`Ty::name`] or [`Item::name`]).
@@ -494,7 +478,15 @@ impl TypeTable {
                 .chain(&ty.extra),
         );
         self.starts.push(start as u32);
-        let decoded = self.decode_record(start, self.words.len())?;
+        let decoded = match self.decode_record(start, self.words.len()) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                // Refused: the table stays as it was.
+                self.words.truncate(start);
+                self.starts.pop();
+                return Err(e);
+            }
+        };
         self.types.push(decoded);
         self.aligns.push(AtomicU8::new(0));
         Ok(self.types.len() as u32 - 1)
@@ -518,10 +510,19 @@ impl TypeTable {
         assert_eq!(ty.extra.len(), len, "a change keeps the record's length");
         let start = self.starts[id as usize] as usize;
         let end = start + 3 + len;
-        let words = &mut self.words[start..end];
-        words[..3].copy_from_slice(&[ty.name_off, ty.info, ty.size_or_type]);
-        words[3..].copy_from_slice(&ty.extra);
-        self.types[id as usize] = self.decode_record(start, end)?;
+        let new: Vec<u32> = [ty.name_off, ty.info, ty.size_or_type]
+            .into_iter()
+            .chain(ty.extra)
+            .collect();
+        let old = self.words.splice(start..end, new).collect::<Vec<_>>();
+        match self.decode_record(start, end) {
+            Ok(decoded) => self.types[id as usize] = decoded,
+            Err(e) => {
+                // Refused: the type stays as it was.
+                self.words.splice(start..end, old);
+                return Err(e);
+            }
+        }
         self.forget_aligns();
         Ok(())
     }
@@ -567,9 +568,18 @@ impl TypeTable {
         out
     }
 
-    /// Decodes the record at `start..end` of the words (a type being added or changed).
+    /// Decodes the record at `start..end` of the words (a type read, added or changed),
+    /// whose length must be what its kind and count say.
     fn decode_record(&mut self, start: usize, end: usize) -> Result<Ty> {
         let words = &self.words[start..end];
+        let tail = tail_len(words[1])?;
+        if 4 * (words.len() - 3) != tail {
+            return Err(Error::input(format!(
+                "invalid BTF: a {} record with {} bytes of type data, not {tail}",
+                kind::name((words[1] >> 24) & 0x1f),
+                4 * (words.len() - 3)
+            )));
+        }
         let record = Record {
             name_off: words[0],
             info: words[1],
@@ -845,9 +855,21 @@ fn item(name: Name, target: u32, value: u64) -> Item {
     }
 }
 
+/// The bytes a type record whose second word is `info` has after its three header words.
+fn tail_len(info: u32) -> Result<usize> {
+    let (fixed, entry) = record_layout((info >> 24) & 0x1f)?;
+    // FUNC reuses vlen for its linkage: only kinds with entries have items.
+    let entries = if entry == 0 {
+        0
+    } else {
+        (info & 0xffff) as usize
+    };
+    Ok(fixed + entries * entry)
+}
+
 /// The bytes a type record of kind `kind_id` has after its three header words: a fixed
 /// part, and the size of each of its `vlen` entries (0 for kinds without entries).
-pub(super) fn record_layout(kind_id: u32) -> Result<(usize, usize)> {
+fn record_layout(kind_id: u32) -> Result<(usize, usize)> {
     use kind::*;
     match kind_id {
         INT | VAR | DECL_TAG => Ok((4, 0)),
@@ -1101,5 +1123,28 @@ mod tests {
         assert_eq!(w.size_of(4).unwrap(), 8);
         let read = TypeTable::from_bytes(&w.to_bytes(false), None).unwrap();
         assert_eq!(all_records(&read), all_records(&w));
+    }
+
+    #[test]
+    fn a_record_of_the_wrong_length_for_its_kind_is_refused() {
+        let mut w = sample();
+        let short_array = RawType {
+            name_off: 0,
+            info: kind::ARRAY << 24,
+            size_or_type: 0,
+            extra: vec![1],
+        };
+        let before = w.to_bytes(false);
+        let err = w.push(short_array).unwrap_err();
+        assert!(
+            err.to_string().contains("a array record with 4 bytes"),
+            "{err}"
+        );
+        assert_eq!((w.len(), w.to_bytes(false)), (5, before.clone()));
+        // The pointer (no words) made an int (one word): refused, and left as it was.
+        let err = w.update(4, |ty| ty.info = kind::INT << 24).unwrap_err();
+        assert!(err.to_string().contains("not 4"), "{err}");
+        assert_eq!(w.to_bytes(false), before);
+        assert_eq!(w.get(4).unwrap().kind, Kind::Ptr);
     }
 }
