@@ -3,6 +3,7 @@
 //! symbols and relocations, and its BTF with DATASEC sizes and variable offsets taken from the
 //! ELF, where clang leaves them zero.
 
+use super::message;
 use crate::btf::raw::kind;
 use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
@@ -223,9 +224,8 @@ impl<'a> InputObject<'a> {
         let Some(btf) = self.btf.as_mut() else {
             return Ok(());
         };
-        let fail = |e: crate::error::Error| e.message().to_string();
         for id in 1..btf.len() {
-            let ty = btf.record(id).map_err(fail)?;
+            let ty = btf.record(id).map_err(message)?;
             if ty.kind() != kind::DATASEC {
                 continue;
             }
@@ -233,7 +233,8 @@ impl<'a> InputObject<'a> {
             let section = match self.sections.iter().position(|s| s.name == name) {
                 Some(section) => {
                     let size = self.sections[section].size as u32;
-                    btf.update(id, |ty| ty.size_or_type = size).map_err(fail)?;
+                    btf.update(id, |ty| ty.size_or_type = size)
+                        .map_err(message)?;
                     section
                 }
                 None if name == ".extern" => continue,
@@ -257,7 +258,7 @@ impl<'a> InputObject<'a> {
             };
             self.sections[section].datasec_id = Some(id);
             let elf_index = self.sections[section].index;
-            let vars = btf.record(id).map_err(fail)?.extra.to_vec();
+            let vars = btf.record(id).map_err(message)?.extra.to_vec();
             for (entry, var) in vars.chunks_exact(3).enumerate() {
                 let Ok(var_type) = btf.record(var[0]) else {
                     continue;
@@ -278,7 +279,7 @@ impl<'a> InputObject<'a> {
                 };
                 let value = symbol.value as u32;
                 btf.update(id, |ty| ty.extra[entry * 3 + 1] = value)
-                    .map_err(fail)?;
+                    .map_err(message)?;
             }
         }
         Ok(())

@@ -57,6 +57,12 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
     linker.finish()
 }
 
+/// An error's message without its file: the linker's own errors name the input they are
+/// about in their text.
+fn message(e: Error) -> String {
+    e.message().to_string()
+}
+
 /// Linking in progress: the output's sections, symbols, globals and BTF so far.
 #[derive(Default)]
 pub struct Linker {

@@ -3,6 +3,7 @@
 //! (`linker_append_elf_relos`), and each section's `.BTF.ext` records.
 
 use super::input::{InputObject, InputSection, holds_code};
+use super::message;
 use super::{Linker, Placement};
 use crate::btf::ext::{RecordKind, Records, read_raw};
 use crate::object::MAX_OBJECT_SIZE;
@@ -307,7 +308,7 @@ impl Linker {
         let (Some(bytes), Some(btf)) = (object.btf_ext, object.btf.as_ref()) else {
             return Ok(());
         };
-        for mut raw in read_raw(bytes).map_err(|e| e.message().to_string())? {
+        for mut raw in read_raw(bytes).map_err(message)? {
             let section = btf.string(raw.name_off).to_string();
             let position = object.section_by_name(&section).ok_or_else(|| {
                 format!(".BTF.ext refers to section '{section}', which it does not have")

@@ -6,6 +6,7 @@
 
 use super::compat;
 use super::input::{InputObject, InputSymbol};
+use super::message;
 use super::types::{existing, is_non_static};
 use super::{Linker, Placement};
 use crate::btf::raw::kind;
@@ -317,7 +318,6 @@ fn complete_extern_btf(
     source: &TypeTable,
     source_id: u32,
 ) -> Result<(), String> {
-    let fail = |e: crate::error::Error| e.message().to_string();
     let Some(source_type) = existing(source, source_id) else {
         return Ok(());
     };
@@ -329,14 +329,14 @@ fn complete_extern_btf(
             .update(merged_id, |var| {
                 var.extra[0] = super::input::VAR_GLOBAL_ALLOCATED;
             })
-            .map_err(fail);
+            .map_err(message);
     }
     const FUNC_GLOBAL: u32 = 1;
     merged
         .update(merged_id, |func| {
             func.info = (kind::FUNC << 24) | FUNC_GLOBAL
         })
-        .map_err(fail)?;
+        .map_err(message)?;
     let Some(source_proto) = existing(source, source_type.size_or_type) else {
         return Ok(());
     };
@@ -356,5 +356,5 @@ fn complete_extern_btf(
                 }
             }
         })
-        .map_err(fail)
+        .map_err(message)
 }

@@ -4,6 +4,7 @@
 //! the DATASECs rebuilt when linking finishes.
 
 use super::input::{InputObject, LINKAGE_STATIC};
+use super::message;
 use super::{Linker, Placement};
 use crate::btf::raw::{RecordRef, kind};
 use crate::btf::table::TypeTable;
@@ -32,7 +33,6 @@ impl Linker {
         let Some(btf) = object.btf.as_ref() else {
             return Ok(Vec::new());
         };
-        let fail = |e: crate::error::Error| e.message().to_string();
         let first_new = self.btf.len();
         let mut map = vec![0u32; btf.len() as usize];
         let mut retyped = Vec::new();
@@ -55,12 +55,12 @@ impl Linker {
                     map[id] = global.btf_id;
                     continue;
                 }
-                let new_id = self.btf.copy_from(btf, ty).map_err(fail)?;
+                let new_id = self.btf.copy_from(btf, ty).map_err(message)?;
                 self.globals.get_mut(name).expect("known").btf_id = new_id;
                 map[id] = new_id;
                 continue;
             }
-            map[id] = self.btf.copy_from(btf, ty).map_err(fail)?;
+            map[id] = self.btf.copy_from(btf, ty).map_err(message)?;
         }
         for id in first_new..self.btf.len() {
             let mut unmapped = None;
@@ -74,7 +74,7 @@ impl Linker {
                         *type_id = new;
                     })
                 })
-                .map_err(fail)?;
+                .map_err(message)?;
             if let Some(type_id) = unmapped {
                 return Err(format!(
                     "BTF type [{type_id}] is referred to but was not kept"
@@ -86,7 +86,7 @@ impl Linker {
             if existing(&self.btf, global_id).is_some() {
                 self.btf
                     .update(global_id, |global| global.size_or_type = new)
-                    .map_err(fail)?;
+                    .map_err(message)?;
             }
         }
         self.append_datasec_entries(object, placement, &map)?;
@@ -109,11 +109,7 @@ impl Linker {
                 continue;
             };
             self.sections[out].has_btf = true;
-            let entries = btf
-                .record(datasec)
-                .map_err(|e| e.message().to_string())?
-                .extra
-                .to_vec();
+            let entries = btf.record(datasec).map_err(message)?.extra.to_vec();
             for entry in entries.chunks_exact(3) {
                 let new_id = map.get(entry[0] as usize).copied().unwrap_or(0);
                 let Some(ty) = existing(&self.btf, new_id) else {
