@@ -1,16 +1,21 @@
 //! Writing the linked object: an ELF64 relocatable BPF object with one string table for
 //! section and symbol names (as libbpf's linker writes it), local symbols before globals,
-//! and `.BTF` and `.BTF.ext` last, 8-byte aligned.
+//! and `.BTF` and `.BTF.ext` last, 8-byte aligned. Headers, symbols and relocations are the
+//! object crate's ELF records in the output's byte order; the layout is libbpf's (the object
+//! crate's writer keeps section names in a `.shstrtab` of its own, which libbpf's linker
+//! does not write).
 
 use super::sections::OutSection;
 use super::symbols::OutSymbol;
 use crate::strtab::StringTable;
-use object::elf;
+use object::elf::{self, FileHeader64, Rel64, SectionHeader64, Sym64};
+use object::endian::{Endian, Endianness, U16, U32, U64};
+use object::pod::bytes_of;
 
-const EHDR_LEN: usize = 64;
-const SHDR_LEN: usize = 64;
-const SYM_LEN: usize = 24;
-const REL_LEN: usize = 16;
+const EHDR_LEN: usize = std::mem::size_of::<FileHeader64<Endianness>>();
+const SYM_LEN: usize = std::mem::size_of::<Sym64<Endianness>>();
+const REL_LEN: usize = std::mem::size_of::<Rel64<Endianness>>();
+const SHDR_LEN: usize = std::mem::size_of::<SectionHeader64<Endianness>>();
 
 /// One section header and its contents, before offsets are known.
 struct Emitted {
@@ -25,34 +30,6 @@ struct Emitted {
     data: Vec<u8>,
 }
 
-/// Byte-order aware encoding of ELF fields.
-#[derive(Clone, Copy)]
-struct Endian(bool);
-
-impl Endian {
-    fn u16(self, out: &mut Vec<u8>, v: u16) {
-        out.extend_from_slice(&if self.0 {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        });
-    }
-    fn u32(self, out: &mut Vec<u8>, v: u32) {
-        out.extend_from_slice(&if self.0 {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        });
-    }
-    fn u64(self, out: &mut Vec<u8>, v: u64) {
-        out.extend_from_slice(&if self.0 {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        });
-    }
-}
-
 /// The ELF bytes of the linked object.
 pub fn write(
     sections: &[OutSection],
@@ -61,7 +38,11 @@ pub fn write(
     btf_ext: Option<&[u8]>,
     big_endian: bool,
 ) -> Vec<u8> {
-    let endian = Endian(big_endian);
+    let endian = if big_endian {
+        Endianness::Big
+    } else {
+        Endianness::Little
+    };
     let mut strings = StringTable::default();
     // ELF indices: 0 null, 1 .strtab, 2 .symtab, then the sections with ELF presence.
     const STRTAB: u32 = 1;
@@ -88,15 +69,18 @@ pub fn write(
     let mut symtab = vec![0u8; SYM_LEN];
     for &old in &order {
         let symbol = &symbols[old];
-        endian.u32(&mut symtab, strings.add(&symbol.name));
-        symtab.push(symbol.info);
-        symtab.push(symbol.other);
         let shndx = symbol
             .section
             .map_or(symbol.special_index, |s| elf_index[s] as u16);
-        endian.u16(&mut symtab, shndx);
-        endian.u64(&mut symtab, symbol.value);
-        endian.u64(&mut symtab, symbol.size);
+        let record = Sym64 {
+            st_name: U32::new(endian, strings.add(&symbol.name)),
+            st_info: elf::SymbolInfo(symbol.info),
+            st_other: elf::SymbolOther(symbol.other),
+            st_shndx: U16::new(endian, elf::SymbolSection(shndx)),
+            st_value: U64::new(endian, symbol.value),
+            st_size: U64::new(endian, symbol.size),
+        };
+        symtab.extend_from_slice(bytes_of(&record));
     }
 
     let mut emitted = Vec::new();
@@ -106,9 +90,12 @@ pub fn write(
             Some((target, relocations)) => {
                 let mut data = Vec::with_capacity(relocations.len() * REL_LEN);
                 for r in relocations {
-                    endian.u64(&mut data, r.offset);
                     let symbol = u64::from(new_index[r.symbol]);
-                    endian.u64(&mut data, (symbol << 32) | u64::from(r.r_type));
+                    let record = Rel64 {
+                        r_offset: U64::new(endian, r.offset),
+                        r_info: U64::new(endian, (symbol << 32) | u64::from(r.r_type)),
+                    };
+                    data.extend_from_slice(bytes_of(&record));
                 }
                 let size = data.len() as u64;
                 (SYMTAB, elf_index[*target], data, size)
@@ -170,11 +157,11 @@ pub fn write(
         },
     ];
     all.extend(emitted);
-    layout(&all, endian, big_endian)
+    layout(&all, endian)
 }
 
 /// Places the contents after the header, each at its alignment, then the section headers.
-fn layout(sections: &[Emitted], endian: Endian, big_endian: bool) -> Vec<u8> {
+fn layout(sections: &[Emitted], endian: Endianness) -> Vec<u8> {
     let mut body = vec![0u8; EHDR_LEN];
     let mut offsets = Vec::with_capacity(sections.len());
     for section in sections {
@@ -187,43 +174,51 @@ fn layout(sections: &[Emitted], endian: Endian, big_endian: bool) -> Vec<u8> {
     }
     let shoff = (body.len() as u64).next_multiple_of(8);
     body.resize(shoff as usize, 0);
-    body.extend_from_slice(&[0u8; SHDR_LEN]);
+    body.resize(body.len() + SHDR_LEN, 0); // the null section's header
     for (section, offset) in sections.iter().zip(offsets) {
-        endian.u32(&mut body, section.name);
-        endian.u32(&mut body, section.sh_type);
-        endian.u64(&mut body, section.flags);
-        endian.u64(&mut body, 0); // sh_addr
-        endian.u64(&mut body, offset);
-        endian.u64(&mut body, section.size);
-        endian.u32(&mut body, section.link);
-        endian.u32(&mut body, section.info);
-        endian.u64(&mut body, section.align);
-        endian.u64(&mut body, section.entsize);
+        let header = SectionHeader64 {
+            sh_name: U32::new(endian, section.name),
+            sh_type: U32::new(endian, elf::SectionType(section.sh_type)),
+            sh_flags: U64::new(endian, elf::SectionFlags(section.flags)),
+            sh_addr: U64::new(endian, 0),
+            sh_offset: U64::new(endian, offset),
+            sh_size: U64::new(endian, section.size),
+            sh_link: U32::new(endian, section.link),
+            sh_info: U32::new(endian, section.info),
+            sh_addralign: U64::new(endian, section.align),
+            sh_entsize: U64::new(endian, section.entsize),
+        };
+        body.extend_from_slice(bytes_of(&header));
     }
-
-    let mut header = Vec::with_capacity(EHDR_LEN);
-    header.extend_from_slice(b"\x7fELF");
-    header.push(elf::ELFCLASS64.0);
-    header.push(if big_endian {
-        elf::ELFDATA2MSB.0
-    } else {
-        elf::ELFDATA2LSB.0
-    });
-    header.push(elf::EV_CURRENT.0);
-    header.extend_from_slice(&[0; 9]);
-    endian.u16(&mut header, elf::ET_REL.0);
-    endian.u16(&mut header, elf::EM_BPF.0);
-    endian.u32(&mut header, u32::from(elf::EV_CURRENT.0));
-    endian.u64(&mut header, 0); // e_entry
-    endian.u64(&mut header, 0); // e_phoff
-    endian.u64(&mut header, shoff);
-    endian.u32(&mut header, 0); // e_flags
-    endian.u16(&mut header, EHDR_LEN as u16);
-    endian.u16(&mut header, 0); // e_phentsize
-    endian.u16(&mut header, 0); // e_phnum
-    endian.u16(&mut header, SHDR_LEN as u16);
-    endian.u16(&mut header, sections.len() as u16 + 1);
-    endian.u16(&mut header, 1); // e_shstrndx: .strtab holds the section names too
-    body[..EHDR_LEN].copy_from_slice(&header);
+    let header = FileHeader64 {
+        e_ident: elf::Ident {
+            magic: elf::ELFMAG,
+            class: elf::ELFCLASS64,
+            data: if endian.is_big_endian() {
+                elf::ELFDATA2MSB
+            } else {
+                elf::ELFDATA2LSB
+            },
+            version: elf::EV_CURRENT,
+            os_abi: elf::OsAbi(0),
+            abi_version: 0,
+            padding: [0; 7],
+        },
+        e_type: U16::new(endian, elf::ET_REL),
+        e_machine: U16::new(endian, elf::EM_BPF),
+        e_version: U32::new(endian, u32::from(elf::EV_CURRENT.0)),
+        e_entry: U64::new(endian, 0),
+        e_phoff: U64::new(endian, 0),
+        e_shoff: U64::new(endian, shoff),
+        e_flags: U32::new(endian, elf::FileFlags(0)),
+        e_ehsize: U16::new(endian, EHDR_LEN as u16),
+        e_phentsize: U16::new(endian, 0),
+        e_phnum: U16::new(endian, 0),
+        e_shentsize: U16::new(endian, SHDR_LEN as u16),
+        e_shnum: U16::new(endian, sections.len() as u16 + 1),
+        // .strtab holds the section names too.
+        e_shstrndx: U16::new(endian, elf::SymbolSection(1)),
+    };
+    body[..EHDR_LEN].copy_from_slice(bytes_of(&header));
     body
 }
