@@ -12,7 +12,7 @@ use super::reader::Reader;
 use crate::error::{Error, Result};
 use crate::strtab::StringTable;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// What a type is, with the fields that matter to C code generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +183,9 @@ pub struct TypeTable {
     /// by threads (parallel checks): every thread computes the same value for an id, so
     /// relaxed stores and loads race harmlessly.
     aligns: Vec<AtomicU8>,
+    /// Whether any alignment was cached since the last change (a table being built asks for
+    /// none, and is not swept on every change).
+    aligns_cached: AtomicBool,
 }
 
 /// How long a chain of modifiers, typedefs, arrays and nested members may be before it is
@@ -383,6 +386,7 @@ impl TypeTable {
         };
         if let Some(slot) = self.aligns.get(id as usize) {
             slot.store(align.min(8) as u8, Ordering::Relaxed);
+            self.aligns_cached.store(true, Ordering::Relaxed);
         }
         Ok(align)
     }
@@ -455,6 +459,7 @@ impl TypeTable {
             unique_strings: true,
             big_endian: false,
             aligns: vec![AtomicU8::new(0)],
+            aligns_cached: AtomicBool::new(false),
         }
     }
 
@@ -504,27 +509,34 @@ impl TypeTable {
     /// Changes type `id` in place with `change`, which keeps the record's length (a count,
     /// an offset, a type id, a name: what linking changes).
     pub fn update(&mut self, id: u32, change: impl FnOnce(&mut RawType)) -> Result<()> {
-        let mut ty = self.record(id)?.to_raw();
-        let len = ty.extra.len();
+        let original = self.record(id)?.to_raw();
+        let mut ty = original.clone();
         change(&mut ty);
-        assert_eq!(ty.extra.len(), len, "a change keeps the record's length");
+        assert_eq!(
+            ty.extra.len(),
+            original.extra.len(),
+            "a change keeps the record's length"
+        );
         let start = self.starts[id as usize] as usize;
-        let end = start + 3 + len;
-        let new: Vec<u32> = [ty.name_off, ty.info, ty.size_or_type]
-            .into_iter()
-            .chain(ty.extra)
-            .collect();
-        let old = self.words.splice(start..end, new).collect::<Vec<_>>();
+        let end = start + 3 + ty.extra.len();
+        self.write_record(start, &ty);
         match self.decode_record(start, end) {
             Ok(decoded) => self.types[id as usize] = decoded,
             Err(e) => {
                 // Refused: the type stays as it was.
-                self.words.splice(start..end, old);
+                self.write_record(start, &original);
                 return Err(e);
             }
         }
         self.forget_aligns();
         Ok(())
+    }
+
+    /// Writes `ty`'s words over the record at `start` (of the same length).
+    fn write_record(&mut self, start: usize, ty: &RawType) {
+        let words = &mut self.words[start..start + 3 + ty.extra.len()];
+        words[..3].copy_from_slice(&[ty.name_off, ty.info, ty.size_or_type]);
+        words[3..].copy_from_slice(&ty.extra);
     }
 
     /// Changes every type with `change` (renumbering type ids, say), in id order.
@@ -592,8 +604,10 @@ impl TypeTable {
 
     /// Drops the cached alignments: a changed type changes those of the types holding it.
     fn forget_aligns(&mut self) {
-        for align in &mut self.aligns {
-            *align.get_mut() = 0;
+        if std::mem::take(self.aligns_cached.get_mut()) {
+            for align in &mut self.aligns {
+                *align.get_mut() = 0;
+            }
         }
     }
 }
@@ -615,6 +629,7 @@ impl Clone for TypeTable {
             unique_strings: self.unique_strings,
             big_endian: self.big_endian,
             aligns: (0..self.aligns.len()).map(|_| AtomicU8::new(0)).collect(),
+            aligns_cached: AtomicBool::new(false),
         }
     }
 }
@@ -1109,7 +1124,23 @@ mod tests {
                 extra: vec![(1 << 24) | 64],
             })
             .unwrap();
-        // `struct s`'s second member becomes a `long`, the pointer points at it.
+        let alias = w
+            .push(RawType {
+                name_off: 0,
+                info: kind::TYPEDEF << 24,
+                size_or_type: 1,
+                extra: Vec::new(),
+            })
+            .unwrap();
+        assert_eq!(w.align_of(alias).unwrap(), 4);
+        // The typedef now names `long`, `struct s`'s second member becomes a `long`, the
+        // pointer points at it.
+        w.update(alias, |ty| ty.size_or_type = long).unwrap();
+        assert_eq!(
+            w.align_of(alias).unwrap(),
+            8,
+            "a cached alignment outlived a change"
+        );
         w.update(2, |s| s.extra[4] = long).unwrap();
         w.update_all(|ty| {
             if ty.kind() == kind::PTR {
