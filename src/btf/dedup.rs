@@ -262,7 +262,7 @@ mod tests {
         let mut w = TypeTable::default();
         let first = node_list(&mut w);
         let second = node_list(&mut w);
-        let deduped = dedup(w.clone()).unwrap();
+        let deduped = dedup(w).unwrap();
         assert_eq!(deduped.btf.len() - 1, 3);
         assert_eq!(deduped.map[first as usize], deduped.map[second as usize]);
         let node = deduped.btf.record(deduped.map[second as usize]).unwrap();
@@ -279,7 +279,7 @@ mod tests {
         let renamed = w.add_str("value");
         w.update(second, |node| node.extra[0] = renamed).unwrap();
         // The two `int`s collapse; the two structs (and their pointers) do not.
-        assert_eq!(dedup(w.clone()).unwrap().btf.len() - 1, 5);
+        assert_eq!(dedup(w).unwrap().btf.len() - 1, 5);
     }
 
     #[test]
@@ -296,7 +296,7 @@ mod tests {
             .unwrap();
         let to_fwd = pointer(&mut w, fwd);
         let full = node_list(&mut w);
-        let deduped = dedup(w.clone()).unwrap();
+        let deduped = dedup(w).unwrap();
         assert_eq!(deduped.map[fwd as usize], deduped.map[full as usize]);
         // The pointer to the forward declaration is now the pointer to the full struct.
         assert_eq!(deduped.btf.len() - 1, 3);
@@ -317,6 +317,6 @@ mod tests {
             })
             .unwrap();
         }
-        assert_eq!(dedup(w.clone()).unwrap().btf.len() - 1, 3);
+        assert_eq!(dedup(w).unwrap().btf.len() - 1, 3);
     }
 }

@@ -129,7 +129,7 @@ impl<'a> Marks<'a> {
                     id = member.1;
                     self.mark_type(id, false)?;
                 }
-                kind::ARRAY => id = ty.extra()[0],
+                kind::ARRAY => id = ty.extra[0],
                 other => return Err(unsupported(other, id)),
             }
         }
@@ -158,12 +158,12 @@ impl<'a> Marks<'a> {
                 self.mark_type(ty.size_or_type, follow_pointers)
             }
             kind::ARRAY => {
-                self.mark_type(ty.extra()[0], follow_pointers)?;
-                self.mark_type(ty.extra()[1], follow_pointers)
+                self.mark_type(ty.extra[0], follow_pointers)?;
+                self.mark_type(ty.extra[1], follow_pointers)
             }
             kind::FUNC_PROTO => {
                 self.mark_type(ty.size_or_type, follow_pointers)?;
-                for param in ty.extra().chunks_exact(2) {
+                for param in ty.extra.chunks_exact(2) {
                     self.mark_type(param[1], follow_pointers)?;
                 }
                 Ok(())
@@ -198,12 +198,12 @@ impl<'a> Marks<'a> {
             | kind::TYPE_TAG => self.mark_match(ty.size_or_type, behind_pointer),
             kind::PTR => self.mark_match(ty.size_or_type, true),
             kind::ARRAY => {
-                self.mark_match(ty.extra()[0], false)?;
-                self.mark_match(ty.extra()[1], false)
+                self.mark_match(ty.extra[0], false)?;
+                self.mark_match(ty.extra[1], false)
             }
             kind::FUNC_PROTO => {
                 self.mark_match(ty.size_or_type, false)?;
-                for param in ty.extra().chunks_exact(2) {
+                for param in ty.extra.chunks_exact(2) {
                     self.mark_match(param[1], false)?;
                 }
                 Ok(())

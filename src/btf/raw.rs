@@ -114,8 +114,8 @@ impl<Words: AsRef<[u32]>> Record<Words> {
         self.info >> 31 == 1
     }
 
-    /// The words after the header.
-    pub fn extra(&self) -> &[u32] {
+    /// The words after the header, whichever way they are held.
+    fn tail(&self) -> &[u32] {
         self.extra.as_ref()
     }
 
@@ -142,7 +142,7 @@ impl<Words: AsRef<[u32]>> Record<Words> {
     /// The members of a struct or union: name offset, type id, bit offset and bitfield size.
     pub fn members(&self) -> impl Iterator<Item = (u32, u32, u32, u32)> + '_ {
         let flag = self.kind_flag();
-        self.extra().chunks_exact(3).map(move |m| {
+        self.tail().chunks_exact(3).map(move |m| {
             let (bit_offset, bitfield_size) = if flag {
                 (m[2] & 0xff_ffff, m[2] >> 24)
             } else {
@@ -160,13 +160,13 @@ impl<Words: AsRef<[u32]>> Record<Words> {
         header
             .then_some(self.size_or_type)
             .into_iter()
-            .chain(self.extra()[first..end].iter().step_by(stride).copied())
+            .chain(self.tail()[first..end].iter().step_by(stride).copied())
     }
 
     /// Where the record's type ids are: whether the header's third word is one, and the
     /// first index, end and stride of those in `extra`.
     fn type_id_slots(&self) -> (bool, Option<(usize, usize, usize)>) {
-        let all = self.extra().len();
+        let all = self.tail().len();
         match self.kind() {
             kind::PTR
             | kind::TYPEDEF
@@ -315,9 +315,15 @@ pub(crate) mod test_types {
 
     /// Adds a pointer to type `to`; returns its id.
     pub(crate) fn pointer(w: &mut TypeTable, to: u32) -> u32 {
+        reference(w, kind::PTR, to)
+    }
+
+    /// Adds an anonymous record of `kind` that only refers to type `to` (a pointer, a
+    /// modifier, an unnamed typedef); returns its id.
+    pub(crate) fn reference(w: &mut TypeTable, kind: u32, to: u32) -> u32 {
         w.push(RawType {
             name_off: 0,
-            info: kind::PTR << 24,
+            info: kind << 24,
             size_or_type: to,
             extra: Vec::new(),
         })

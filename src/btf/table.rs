@@ -618,22 +618,6 @@ impl Default for TypeTable {
     }
 }
 
-impl Clone for TypeTable {
-    fn clone(&self) -> Self {
-        TypeTable {
-            types: self.types.clone(),
-            items: self.items.clone(),
-            words: self.words.clone(),
-            starts: self.starts.clone(),
-            strings: self.strings.clone(),
-            unique_strings: self.unique_strings,
-            big_endian: self.big_endian,
-            aligns: (0..self.aligns.len()).map(|_| AtomicU8::new(0)).collect(),
-            aligns_cached: AtomicBool::new(false),
-        }
-    }
-}
-
 /// Reading records and walking types.
 impl TypeTable {
     /// The record of type `id`, its words as the file has them: a record of kind 0 with no
@@ -703,11 +687,11 @@ impl TypeTable {
                 | kind::DATASEC => ty.size_or_type,
                 kind::PTR => 8,
                 kind::ARRAY => {
-                    let nelems = ty.extra().get(2).copied().unwrap_or(0);
+                    let nelems = ty.extra.get(2).copied().unwrap_or(0);
                     count = count
                         .checked_mul(u64::from(nelems))
                         .ok_or_else(|| Error::input("invalid BTF: array size overflows"))?;
-                    id = ty.extra().first().copied().unwrap_or(0);
+                    id = ty.extra.first().copied().unwrap_or(0);
                     continue;
                 }
                 kind::TYPEDEF
@@ -899,6 +883,7 @@ fn record_layout(kind_id: u32) -> Result<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::btf::raw::test_types;
 
     /// Raw BTF of `types` (u32 words) and `strings`, in either byte order.
     fn raw(types: &[u32], strings: &[u8], big_endian: bool) -> Vec<u8> {
@@ -998,7 +983,6 @@ mod tests {
 
     /// Built: `int`, `struct s { int a; int b:3; }`, `enum e { X = 1 }`, `int *`.
     fn sample() -> TypeTable {
-        use crate::btf::raw::test_types;
         let mut w = TypeTable::new();
         test_types::int(&mut w);
         let mut s = RawType::composite(false, w.add_str("s"), 8);
@@ -1078,14 +1062,7 @@ mod tests {
     #[test]
     fn walks_follow_modifiers_and_arrays() {
         let mut w = sample();
-        let constant = w
-            .push(RawType {
-                name_off: 0,
-                info: kind::CONST << 24,
-                size_or_type: 1,
-                extra: Vec::new(),
-            })
-            .unwrap();
+        let constant = test_types::reference(&mut w, kind::CONST, 1);
         let array = w
             .push(RawType {
                 name_off: 0,
@@ -1124,14 +1101,7 @@ mod tests {
                 extra: vec![(1 << 24) | 64],
             })
             .unwrap();
-        let alias = w
-            .push(RawType {
-                name_off: 0,
-                info: kind::TYPEDEF << 24,
-                size_or_type: 1,
-                extra: Vec::new(),
-            })
-            .unwrap();
+        let alias = test_types::reference(&mut w, kind::TYPEDEF, 1);
         assert_eq!(w.align_of(alias).unwrap(), 4);
         // The typedef now names `long`, `struct s`'s second member becomes a `long`, the
         // pointer points at it.

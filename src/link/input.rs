@@ -144,9 +144,9 @@ pub struct InputObject<'a> {
 
 impl<'a> InputObject<'a> {
     /// The linker's view of an input [`read_elf`](crate::object::read_elf) has read, checked
-    /// as libbpf's linker checks it, naming `file` in errors; `types` is its `.BTF` as the
-    /// object reader read it.
-    pub fn from_elf(file: &str, elf: &ElfFile<'a>, types: Option<&TypeTable>) -> Result<Self> {
+    /// as libbpf's linker checks it, naming `file` in errors; `btf` is its `.BTF` as the
+    /// object reader read it, which this fixes up.
+    pub fn from_elf(file: &str, elf: &ElfFile<'a>, btf: Option<TypeTable>) -> Result<Self> {
         let fail = |cause: String| Error::input(format!("{file}: {cause}"));
         let (data, endian) = (elf.data(), elf.endian());
         // libbpf's linker takes only EM_BPF, where loading also accepts EM_NONE.
@@ -196,7 +196,6 @@ impl<'a> InputObject<'a> {
         let symbols = read_symbols(table, endian, data, symtab, sections.len()).map_err(fail)?;
         let relocations =
             read_relocations(table, endian, data, &sections, symbols.len()).map_err(fail)?;
-        let btf = types.cloned();
         let mut object = InputObject {
             file: file.to_string(),
             big_endian: endian == Endianness::Big,

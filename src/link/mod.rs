@@ -51,8 +51,7 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         // Every input is read as every other command reads objects first: an invalid input
         // is named with its defect here, not found later as an unreadable linked output.
         let validated = BpfObject::from_elf(&elf, &object_name_from_file(file)).map_err(in_file)?;
-        let input = InputObject::from_elf(file, &elf, validated.types.as_ref())?;
-        linker.add(&input, validated.types)?;
+        linker.add(InputObject::from_elf(file, &elf, validated.types)?)?;
     }
     linker.finish()
 }
@@ -79,7 +78,8 @@ pub struct Linker {
 struct AddedInput {
     /// How messages name it (its path as given).
     file: String,
-    /// Its BTF as the object reader read it: what messages spell a global's types from.
+    /// Its BTF once it has been added (its DATASECs fixed up): what messages spell a
+    /// global's types from.
     types: Option<TypeTable>,
 }
 
@@ -94,9 +94,8 @@ struct Placement {
 }
 
 impl Linker {
-    /// Adds one object, whose BTF the object reader read as `types`; on error the linker must
-    /// not be used further.
-    pub fn add(&mut self, object: &InputObject, types: Option<TypeTable>) -> Result<()> {
+    /// Adds one object; on error the linker must not be used further.
+    pub fn add(&mut self, object: InputObject) -> Result<()> {
         let fail = |cause: String| Error::input(format!("{}: {cause}", object.file));
         match self.big_endian {
             None => self.big_endian = Some(object.big_endian),
@@ -119,20 +118,22 @@ impl Linker {
         }
         self.inputs.push(AddedInput {
             file: object.file.clone(),
-            types,
+            types: None,
         });
         if self.symbols.is_empty() {
             self.symbols.push(OutSymbol::null());
         }
         let mut placement = Placement {
-            sections: self.append_sections(object).map_err(fail)?,
+            sections: self.append_sections(&object).map_err(fail)?,
             symbols: Vec::new(),
             types: Vec::new(),
         };
-        placement.symbols = self.append_symbols(object, &placement).map_err(fail)?;
-        self.append_relocations(object, &placement).map_err(fail)?;
-        placement.types = self.append_btf(object, &placement).map_err(fail)?;
-        self.append_btf_ext(object, &placement).map_err(fail)?;
+        placement.symbols = self.append_symbols(&object, &placement).map_err(fail)?;
+        self.append_relocations(&object, &placement).map_err(fail)?;
+        placement.types = self.append_btf(&object, &placement).map_err(fail)?;
+        self.append_btf_ext(&object, &placement).map_err(fail)?;
+        // Kept for messages about globals this input defined, once it is no longer at hand.
+        self.inputs.last_mut().expect("pushed above").types = object.btf;
         Ok(())
     }
 

@@ -230,13 +230,19 @@ impl Linker {
         };
         verdict.map_err(|why| {
             let origin = &self.inputs[global.origin.0];
+            // The input being added still holds its own BTF.
+            let origin_types = if global.origin.0 == self.current_input() {
+                Some(btf)
+            } else {
+                origin.types.as_ref()
+            };
             format!(
                 "'{name}' is {} `{}` in {} but {} `{}` here: {why}",
                 role(global.is_extern),
-                compat::spell(origin.types.as_ref(), global.origin.1),
+                compat::spell(origin_types, global.origin.1),
                 origin.file,
                 role(symbol.is_extern()),
-                compat::spell(self.inputs[self.current_input()].types.as_ref(), btf_id),
+                compat::spell(Some(btf), btf_id),
             )
         })
     }
