@@ -1,7 +1,8 @@
 //! `.BTF.ext`: per-section func info, line info and CO-RE relocation records, whose names
-//! point into the strings of the object's `.BTF`. One reader, two views: [`read_raw`] gives the records as the
-//! file holds them (lossless, for the linker, which moves them and writes them back with
-//! [`write_raw`]); [`BtfExt::parse`] decodes them, names resolved, for everything else.
+//! point into the strings of the object's `.BTF`. One reader, two views: [`read_raw`] gives
+//! the records as the file holds them (lossless, for the linker, which moves them and writes
+//! them back with [`write_raw`]); [`BtfExt::parse`] decodes them, names resolved, for
+//! everything else.
 //!
 //! Every count read from the input is checked against the bytes that are really there before
 //! anything is allocated, so a header claiming 2^32 records fails instead of exhausting memory.

@@ -1,8 +1,8 @@
 //! BTF: one model, [`table::TypeTable`]: a whole BTF read once, lossless and thread-safe,
 //! from a file or an object ([`source`]), or built type by type (the linker's, dedup's and
-//! min-CO-RE BTF) and written back; its record format and kind numbers ([`raw`]); `.BTF.ext`, read and written ([`ext`]), both files read by one
-//! bounds-checked reader; C code from BTF
-//! ([`dump`]: whole headers and single declarations) and Rust types ([`rust`],
+//! min-CO-RE BTF) and written back; its record format and kind numbers ([`raw`]);
+//! `.BTF.ext`, read and written ([`ext`]), both files read by one bounds-checked reader; C
+//! code from BTF ([`dump`]: whole headers and single declarations) and Rust types ([`rust`],
 //! [`rust_names`]); CO-RE resolution ([`core`]), deduplication ([`dedup`]), min-CO-RE BTF
 //! ([`min_core`]); types by essential name ([`name_index`]).
 

@@ -168,7 +168,7 @@ fn skip_mods_and_typedefs(btf: &TypeTable, id: u32) -> u32 {
 }
 
 /// How the type of `VAR`/`FUNC` `id` (or type `id` itself) is spelled in C, for messages
-/// (`int`, `struct counters *`, `long[4]`), from its input's BTF as the object reader read it.
+/// (`int`, `struct counters *`, `long[4]`), from its input's BTF.
 pub fn spell(table: Option<&TypeTable>, id: u32) -> String {
     table
         .and_then(|table| {
@@ -187,8 +187,8 @@ fn type_of(btf: &TypeTable, id: u32) -> RecordRef<'_> {
     btf.record(id).unwrap_or(VOID)
 }
 
-fn name(btf: &TypeTable, t: &RecordRef) -> String {
-    btf.string(t.name_off).to_string()
+fn name<'t>(btf: &'t TypeTable, t: &RecordRef) -> &'t str {
+    btf.string(t.name_off)
 }
 
 /// The parts of a BTF-defined map (`struct { __uint(type, ...); ... } m SEC(".maps")`) that
