@@ -45,6 +45,15 @@ impl Cache {
         self.root.join(kind).join(key).join(name)
     }
 
+    /// The entry `<kind>/<key>/<name>` if it exists, marked as recently used.
+    pub fn get(&self, kind: &str, key: &str, name: &str) -> Option<PathBuf> {
+        let path = self.entry_path(kind, key, name);
+        path.exists().then(|| {
+            touch(path.parent().expect("entries have a directory"));
+            path
+        })
+    }
+
     /// The entry `<kind>/<key>/<name>`, created by `make` (which writes the file at the path it
     /// is given) when absent. `make` writes to a temporary name; the entry appears atomically.
     pub fn get_or_create(
@@ -54,15 +63,14 @@ impl Cache {
         name: &str,
         make: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<PathBuf> {
+        if let Some(path) = self.get(kind, key, name) {
+            return Ok(path);
+        }
         let path = self.entry_path(kind, key, name);
         let dir = path
             .parent()
             .expect("entries have a directory")
             .to_path_buf();
-        if path.exists() {
-            touch(&dir);
-            return Ok(path);
-        }
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{name}."))

@@ -178,9 +178,8 @@ impl Pch {
     /// same header side by side. Such a compile gives the same object, and, with
     /// [`Pch::header`] added first, the same dependencies.
     pub fn make(&self, cache: &Cache, clang: &Clang) -> Result<Option<PathBuf>> {
-        if self.path.exists() {
-            cache::touch(self.path.parent().expect("cache entries have a directory"));
-            return Ok(Some(self.path.clone()));
+        if let Some(made) = cache.get("pch", &self.key, PCH_NAME) {
+            return Ok(Some(made));
         }
         let claim = InProgress::claim(&self.key);
         if claim.is_none() && self.includes_nothing() {
