@@ -152,6 +152,27 @@ impl<Words: AsRef<[u32]>> Record<Words> {
         })
     }
 
+    /// Every string offset the record holds: its name, then its members', enumerators' or
+    /// parameters' names (libbpf's `BTF_FIELD_ITER_STRS` order).
+    pub fn string_offsets(&self) -> impl Iterator<Item = u32> + '_ {
+        let entries = self
+            .named_entry_stride()
+            .map_or([].chunks_exact(1), |stride| {
+                self.tail().chunks_exact(stride)
+            });
+        std::iter::once(self.name_off).chain(entries.map(|e| e[0]))
+    }
+
+    /// The words per entry of a kind whose entries start with a name (members, enumerators,
+    /// parameters); `None` for kinds whose entries have none.
+    fn named_entry_stride(&self) -> Option<usize> {
+        match self.kind() {
+            kind::STRUCT | kind::UNION | kind::ENUM64 => Some(3),
+            kind::ENUM | kind::FUNC_PROTO => Some(2),
+            _ => None,
+        }
+    }
+
     /// The type ids the record holds, in libbpf's order (`BTF_FIELD_ITER_IDS`), the order of
     /// [`RawType::visit_type_ids`].
     pub fn type_ids(&self) -> impl Iterator<Item = u32> + '_ {
@@ -235,18 +256,15 @@ impl RawType {
         }
     }
 
-    /// Calls `visit` on every string offset the record holds: its name, then its members',
-    /// enumerators' or parameters' names (`BTF_FIELD_ITER_STRS`).
+    /// Calls `visit` on every string offset the record holds, in the order of
+    /// [`Record::string_offsets`].
     pub fn visit_strings(&mut self, mut visit: impl FnMut(&mut u32)) {
         visit(&mut self.name_off);
-        let stride = match self.kind() {
-            kind::STRUCT | kind::UNION | kind::ENUM64 => 3,
-            kind::ENUM | kind::FUNC_PROTO => 2,
-            _ => return,
-        };
-        self.extra
-            .chunks_exact_mut(stride)
-            .for_each(|e| visit(&mut e[0]));
+        if let Some(stride) = self.named_entry_stride() {
+            self.extra
+                .chunks_exact_mut(stride)
+                .for_each(|e| visit(&mut e[0]));
+        }
     }
 }
 

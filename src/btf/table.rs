@@ -5,14 +5,16 @@
 //! string buffer instead of an allocation each. Every count and offset is checked against
 //! the input before anything is allocated or read. The same table is built type by type
 //! (the linker's merged BTF, deduplication's, min-CO-RE BTF), changed in place, and written
-//! back byte for byte as libbpf writes it.
+//! back byte for byte as libbpf writes it; a table built or changed decodes its types only
+//! when something reads them.
 
 use super::raw::{RawType, Record, RecordRef, VOID, kind, out_of_range, push_words, start_file};
 use super::reader::Reader;
 use crate::error::{Error, Result};
 use crate::strtab::StringTable;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// What a type is, with the fields that matter to C code generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,8 +167,6 @@ pub struct Item {
 /// Read from bytes ([`TypeTable::from_bytes`]) or built ([`TypeTable::new`],
 /// [`TypeTable::push`], [`TypeTable::update`]), and written back ([`TypeTable::to_bytes`]).
 pub struct TypeTable {
-    types: Vec<Ty>,
-    items: Vec<Item>,
     /// Every record's words, in the host's byte order, one after the other in id order.
     words: Vec<u32>,
     /// Where each id's record starts in `words` (`void`'s is empty); it ends where the next
@@ -178,14 +178,22 @@ pub struct TypeTable {
     unique_strings: bool,
     /// Whether the BTF was big-endian (the byte order to write what is made of it in).
     big_endian: bool,
+    /// The types decoded: made while reading bytes, and on the first read of a table built
+    /// or changed since (building only checks each record, so that the linker, dedup and
+    /// min-CO-RE BTF, which walk records, decode nothing).
+    decoded: OnceLock<Decoded>,
+}
+
+/// The decoded view of a [`TypeTable`]'s records.
+struct Decoded {
+    types: Vec<Ty>,
+    items: Vec<Item>,
     /// `align_of` results by id (0: not computed yet): header generation asks for the
     /// alignment of the same kernel types over and over. Atomic so that a table is shared
     /// by threads (parallel checks): every thread computes the same value for an id, so
-    /// relaxed stores and loads race harmlessly.
+    /// relaxed stores and loads race harmlessly. A change to the table drops them with the
+    /// rest of the view.
     aligns: Vec<AtomicU8>,
-    /// Whether any alignment was cached since the last change (a table being built asks for
-    /// none, and is not swept on every change).
-    aligns_cached: AtomicBool,
 }
 
 /// How long a chain of modifiers, typedefs, arrays and nested members may be before it is
@@ -222,17 +230,19 @@ impl TypeTable {
     pub fn from_bytes(bytes: &[u8], base: Option<&[u8]>) -> Result<Self> {
         let mut table = TypeTable::with_strings(StringTable::read(""));
         table.unique_strings = false;
+        let mut decoded = Decoded::of_void();
         if let Some(base) = base {
-            table.append(base)?;
+            table.append(base, &mut decoded)?;
         }
-        table.append(bytes)?;
-        table.check_references()?;
-        table.aligns = (0..table.types.len()).map(|_| AtomicU8::new(0)).collect();
+        table.append(bytes, &mut decoded)?;
+        decoded.check_references()?;
+        table.decoded = OnceLock::from(decoded.with_aligns());
         Ok(table)
     }
 
-    /// Adds the types and strings of one BTF blob (a base, or split BTF on top of it).
-    fn append(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Adds the types and strings of one BTF blob (a base, or split BTF on top of it),
+    /// decoding each type into `decoded` as it is read.
+    fn append(&mut self, bytes: &[u8], decoded: &mut Decoded) -> Result<()> {
         let r = Reader::btf(bytes)?;
         let (types, strings) = r.btf_sections()?;
         let strings = std::str::from_utf8(&bytes[strings])
@@ -250,23 +260,23 @@ impl TypeTable {
         r.copy_words(types.clone(), &mut self.words);
         let mut at = 0;
         while at < types.len() {
-            let id = self.types.len();
+            let id = self.starts.len();
             if id > MAX_TYPES {
                 return Err(Error::input(format!(
                     "invalid BTF: more than {MAX_TYPES} types (the kernel's limit)"
                 )));
             }
-            let ty = self
-                .read_type(first_word, &mut at, types.len())
+            self.read_type(first_word, &mut at, types.len())
+                .and_then(|words| decoded.add(record_in(&self.words[words]), self.strings.as_str()))
                 .map_err(|e| Error::input(format!("{} (type [{id}])", e.message())))?;
-            self.types.push(ty);
         }
         Ok(())
     }
 
-    /// Decodes the record `at` bytes into a type section of `len` bytes whose words start at
-    /// `first_word`, and moves `at` past it.
-    fn read_type(&mut self, first_word: usize, at: &mut usize, len: usize) -> Result<Ty> {
+    /// Finds the record `at` bytes into a type section of `len` bytes whose words start at
+    /// `first_word` (its length checked: decoding checks the rest), moves `at` past it, and
+    /// returns where its words are.
+    fn read_type(&mut self, first_word: usize, at: &mut usize, len: usize) -> Result<Range<usize>> {
         if len - *at < 12 {
             return Err(Error::input(format!(
                 "invalid BTF: {} bytes at the end of the type section, not a whole type",
@@ -283,7 +293,7 @@ impl TypeTable {
         }
         self.starts.push(start as u32);
         *at += 12 + tail;
-        self.decode_record(start, start + 3 + tail / 4)
+        Ok(start..start + 3 + tail / 4)
     }
 
     /// The text of a name (from [`Ty::name`] or [`Item::name`]).
@@ -296,15 +306,15 @@ impl TypeTable {
     }
 
     /// The type with `id`.
+    #[inline]
     pub fn get(&self, id: u32) -> Result<&Ty> {
-        self.types
-            .get(id as usize)
-            .ok_or_else(|| out_of_range(id, self.types.len()))
+        self.decoded().get(id)
     }
 
     /// The members, enumerators, parameters or DATASEC entries of `ty`.
+    #[inline]
     pub fn items(&self, ty: &Ty) -> &[Item] {
-        &self.items[ty.items.start as usize..ty.items.end as usize]
+        self.decoded().items(ty)
     }
 
     /// The name of the type with `id`; empty for anonymous types and `void`.
@@ -314,8 +324,9 @@ impl TypeTable {
 
     /// The `DATASEC` named `name` (".bss", ".maps", ".kconfig", ...), with its id.
     pub fn find_datasec(&self, name: &str) -> Option<(u32, &Ty)> {
+        let decoded = self.decoded();
         (1..self.len())
-            .map(|id| (id, &self.types[id as usize]))
+            .map(|id| (id, &decoded.types[id as usize]))
             .find(|(_, ty)| ty.kind == Kind::Datasec && self.name(ty.name) == name)
     }
 
@@ -339,17 +350,90 @@ impl TypeTable {
 
     /// Number of type ids, `void` included.
     pub fn len(&self) -> u32 {
-        self.types.len() as u32
+        self.starts.len() as u32
     }
 
     /// Whether only `void` is there.
     pub fn is_empty(&self) -> bool {
-        self.types.len() <= 1
+        self.starts.len() <= 1
     }
 
     /// The alignment of type `id`, as `btf__align_of` computes it (packed structs give 1).
     pub fn align_of(&self, id: u32) -> Result<u32> {
-        self.align_of_depth(id, 0)
+        self.decoded().align_of_depth(id, 0)
+    }
+
+    /// Whether a struct or union needs `__attribute__((packed))`: a non-bitfield member off
+    /// its natural alignment, or a size that is not a multiple of the largest alignment
+    /// (libbpf's `btf_is_struct_packed`, applied to unions too).
+    pub fn is_packed(&self, ty: &Ty) -> Result<bool> {
+        Ok(self.decoded().layout(ty, 0)?.0)
+    }
+
+    /// The decoded view, made now if the table was built or changed since it was last read.
+    #[inline]
+    fn decoded(&self) -> &Decoded {
+        match self.decoded.get() {
+            Some(decoded) => decoded,
+            None => self.decode_all(),
+        }
+    }
+
+    /// Decodes every record into the view (kept out of line: readers of a table read from
+    /// bytes never come here).
+    #[cold]
+    #[inline(never)]
+    fn decode_all(&self) -> &Decoded {
+        self.decoded.get_or_init(|| {
+            let mut decoded = Decoded::of_void();
+            for (_, record) in self.records() {
+                decoded
+                    .add(record, self.strings.as_str())
+                    .expect("a record pushed or changed was checked (check_record)");
+            }
+            decoded.with_aligns()
+        })
+    }
+}
+
+impl Decoded {
+    /// The view of a table of only `void`.
+    fn of_void() -> Self {
+        Decoded {
+            types: vec![Ty {
+                kind: Kind::Void,
+                name: Name::default(),
+                size: 0,
+                target: 0,
+                items: 0..0,
+                linkage: Linkage::Static,
+            }],
+            items: Vec::new(),
+            aligns: Vec::new(),
+        }
+    }
+
+    /// The finished view: a slot for each type's alignment, found when first asked for.
+    fn with_aligns(mut self) -> Self {
+        self.aligns = (0..self.types.len()).map(|_| AtomicU8::new(0)).collect();
+        self
+    }
+
+    /// Decodes `record` (whose length was checked) as the next type.
+    fn add(&mut self, record: RecordRef, strings: &str) -> Result<()> {
+        let ty = decode(record, strings, &mut self.items)?;
+        self.types.push(ty);
+        Ok(())
+    }
+
+    fn get(&self, id: u32) -> Result<&Ty> {
+        self.types
+            .get(id as usize)
+            .ok_or_else(|| out_of_range(id, self.types.len()))
+    }
+
+    fn items(&self, ty: &Ty) -> &[Item] {
+        &self.items[ty.items.start as usize..ty.items.end as usize]
     }
 
     fn align_of_depth(&self, id: u32, depth: usize) -> Result<u32> {
@@ -386,16 +470,8 @@ impl TypeTable {
         };
         if let Some(slot) = self.aligns.get(id as usize) {
             slot.store(align.min(8) as u8, Ordering::Relaxed);
-            self.aligns_cached.store(true, Ordering::Relaxed);
         }
         Ok(align)
-    }
-
-    /// Whether a struct or union needs `__attribute__((packed))`: a non-bitfield member off
-    /// its natural alignment, or a size that is not a multiple of the largest alignment
-    /// (libbpf's `btf_is_struct_packed`, applied to unions too).
-    pub fn is_packed(&self, ty: &Ty) -> Result<bool> {
-        Ok(self.layout(ty, 0)?.0)
     }
 
     /// (packed, largest member alignment) of a struct or union.
@@ -439,27 +515,18 @@ pub(crate) fn too_deep(id: u32) -> Error {
 /// Building BTF: types appended in order and changed in place, strings added once (the first
 /// occurrence of a string keeps its offset), as libbpf's `btf__add_*` functions build it, so
 /// that what bpfgen writes can equal libbpf's byte for byte. Every record added or changed is
-/// decoded again, so the table reads the same as one read from the bytes it writes.
+/// checked as a record read is, and the decoded view is made again when next read, so the
+/// table reads the same as one read from the bytes it writes.
 impl TypeTable {
     /// A table of only `void`, with `strings`.
     fn with_strings(strings: StringTable) -> Self {
         TypeTable {
-            types: vec![Ty {
-                kind: Kind::Void,
-                name: Name::default(),
-                size: 0,
-                target: 0,
-                items: 0..0,
-                linkage: Linkage::Static,
-            }],
-            items: Vec::new(),
             words: Vec::new(),
             starts: vec![0],
             strings,
             unique_strings: true,
             big_endian: false,
-            aligns: vec![AtomicU8::new(0)],
-            aligns_cached: AtomicBool::new(false),
+            decoded: OnceLock::new(),
         }
     }
 
@@ -476,25 +543,15 @@ impl TypeTable {
     /// Appends `ty` (whose string offsets must already be this table's; its type ids may
     /// refer to types added later) and returns its id.
     pub fn push(&mut self, ty: RawType) -> Result<u32> {
-        let start = self.words.len();
+        check_record(ty.view(), self.strings.as_str())?;
+        self.starts.push(self.words.len() as u32);
         self.words.extend(
             [ty.name_off, ty.info, ty.size_or_type]
                 .iter()
                 .chain(&ty.extra),
         );
-        self.starts.push(start as u32);
-        let decoded = match self.decode_record(start, self.words.len()) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                // Refused: the table stays as it was.
-                self.words.truncate(start);
-                self.starts.pop();
-                return Err(e);
-            }
-        };
-        self.types.push(decoded);
-        self.aligns.push(AtomicU8::new(0));
-        Ok(self.types.len() as u32 - 1)
+        self.decoded.take();
+        Ok(self.starts.len() as u32 - 1)
     }
 
     /// Copies `ty`, a record of `source` (another table, or this one), moving its strings
@@ -509,34 +566,17 @@ impl TypeTable {
     /// Changes type `id` in place with `change`, which keeps the record's length (a count,
     /// an offset, a type id, a name: what linking changes).
     pub fn update(&mut self, id: u32, change: impl FnOnce(&mut RawType)) -> Result<()> {
-        let original = self.record(id)?.to_raw();
-        let mut ty = original.clone();
+        let mut ty = self.record(id)?.to_raw();
+        let len = ty.extra.len();
         change(&mut ty);
-        assert_eq!(
-            ty.extra.len(),
-            original.extra.len(),
-            "a change keeps the record's length"
-        );
+        assert_eq!(ty.extra.len(), len, "a change keeps the record's length");
+        check_record(ty.view(), self.strings.as_str())?;
         let start = self.starts[id as usize] as usize;
-        let end = start + 3 + ty.extra.len();
-        self.write_record(start, &ty);
-        match self.decode_record(start, end) {
-            Ok(decoded) => self.types[id as usize] = decoded,
-            Err(e) => {
-                // Refused: the type stays as it was.
-                self.write_record(start, &original);
-                return Err(e);
-            }
-        }
-        self.forget_aligns();
-        Ok(())
-    }
-
-    /// Writes `ty`'s words over the record at `start` (of the same length).
-    fn write_record(&mut self, start: usize, ty: &RawType) {
-        let words = &mut self.words[start..start + 3 + ty.extra.len()];
+        let words = &mut self.words[start..start + 3 + len];
         words[..3].copy_from_slice(&[ty.name_off, ty.info, ty.size_or_type]);
         words[3..].copy_from_slice(&ty.extra);
+        self.decoded.take();
+        Ok(())
     }
 
     /// Changes every type with `change` (renumbering type ids, say), in id order.
@@ -579,37 +619,6 @@ impl TypeTable {
         out.extend_from_slice(strings);
         out
     }
-
-    /// Decodes the record at `start..end` of the words (a type read, added or changed),
-    /// whose length must be what its kind and count say.
-    fn decode_record(&mut self, start: usize, end: usize) -> Result<Ty> {
-        let words = &self.words[start..end];
-        let tail = tail_len(words[1])?;
-        if 4 * (words.len() - 3) != tail {
-            return Err(Error::input(format!(
-                "invalid BTF: a {} record with {} bytes of type data, not {tail}",
-                kind::name((words[1] >> 24) & 0x1f),
-                4 * (words.len() - 3)
-            )));
-        }
-        let record = Record {
-            name_off: words[0],
-            info: words[1],
-            size_or_type: words[2],
-            extra: &words[3..],
-        };
-        let name = measure_name(self.strings.as_str(), record.name_off)?;
-        decode(record, name, self.strings.as_str(), &mut self.items)
-    }
-
-    /// Drops the cached alignments: a changed type changes those of the types holding it.
-    fn forget_aligns(&mut self) {
-        if std::mem::take(self.aligns_cached.get_mut()) {
-            for align in &mut self.aligns {
-                *align.get_mut() = 0;
-            }
-        }
-    }
 }
 
 impl Default for TypeTable {
@@ -624,22 +633,14 @@ impl TypeTable {
     /// words for `void` (id 0), an error for an id past the last type.
     pub fn record(&self, id: u32) -> Result<RecordRef<'_>> {
         let Some(&start) = self.starts.get(id as usize) else {
-            return Err(out_of_range(id, self.types.len()));
+            return Err(out_of_range(id, self.starts.len()));
         };
         let end = self
             .starts
             .get(id as usize + 1)
             .map_or(self.words.len(), |&end| end as usize);
         // `void`'s record is empty: it starts where the first type's does.
-        Ok(match &self.words[start as usize..end] {
-            [name_off, info, size_or_type, extra @ ..] => Record {
-                name_off: *name_off,
-                info: *info,
-                size_or_type: *size_or_type,
-                extra,
-            },
-            _ => VOID,
-        })
+        Ok(record_in(&self.words[start as usize..end]))
     }
 
     /// Every type's record with its id, `void` left out.
@@ -718,10 +719,43 @@ impl TypeTable {
     }
 }
 
-/// Decodes one record (whose length was checked) named `name` into a [`Ty`], its entries
-/// appended to `items`; `strings` is the table's string buffer, which the entries' names are
-/// checked against.
-fn decode(record: RecordRef, name: Name, strings: &str, items: &mut Vec<Item>) -> Result<Ty> {
+/// The record whose words are `words` (`void`'s when there are none).
+fn record_in(words: &[u32]) -> RecordRef<'_> {
+    match words {
+        [name_off, info, size_or_type, extra @ ..] => Record {
+            name_off: *name_off,
+            info: *info,
+            size_or_type: *size_or_type,
+            extra,
+        },
+        _ => VOID,
+    }
+}
+
+/// Checks a record added or changed: its length must be what its kind and count say, and
+/// each of its names must start inside `strings` (the table's string buffer), at a character
+/// boundary, as [`decode`] checks a record read. What passes decodes without error.
+fn check_record(record: RecordRef, strings: &str) -> Result<()> {
+    let tail = tail_len(record.info)?;
+    if 4 * record.extra.len() != tail {
+        return Err(Error::input(format!(
+            "invalid BTF: a {} record with {} bytes of type data, not {tail}",
+            kind::name(record.kind()),
+            4 * record.extra.len()
+        )));
+    }
+    match record
+        .string_offsets()
+        .find(|&offset| strings.get(offset as usize..).is_none())
+    {
+        Some(offset) => Err(name_out_of_range(offset)),
+        None => Ok(()),
+    }
+}
+
+/// Decodes one record (whose length was checked) into a [`Ty`], its entries appended to
+/// `items`; `strings` is the table's string buffer, which the names are checked against.
+fn decode(record: RecordRef, strings: &str, items: &mut Vec<Item>) -> Result<Ty> {
     let kind_flag = record.kind_flag();
     let extra = record.extra;
     let start = items.len() as u32;
@@ -751,7 +785,7 @@ fn decode(record: RecordRef, name: Name, strings: &str, items: &mut Vec<Item>) -
             },
             _ => Kind::Enum64 { signed: kind_flag },
         },
-        name,
+        name: measure_name(strings, record.name_off)?,
         size: record.size_or_type,
         target: 0,
         items: start..start,
@@ -829,7 +863,7 @@ fn decode(record: RecordRef, name: Name, strings: &str, items: &mut Vec<Item>) -
 fn measure_name(strings: &str, offset: u32) -> Result<Name> {
     let tail = strings
         .get(offset as usize..)
-        .ok_or_else(|| Error::input(format!("invalid BTF: string offset {offset} out of range")))?;
+        .ok_or_else(|| name_out_of_range(offset))?;
     let bytes = tail.as_bytes();
     let mut identifier = bytes.first().is_some_and(|&b| IDENT_BYTES[b as usize] == 1);
     let mut len = 0;
@@ -842,6 +876,11 @@ fn measure_name(strings: &str, offset: u32) -> Result<Name> {
         len: len as u32,
         identifier,
     })
+}
+
+/// The error for a name that does not start inside the string section.
+fn name_out_of_range(offset: u32) -> Error {
+    Error::input(format!("invalid BTF: string offset {offset} out of range"))
 }
 
 fn item(name: Name, target: u32, value: u64) -> Item {
@@ -1147,5 +1186,25 @@ mod tests {
         assert!(err.to_string().contains("not 4"), "{err}");
         assert_eq!(w.to_bytes(false), before);
         assert_eq!(w.get(4).unwrap().kind, Kind::Ptr);
+    }
+
+    #[test]
+    fn a_name_outside_the_strings_is_refused() {
+        let mut w = sample();
+        let before = w.to_bytes(false);
+        let past_the_end = w.strings.as_str().len() as u32 + 1;
+        let err = w
+            .push(RawType {
+                name_off: past_the_end,
+                info: kind::PTR << 24,
+                size_or_type: 1,
+                extra: Vec::new(),
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("string offset"), "{err}");
+        // `struct s`'s second member renamed past the strings.
+        let err = w.update(2, |s| s.extra[3] = past_the_end).unwrap_err();
+        assert!(err.to_string().contains("string offset"), "{err}");
+        assert_eq!((w.len(), w.to_bytes(false)), (5, before));
     }
 }
