@@ -65,7 +65,7 @@ impl StringTable {
     /// The string at `offset` (empty when out of range or not at a character boundary).
     pub fn get(&self, offset: u32) -> &str {
         let tail = self.text.get(offset as usize..).unwrap_or_default();
-        &tail[..tail.find('\0').unwrap_or(tail.len())]
+        &tail[..string_len(tail.as_bytes())]
     }
 
     /// The table as it is written.
@@ -121,7 +121,13 @@ impl StringIndex {
 /// The NUL-terminated string at `offset` of a string section (empty when out of range).
 fn string_at(strings: &[u8], offset: u32) -> &[u8] {
     let tail = strings.get(offset as usize..).unwrap_or_default();
-    &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+    &tail[..string_len(tail)]
+}
+
+/// The length of the string `tail` starts with: up to its NUL, or all of it. A plain loop:
+/// names are short, and `memchr`'s set-up costs more than it saves on them.
+fn string_len(tail: &[u8]) -> usize {
+    tail.iter().position(|&b| b == 0).unwrap_or(tail.len())
 }
 
 #[cfg(test)]

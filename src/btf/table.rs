@@ -631,6 +631,7 @@ impl Default for TypeTable {
 impl TypeTable {
     /// The record of type `id`, its words as the file has them: a record of kind 0 with no
     /// words for `void` (id 0), an error for an id past the last type.
+    #[inline]
     pub fn record(&self, id: u32) -> Result<RecordRef<'_>> {
         let Some(&start) = self.starts.get(id as usize) else {
             return Err(out_of_range(id, self.starts.len()));
