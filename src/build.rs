@@ -22,7 +22,7 @@ use crate::output_record::{self, Record};
 use crate::skel;
 use crate::skel::rust::Embed;
 use crate::toolchain::Clang;
-use crate::vmlinux::{self, Pch};
+use crate::vmlinux::{self, Made, Pch};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -473,8 +473,8 @@ fn compile_cached(
     (diagnostics, compiled)
 }
 
-/// Compiles `source` with clang, precompiling its `vmlinux.h` first when planned; returns the
-/// command line that ran, clang's diagnostics and the stripped result.
+/// Compiles `source` with clang, precompiling the header it includes first when planned;
+/// returns the command line that ran, clang's diagnostics and the stripped result.
 fn compile_with_pch(
     clang: &Clang,
     opts: &CompileOptions,
@@ -490,7 +490,7 @@ fn compile_with_pch(
     // Nor does one that another worker is still making hold this one up: the source
     // compiles plainly too, and lists the header as a compile with it would.
     let made = pch.as_ref().map(|pch| pch.make(&request.cache, clang));
-    let with_pch = matches!(made, Some(Ok(Some(_))));
+    let with_pch = matches!(made, Some(Ok(Made::Ready(_))));
     let mut run = compile::compile(clang, if with_pch { opts } else { &plain }, source);
     if run.outcome.is_err()
         && with_pch
@@ -500,7 +500,7 @@ fn compile_with_pch(
         let _ = std::fs::remove_file(pch);
         run = compile::compile(clang, &plain, source);
     }
-    if let (Some(Ok(None)), Some(pch), Ok(compiled)) = (&made, &pch, &mut run.outcome) {
+    if let (Some(Ok(Made::InProgress)), Some(pch), Ok(compiled)) = (&made, &pch, &mut run.outcome) {
         compiled
             .headers
             .insert(0, pch.header().to_string_lossy().into_owned());
@@ -536,8 +536,9 @@ fn check_vmlinux_matches_arch(request: &BuildRequest) -> Result<()> {
 
 /// The compile options for one source: the request's, plus a generated `vmlinux.h` when the
 /// source includes one that no include directory provides, and the precompiled form of the
-/// `vmlinux.h` it includes first (generated, or the user's own when unambiguous), planned:
-/// made only if clang runs.
+/// header it includes first when that is `vmlinux.h` (generated, or the user's own when
+/// unambiguous) or a project header that brings it in ([`project_header`]), planned: made
+/// only if clang runs.
 fn source_options(
     clang: &Clang,
     request: &BuildRequest,
@@ -550,10 +551,13 @@ fn source_options(
         return Ok((opts, None));
     };
     if !vmlinux::includes_vmlinux(&text) {
-        return Ok((opts, None));
+        let pch = project_header(clang, request, &opts, source, &text)
+            .and_then(|header| Pch::plan(&request.cache, clang, &opts, &header).ok());
+        opts.pch = pch.as_ref().map(|pch| pch.path.clone());
+        return Ok((opts, pch));
     }
     let header = if vmlinux::provided(source, &opts) {
-        vmlinux::provided_once(clang, source, &opts)
+        vmlinux::provided_once(&vmlinux::search_path(clang, source, &opts), "vmlinux.h")
     } else {
         check_vmlinux_matches_arch(request).map_err(|e| e.in_file(source))?;
         let dir = generated
@@ -568,6 +572,23 @@ fn source_options(
         .and_then(|header| Pch::plan(&request.cache, clang, &opts, &header).ok());
     opts.pch = pch.as_ref().map(|pch| pch.path.clone());
     Ok((opts, pch))
+}
+
+/// The project header `source` includes first, when it can be precompiled (it is guarded
+/// against a second inclusion, and the one file of its name on the search path) and is worth
+/// it (it brings in vmlinux.h, as a tool collection's shared header does).
+fn project_header(
+    clang: &Clang,
+    request: &BuildRequest,
+    opts: &CompileOptions,
+    source: &Path,
+    text: &str,
+) -> Option<PathBuf> {
+    let name = vmlinux::first_include(text).filter(|_| request.pch)?;
+    let search_path = vmlinux::search_path(clang, source, opts);
+    let header = vmlinux::provided_once(&search_path, &name)?;
+    let guarded = std::fs::read_to_string(&header).is_ok_and(|t| vmlinux::is_include_guarded(&t));
+    (guarded && vmlinux::brings_in_vmlinux(&header, &search_path)).then_some(header)
 }
 
 /// Runs `bpfgen check` on a freshly built object's bytes (parsed again, so that an object

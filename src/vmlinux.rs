@@ -1,7 +1,7 @@
 //! `vmlinux.h` for builds: generated from the target kernel's BTF into the cache when a
 //! source includes it and no include directory provides one, and precompiled (generated, or
-//! the user's own) once per (header, clang, flags) so that each source skips parsing its
-//! ~130k lines.
+//! the user's own, or a project's header that includes it) once per (header, clang, flags)
+//! so that each source skips parsing its ~130k lines.
 
 use crate::btf::{dump, source};
 use crate::cache::{self, Cache};
@@ -22,16 +22,110 @@ pub fn includes_vmlinux(text: &str) -> bool {
 /// include is the source's first preprocessor directive, since `-include-pch` acts as if the
 /// header came before everything else.
 pub fn pch_compatible(text: &str) -> bool {
+    first_include(text).as_deref() == Some("vmlinux.h")
+}
+
+/// The header the source's first preprocessor directive includes (`"x.h"` or `<x.h>`, as
+/// written between the delimiters), if that directive is an `#include`: the one header a
+/// precompiled header may stand in for.
+pub fn first_include(text: &str) -> Option<String> {
     directives(text)
         .next()
-        .is_some_and(|d| is_vmlinux_include(&d))
+        .and_then(|d| include_target(&d).map(str::to_string))
+}
+
+/// Whether a header's text is guarded against a second inclusion (`#pragma once`, or
+/// `#ifndef X` `#define X` ... `#endif` around all of it): only such a header may be
+/// precompiled in place of the source's first `#include`, since that `#include` still runs
+/// after the precompiled header and must then add nothing.
+pub fn is_include_guarded(text: &str) -> bool {
+    let directives: Vec<String> = directives(text).collect();
+    let once = directives
+        .iter()
+        .any(|d| d.split_whitespace().eq(["pragma", "once"]));
+    once || match directives.as_slice() {
+        [first, second, ..] => {
+            let guard = first.strip_prefix("ifndef").map(str::trim);
+            guard.is_some_and(|g| !g.is_empty() && second.split_whitespace().eq(["define", g]))
+                && closed_by_the_last(&directives)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `header` brings in a vmlinux.h (`"vmlinux.h"`, `"vmlinux/vmlinux.h"`, ...: the
+/// ~130k lines a precompiled header saves), itself or through the headers it includes,
+/// found in the including header's directory or in `dirs` (the compile's search path, in
+/// order), at most [`INCLUDE_DEPTH`] levels down. A heuristic for "worth precompiling": a
+/// wrong answer costs time, never correctness.
+pub fn brings_in_vmlinux(header: &Path, dirs: &[PathBuf]) -> bool {
+    let mut seen = HashSet::new();
+    brings_in_vmlinux_from(header, dirs, &mut seen, INCLUDE_DEPTH)
+}
+
+/// How many levels of includes [`brings_in_vmlinux`] follows.
+const INCLUDE_DEPTH: usize = 8;
+
+fn brings_in_vmlinux_from(
+    header: &Path,
+    dirs: &[PathBuf],
+    seen: &mut HashSet<PathBuf>,
+    depth: usize,
+) -> bool {
+    let Ok(text) = std::fs::read_to_string(header) else {
+        return false;
+    };
+    let own_dir = header.parent().map(Path::to_path_buf);
+    directives(&text).any(|directive| {
+        let Some(target) = include_target(&directive) else {
+            return false;
+        };
+        if target == "vmlinux.h" || target.ends_with("/vmlinux.h") {
+            return true;
+        }
+        let included = own_dir
+            .iter()
+            .chain(dirs)
+            .map(|dir| dir.join(target))
+            .find(|path| path.is_file());
+        included.is_some_and(|path| {
+            depth > 1
+                && seen.insert(path.clone())
+                && brings_in_vmlinux_from(&path, dirs, seen, depth - 1)
+        })
+    })
+}
+
+/// Whether the conditional the first directive opens is closed by the last directive, and
+/// not before.
+fn closed_by_the_last(directives: &[String]) -> bool {
+    let mut depth = 0usize;
+    for (at, directive) in directives.iter().enumerate() {
+        match directive.split_whitespace().next().unwrap_or("") {
+            "if" | "ifdef" | "ifndef" => depth += 1,
+            "endif" => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return at + 1 == directives.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn is_vmlinux_include(directive: &str) -> bool {
-    directive
-        .strip_prefix("include")
-        .map(str::trim)
-        .is_some_and(|target| target == "\"vmlinux.h\"" || target == "<vmlinux.h>")
+    include_target(directive) == Some("vmlinux.h")
+}
+
+/// The header an `#include` directive (without its `#`) names, without `"..."` or `<...>`.
+fn include_target(directive: &str) -> Option<&str> {
+    let target = directive.strip_prefix("include")?.trim();
+    target
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .or_else(|| target.strip_prefix('<').and_then(|t| t.strip_suffix('>')))
 }
 
 /// The preprocessor directives of `text` (without `#`), after joining continued lines and
@@ -89,27 +183,33 @@ fn directives(text: &str) -> impl Iterator<Item = String> {
 /// Whether a `vmlinux.h` is found where this compile searches (the source's directory, `-I`
 /// directories, include options among the extra clang arguments).
 pub fn provided(source: &Path, opts: &CompileOptions) -> bool {
-    !found(compile::search_dirs(opts, source)).is_empty()
+    !found(&compile::search_dirs(opts, source), "vmlinux.h").is_empty()
 }
 
-/// The user's `vmlinux.h` that a precompiled header may stand in for: the one file of that
-/// name in every directory this compile searches, clang's system directories included.
-/// With two or more, which one clang includes depends on its search order and the include's
-/// spelling, and nothing is precompiled.
-pub fn provided_once(clang: &Clang, source: &Path, opts: &CompileOptions) -> Option<PathBuf> {
+/// Every directory a compile of `source` searches for headers: its own (from
+/// [`compile::search_dirs`]), then clang's system directories.
+pub fn search_path(clang: &Clang, source: &Path, opts: &CompileOptions) -> Vec<PathBuf> {
     let mut dirs = compile::search_dirs(opts, source);
     dirs.extend(clang.system_includes().iter().cloned());
-    match found(dirs).as_slice() {
+    dirs
+}
+
+/// The user's header `name` (their `vmlinux.h`, or a project header) that a precompiled
+/// header may stand in for: the one file of that name in the directories of the compile's
+/// [`search_path`]. With two or more, which one clang includes depends on its search order
+/// and the include's spelling, and nothing is precompiled.
+pub fn provided_once(search_path: &[PathBuf], name: &str) -> Option<PathBuf> {
+    match found(search_path, name).as_slice() {
         [header] => Some(header.clone()),
         _ => None,
     }
 }
 
-/// The distinct files (by canonical path) named `vmlinux.h` in `dirs`.
-fn found(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+/// The distinct files (by canonical path) named `name` in `dirs`.
+fn found(dirs: &[PathBuf], name: &str) -> Vec<PathBuf> {
     let mut headers: Vec<PathBuf> = dirs
         .iter()
-        .map(|dir| dir.join("vmlinux.h"))
+        .map(|dir| dir.join(name))
         .filter(|header| header.is_file())
         .filter_map(|header| std::fs::canonicalize(header).ok())
         .collect();
@@ -140,11 +240,28 @@ pub fn generated_dir(cache: &Cache, btf: &Path) -> Result<PathBuf> {
 /// build answered entirely by the build cache runs no clang at all.
 #[derive(Debug, Clone)]
 pub struct Pch {
-    /// The precompiled header's path (`<cache>/pch/<key>/vmlinux.h.pch`).
+    /// The precompiled header's path (`<cache>/pch/<key>/<header's name>.pch`).
     pub path: PathBuf,
     header: PathBuf,
     flags: Vec<std::ffi::OsString>,
     key: String,
+    /// The entry's file name.
+    name: String,
+}
+
+/// What a compile gets from [`Pch::make`].
+#[derive(Debug)]
+pub enum Made {
+    /// The precompiled header, to compile with.
+    Ready(PathBuf),
+    /// Another thread of this process is precompiling the header (which includes nothing):
+    /// compile without it, listing [`Pch::header`] first among the dependencies as a
+    /// compile with it would.
+    InProgress,
+    /// Precompiling the header printed diagnostics, which compiles using it would not show
+    /// (they come from parsing the header): compile without it, as every later build does
+    /// (the cache remembers).
+    Unusable,
 }
 
 impl Pch {
@@ -163,30 +280,43 @@ impl Pch {
         ];
         parts.extend(flags.iter().map(|f| f.as_encoded_bytes().to_vec()));
         let key = cache::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let name = format!(
+            "{}.pch",
+            header.file_name().unwrap_or_default().to_string_lossy()
+        );
         Ok(Pch {
-            path: cache.entry_path("pch", &key, PCH_NAME),
+            path: cache.entry_path("pch", &key, &name),
             header,
             flags,
             key,
+            name,
         })
     }
 
-    /// Precompiles the header unless the cache has it already. `None` when another thread
-    /// of this process is precompiling it right now and the header includes nothing: the
-    /// caller compiles without it rather than wait, so that in a cold parallel build one
-    /// worker precompiles while the others compile, instead of all of them precompiling the
-    /// same header side by side. Such a compile gives the same object, and, with
-    /// [`Pch::header`] added first, the same dependencies.
-    pub fn make(&self, cache: &Cache, clang: &Clang) -> Result<Option<PathBuf>> {
-        if let Some(made) = cache.get("pch", &self.key, PCH_NAME) {
-            return Ok(Some(made));
+    /// Precompiles the header unless the cache has it already. [`Made::InProgress`] when
+    /// another thread of this process is precompiling it right now and the header includes
+    /// nothing: the caller compiles without it rather than wait, so that in a cold parallel
+    /// build one worker precompiles while the others compile, instead of all of them
+    /// precompiling the same header side by side. Such a compile gives the same object, and,
+    /// with [`Pch::header`] added first, the same dependencies.
+    pub fn make(&self, cache: &Cache, clang: &Clang) -> Result<Made> {
+        // A header whose precompiling printed diagnostics is remembered as an empty entry.
+        let ready = |path: PathBuf| {
+            if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+                Made::Ready(path)
+            } else {
+                Made::Unusable
+            }
+        };
+        if let Some(made) = cache.get("pch", &self.key, &self.name) {
+            return Ok(ready(made));
         }
         let claim = InProgress::claim(&self.key);
         if claim.is_none() && self.includes_nothing() {
-            return Ok(None);
+            return Ok(Made::InProgress);
         }
         cache
-            .get_or_create("pch", &self.key, PCH_NAME, |pch| {
+            .get_or_create("pch", &self.key, &self.name, |pch| {
                 let output = Command::new(clang.path())
                     .args(&self.flags)
                     .args(["-x", "c-header"])
@@ -196,8 +326,10 @@ impl Pch {
                     .stdin(Stdio::null())
                     .output()
                     .map_err(|e| Error::io(clang.path(), &e))?;
-                if output.status.success() {
+                if output.status.success() && output.stderr.is_empty() {
                     Ok(())
+                } else if output.status.success() {
+                    std::fs::write(pch, []).map_err(|e| Error::io(pch, &e))
                 } else {
                     Err(Error::input(format!(
                         "precompiling failed: {}",
@@ -206,7 +338,7 @@ impl Pch {
                     .in_file(&self.header))
                 }
             })
-            .map(Some)
+            .map(ready)
     }
 
     /// The header, as a compile with the precompiled header names it among its dependencies.
@@ -252,9 +384,6 @@ impl Drop for InProgress {
     }
 }
 
-/// The file name of a precompiled header in its cache entry.
-const PCH_NAME: &str = "vmlinux.h.pch";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +402,50 @@ mod tests {
         assert!(!pch_compatible(
             "#define BPF_NO_PRESERVE_ACCESS_INDEX\n#include \"vmlinux.h\"\n"
         ));
+        assert_eq!(first_include(src).as_deref(), Some("vmlinux.h"));
+        assert_eq!(
+            first_include("#include <bpf/bpf_helpers.h>\n").as_deref(),
+            Some("bpf/bpf_helpers.h")
+        );
+        assert_eq!(first_include("#define X\n#include \"a.h\"\n"), None);
+    }
+
+    #[test]
+    fn include_guards_are_recognised() {
+        let guarded = "/* x */\n#ifndef __COMMON_H\n#define __COMMON_H\n#include \"vmlinux.h\"\n#endif /* __COMMON_H */\n";
+        assert!(is_include_guarded(guarded));
+        assert!(is_include_guarded("#pragma once\n#include <vmlinux.h>\n"));
+        assert!(is_include_guarded(
+            "#ifndef A\n#define A\n#ifdef B\n#endif\n#include \"vmlinux.h\"\n#endif\n"
+        ));
+        // No guard, a guard on another name, a guard closed before the end.
+        assert!(!is_include_guarded("#include \"vmlinux.h\"\n"));
+        assert!(!is_include_guarded(
+            "#ifndef A\n#define B\n#include \"vmlinux.h\"\n#endif\n"
+        ));
+        assert!(!is_include_guarded(
+            "#ifndef A\n#define A\n#endif\n#include \"vmlinux.h\"\n#define C\n"
+        ));
+        assert!(!is_include_guarded(
+            "#ifndef A\n#define A\n#include \"vmlinux.h\"\n#endif\n#ifdef B\n#endif\n"
+        ));
+    }
+
+    #[test]
+    fn vmlinux_h_is_found_through_the_headers_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let include = dir.path().join("include");
+        std::fs::create_dir_all(include.join("vmlinux")).unwrap();
+        let write = |name: &str, text: &str| std::fs::write(include.join(name), text).unwrap();
+        write("vmlinux/vmlinux.h", "");
+        write("direct.h", "#include \"vmlinux/vmlinux.h\"\n");
+        write("outer.h", "#include <direct.h>\n");
+        write("cycle.h", "#include \"cycle.h\"\n#include <linux/bpf.h>\n");
+        write("other.h", "#include \"myvmlinux.h\"\n");
+        let dirs = [dir.path().to_path_buf(), include.clone()];
+        assert!(brings_in_vmlinux(&include.join("direct.h"), &dirs));
+        assert!(brings_in_vmlinux(&include.join("outer.h"), &dirs));
+        assert!(!brings_in_vmlinux(&include.join("cycle.h"), &dirs));
+        assert!(!brings_in_vmlinux(&include.join("other.h"), &dirs));
     }
 }

@@ -404,6 +404,94 @@ fn a_provided_vmlinux_h_is_precompiled_once_and_changes_nothing() {
     );
 }
 
+#[test]
+fn a_project_header_that_brings_in_vmlinux_h_is_precompiled_when_guarded_and_silent() {
+    // A tool collection's sources start with their shared header, which includes vmlinux.h
+    // and the libbpf headers: precompiled in place of vmlinux.h, with the same outputs.
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let include = dir.path().join("include");
+    let sources = dir.path().join("src");
+    std::fs::create_dir_all(&include).unwrap();
+    std::fs::create_dir_all(&sources).unwrap();
+    gen_vmlinux(
+        &kernel_btf("debian-12-6.1.0-56-amd64"),
+        &include.join("vmlinux.h"),
+    );
+    let bootstrap = std::fs::read_to_string(example("bootstrap.bpf.c")).unwrap();
+    let source = sources.join("bootstrap.bpf.c");
+    std::fs::write(
+        &source,
+        bootstrap.replace("#include \"vmlinux.h\"", "#include \"common.h\""),
+    )
+    .unwrap();
+    let header = |body: &str| std::fs::write(include.join("common.h"), body).unwrap();
+    let build = |out: &str, extra: &[&str]| -> (Vec<u8>, Vec<u8>, String) {
+        let out = dir.path().join(out);
+        let output = run_ok(
+            bpfgen()
+                .env("BPFGEN_CACHE_DIR", &cache)
+                .arg("build")
+                .arg(&source)
+                .arg("-o")
+                .arg(&out)
+                .args(["-I", include.to_str().unwrap()])
+                .args(["-I", example("").to_str().unwrap()])
+                .args(extra),
+        );
+        (
+            std::fs::read(out.join("bootstrap.bpf.o")).unwrap(),
+            std::fs::read(out.join("bootstrap.skel.h")).unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let pchs = || files_named(&cache, "common.h.pch");
+    let forget_pchs = || {
+        let _ = std::fs::remove_dir_all(cache.join("pch"));
+    };
+
+    header("#ifndef COMMON_H\n#define COMMON_H\n#include \"vmlinux.h\"\n#endif\n");
+    let with_pch = build("a", &[]);
+    let made = pchs();
+    assert_eq!(made.len(), 1, "the guarded header is precompiled");
+    assert!(std::fs::metadata(&made[0]).unwrap().len() > 0);
+    let without_pch = build("b", &["--no-cache", "--no-pch"]);
+    assert!(
+        with_pch.0 == without_pch.0 && with_pch.1 == without_pch.1,
+        "the PCH changes the outputs"
+    );
+
+    // #pragma once guards as well, and vmlinux.h may come through another header.
+    forget_pchs();
+    std::fs::write(include.join("inner.h"), "#include <vmlinux.h>\n").unwrap();
+    header("#pragma once\n#include \"inner.h\"\n");
+    assert_eq!(build("c", &["--no-cache"]).0, with_pch.0);
+    assert_eq!(pchs().len(), 1, "a #pragma once header is precompiled");
+
+    // Unguarded: the source's own #include would define everything twice; not precompiled.
+    forget_pchs();
+    header("#include \"vmlinux.h\"\n");
+    assert_eq!(build("d", &["--no-cache"]).0, with_pch.0);
+    assert!(pchs().is_empty(), "an unguarded header was precompiled");
+
+    // A warning from the header shows in every plain compile, and would vanish from
+    // compiles using the precompiled header: remembered as unusable, and the warning stays.
+    forget_pchs();
+    header("#pragma once\n#warning \"shared header\"\n#include \"vmlinux.h\"\n");
+    for out in ["e", "f"] {
+        let (object, _, stderr) = build(out, &["--no-cache"]);
+        assert_eq!(object, with_pch.0);
+        assert!(stderr.contains("shared header"), "{stderr}");
+    }
+    let made = pchs();
+    assert_eq!(made.len(), 1);
+    assert_eq!(
+        std::fs::metadata(&made[0]).unwrap().len(),
+        0,
+        "a header with diagnostics is not precompiled"
+    );
+}
+
 /// Every file of `dir`, by name.
 fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
