@@ -107,7 +107,12 @@ impl StringIndex {
     /// whether it was new.
     fn find_or_insert(&mut self, strings: &[u8], string: &[u8], offset: u32) -> (u32, bool) {
         let hash = fast_hash::hash_one(string);
-        let found = |&(_, at): &(u64, u32)| string_at(strings, at) == string;
+        // The string at `at` equals `string` when its bytes follow there, and its NUL.
+        let found = |&(_, at): &(u64, u32)| {
+            let at = at as usize;
+            strings.get(at..at + string.len()) == Some(string)
+                && strings.get(at + string.len()).is_none_or(|&end| end == 0)
+        };
         match self.0.entry(hash, found, |&(hash, _)| hash) {
             Entry::Occupied(entry) => (entry.get().1, false),
             Entry::Vacant(entry) => {
@@ -116,12 +121,6 @@ impl StringIndex {
             }
         }
     }
-}
-
-/// The NUL-terminated string at `offset` of a string section (empty when out of range).
-fn string_at(strings: &[u8], offset: u32) -> &[u8] {
-    let tail = strings.get(offset as usize..).unwrap_or_default();
-    &tail[..string_len(tail)]
 }
 
 /// The length of the string `tail` starts with: up to its NUL, or all of it. A plain loop:

@@ -12,6 +12,8 @@ use super::reader::Reader;
 use super::table::TypeTable;
 use crate::diag::SourceLocation;
 use crate::error::{Error, Result};
+use crate::fast_hash::FastMap;
+use std::sync::Arc;
 
 /// A `bpf_func_info` record: a function's first instruction and its BTF `FUNC` type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +29,10 @@ pub struct FuncInfo {
 pub struct LineInfo {
     /// Byte offset of the instruction in its section.
     pub insn_off: u32,
-    /// Source file name.
-    pub file: String,
+    /// Source file name (shared by the records that name the same string).
+    pub file: Arc<str>,
     /// Source line text (as clang recorded it).
-    pub line_text: String,
+    pub line_text: Arc<str>,
     /// Line number.
     pub line: u32,
     /// Column.
@@ -41,10 +43,10 @@ impl From<&LineInfo> for SourceLocation {
     /// The line a `.BTF.ext` line record names, with the text the object carries for it.
     fn from(record: &LineInfo) -> Self {
         SourceLocation {
-            file: record.file.clone(),
+            file: record.file.to_string(),
             line: record.line,
             column: record.column,
-            text: record.line_text.clone(),
+            text: record.line_text.to_string(),
         }
     }
 }
@@ -57,7 +59,7 @@ pub struct CoreRelo {
     /// Local BTF id of the root type.
     pub type_id: u32,
     /// Access string, e.g. "0:1:2".
-    pub access: String,
+    pub access: Arc<str>,
     /// `enum bpf_core_relo_kind` value.
     pub kind: u32,
 }
@@ -110,10 +112,14 @@ impl BtfExt {
     /// Parses `.BTF.ext` bytes, resolving names through the strings of the object's `.BTF`.
     pub fn parse(bytes: &[u8], strings: &TypeTable) -> Result<Self> {
         let mut ext = BtfExt::default();
+        let mut texts = Texts {
+            strings,
+            seen: FastMap::default(),
+        };
         for raw in read_raw(bytes)? {
             let records = ext.section_mut(strings.checked_str(raw.name_off)?.to_string());
             for record in raw.records.data.chunks_exact(raw.records.words) {
-                raw.kind.decode(record, strings, records)?;
+                raw.kind.decode(record, &mut texts, records)?;
             }
         }
         Ok(ext)
@@ -202,7 +208,7 @@ impl RecordKind {
     }
 
     /// Decodes one record (at least [`RecordKind::min_words`] words) into `out`.
-    fn decode(self, w: &[u32], strings: &TypeTable, out: &mut SectionRecords) -> Result<()> {
+    fn decode(self, w: &[u32], texts: &mut Texts, out: &mut SectionRecords) -> Result<()> {
         match self {
             RecordKind::Func => out.funcs.push(FuncInfo {
                 insn_off: w[0],
@@ -210,19 +216,38 @@ impl RecordKind {
             }),
             RecordKind::Line => out.lines.push(LineInfo {
                 insn_off: w[0],
-                file: strings.checked_str(w[1])?.to_string(),
-                line_text: strings.checked_str(w[2])?.to_string(),
+                file: texts.get(w[1])?,
+                line_text: texts.get(w[2])?,
                 line: w[3] >> 10,
                 column: w[3] & 0x3ff,
             }),
             RecordKind::CoreRelo => out.core_relos.push(CoreRelo {
                 insn_off: w[0],
                 type_id: w[1],
-                access: strings.checked_str(w[2])?.to_string(),
+                access: texts.get(w[2])?,
                 kind: w[3],
             }),
         }
         Ok(())
+    }
+}
+
+/// The strings records name, each made once per parse: a file name or a line's text is
+/// named by many records.
+struct Texts<'a> {
+    strings: &'a TypeTable,
+    seen: FastMap<u32, Arc<str>>,
+}
+
+impl Texts<'_> {
+    /// The string at `offset` of `.BTF`'s strings (an error past their end).
+    fn get(&mut self, offset: u32) -> Result<Arc<str>> {
+        if let Some(text) = self.seen.get(&offset) {
+            return Ok(Arc::clone(text));
+        }
+        let text: Arc<str> = self.strings.checked_str(offset)?.into();
+        self.seen.insert(offset, Arc::clone(&text));
+        Ok(text)
     }
 }
 

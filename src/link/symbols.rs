@@ -11,6 +11,7 @@ use super::types::{existing, is_non_static};
 use super::{Linker, Placement};
 use crate::btf::raw::kind;
 use crate::btf::table::TypeTable;
+use crate::fast_hash::FastMap;
 use object::elf;
 
 /// A symbol of the output.
@@ -82,9 +83,10 @@ impl Linker {
         object: &InputObject,
         placement: &Placement,
     ) -> Result<Vec<usize>, String> {
+        let globals_btf = GlobalsBtf::of(object);
         let mut map = vec![0; object.symbols.len()];
         for (index, symbol) in object.symbols.iter().enumerate().skip(1) {
-            map[index] = self.append_symbol(object, placement, symbol)?;
+            map[index] = self.append_symbol(object, &globals_btf, placement, symbol)?;
         }
         Ok(map)
     }
@@ -92,6 +94,7 @@ impl Linker {
     fn append_symbol(
         &mut self,
         object: &InputObject,
+        globals_btf: &GlobalsBtf,
         placement: &Placement,
         symbol: &InputSymbol,
     ) -> Result<usize, String> {
@@ -124,7 +127,7 @@ impl Linker {
             return Ok(self.push_symbol(symbol, place));
         }
 
-        let (datasec, btf_id) = find_global_btf(object, &symbol.name)?;
+        let (datasec, btf_id) = globals_btf.find(&symbol.name)?;
         if symbol.is_extern()
             && let Some(datasec) = datasec.filter(|name| name != ".extern")
         {
@@ -278,41 +281,80 @@ fn role(is_extern: bool) -> &'static str {
     }
 }
 
-/// The BTF `VAR` or `FUNC` of a global, and the DATASEC it is listed in (`find_glob_sym_btf`).
-fn find_global_btf(object: &InputObject, name: &str) -> Result<(Option<String>, u32), String> {
-    let btf = object
-        .btf
-        .as_ref()
-        .ok_or_else(|| format!("global '{name}' has no BTF; compile with -g"))?;
-    let is_global = |id: u32| existing(btf, id).is_some_and(|t| is_non_static(&t));
-    let mut free_floating = None;
-    for (id, t) in btf.records() {
-        if is_global(id) && btf.string(t.name_off) == name {
-            free_floating = Some(id);
-            continue;
-        }
-        if t.kind() != kind::DATASEC {
-            continue;
-        }
-        for entry in t.extra.chunks_exact(3) {
-            let var = entry[0];
-            let matches = existing(btf, var).is_some_and(|v| btf.string(v.name_off) == name);
-            if !matches || !is_global(var) {
+/// Where an input's BTF describes its globals: per name, in type id order, each non-static
+/// `VAR` or `FUNC` of that name and each DATASEC entry listing one. Made in one pass over
+/// the types, where libbpf's `find_glob_sym_btf` scans them all for every global symbol.
+struct GlobalsBtf<'a> {
+    /// `None` when the input has no BTF.
+    by_name: Option<FastMap<&'a str, Vec<GlobalBtf<'a>>>>,
+}
+
+/// One place an input's BTF describes a global.
+enum GlobalBtf<'a> {
+    /// A non-static `VAR` or `FUNC`, by id.
+    Type(u32),
+    /// An entry of the DATASEC named `section` for the non-static `VAR` `var`.
+    InDatasec { section: &'a str, var: u32 },
+}
+
+impl<'a> GlobalsBtf<'a> {
+    fn of(object: &'a InputObject) -> Self {
+        let Some(btf) = object.btf.as_ref() else {
+            return GlobalsBtf { by_name: None };
+        };
+        let is_global = |id: u32| existing(btf, id).is_some_and(|t| is_non_static(&t));
+        let mut by_name: FastMap<&str, Vec<GlobalBtf>> = FastMap::default();
+        for (id, t) in btf.records() {
+            if is_global(id) {
+                let name = btf.string(t.name_off);
+                by_name.entry(name).or_default().push(GlobalBtf::Type(id));
                 continue;
             }
-            if free_floating.is_some_and(|other| other != var) {
-                return Err(format!(
-                    "the BTF of global '{name}' is ambiguous: types [{}] and [{var}] both match",
-                    free_floating.unwrap_or_default()
-                ));
+            if t.kind() != kind::DATASEC {
+                continue;
             }
-            let section = btf.string(t.name_off).to_string();
-            return Ok((Some(section), var));
+            let section = btf.string(t.name_off);
+            for entry in t.extra.chunks_exact(3) {
+                let var = entry[0];
+                if let Some(v) = existing(btf, var).filter(|_| is_global(var)) {
+                    let name = btf.string(v.name_off);
+                    let place = GlobalBtf::InDatasec { section, var };
+                    by_name.entry(name).or_default().push(place);
+                }
+            }
+        }
+        GlobalsBtf {
+            by_name: Some(by_name),
         }
     }
-    free_floating
-        .map(|id| (None, id))
-        .ok_or_else(|| format!("global '{name}' has no BTF VAR or FUNC"))
+
+    /// The BTF `VAR` or `FUNC` of the global `name`, and the DATASEC it is listed in, as
+    /// `find_glob_sym_btf` picks them: the first DATASEC entry, unless a different
+    /// free-standing type of the name came before it.
+    fn find(&self, name: &str) -> Result<(Option<String>, u32), String> {
+        let by_name = self
+            .by_name
+            .as_ref()
+            .ok_or_else(|| format!("global '{name}' has no BTF; compile with -g"))?;
+        let mut free_floating = None;
+        for place in by_name.get(name).into_iter().flatten() {
+            match *place {
+                GlobalBtf::Type(id) => free_floating = Some(id),
+                GlobalBtf::InDatasec { section, var } => {
+                    if let Some(other) = free_floating.filter(|&other| other != var) {
+                        return Err(format!(
+                            "the BTF of global '{name}' is ambiguous: types [{other}] and \
+                             [{var}] both match"
+                        ));
+                    }
+                    return Ok((Some(section.to_string()), var));
+                }
+            }
+        }
+        free_floating
+            .map(|id| (None, id))
+            .ok_or_else(|| format!("global '{name}' has no BTF VAR or FUNC"))
+    }
 }
 
 /// A resolved extern's `VAR` becomes a defined one; a `FUNC` becomes global and takes the
