@@ -281,7 +281,13 @@ const CASES: &[Case] = &[
 /// Writes and compiles a case's files (each with the prelude, and a GPL license unless it has
 /// one) as `<name>.o`, returning the objects.
 fn compile_case(dir: &Path, case: &Case) -> Vec<PathBuf> {
-    case.files
+    compile_files(dir, case.files)
+}
+
+/// Writes and compiles files (name, C text after the prelude; a GPL license added unless the
+/// text has one) as `<name>.o`, returning the objects.
+fn compile_files(dir: &Path, files: &[(&str, &str)]) -> Vec<PathBuf> {
+    files
         .iter()
         .map(|(name, text)| {
             let mut source = format!("{PRELUDE}{text}");
@@ -404,6 +410,61 @@ fn mixed_byte_orders_are_refused() {
     assert_eq!(std::fs::read(&linked).unwrap()[5], 2, "ELFDATA2MSB");
     let inspected = run_ok(bpfgen().args(["inspect", "--json"]).arg(&linked));
     assert!(String::from_utf8_lossy(&inspected.stdout).contains("\"byte_order\": \"big\""));
+}
+
+#[test]
+fn many_inputs_link_as_bpftool_links_them_and_the_first_failure_is_the_one_reported() {
+    // From eight inputs on, bpfgen reads inputs on a second thread ahead of the one being
+    // linked: the output and the error reported must not show it.
+    let dir = scratch();
+    let files: Vec<(String, String)> = (0..12)
+        .map(|i| {
+            let text = format!(
+                "int value_{i} = {i};\n\
+                 struct {{ __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, {n});\n\
+                 __type(key, int); __type(value, long); }} map_{i} SEC(\".maps\");\n\
+                 SEC(\"tp/syscalls/sys_enter_getpid\") int prog_{i}(void *ctx)\n\
+                 {{ int k = 0; return value_{i} + (bpf_map_lookup_elem(&map_{i}, &k) != 0); }}\n",
+                n = i + 1
+            );
+            (format!("part{i}"), text)
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let inputs = compile_files(dir.path(), &files);
+    let (ours, theirs) = link_both(dir.path(), &inputs);
+    for name in [
+        ".BTF",
+        ".BTF.ext",
+        ".maps",
+        ".data",
+        "tp/syscalls/sys_enter_getpid",
+    ] {
+        assert_eq!(
+            section(&ours, name),
+            section(&theirs, name),
+            "section {name} differs from bpftool's"
+        );
+    }
+
+    // The third input defines the first one's global again, and the eleventh is not an
+    // object: the conflict comes first and is what is said.
+    let mut broken = inputs.clone();
+    let again = dir.path().join("again.bpf.c");
+    std::fs::write(&again, format!("{PRELUDE}int value_0 = 5;\n{GPL}")).unwrap();
+    broken[2] = clang_object(dir.path(), &again, &["-g"]);
+    let text = dir.path().join("notes.o");
+    std::fs::write(&text, "not an object\n").unwrap();
+    broken[10] = text;
+    check_link_verdict(
+        dir.path(),
+        "a conflict before an invalid input",
+        &broken,
+        Some(&["'value_0' is defined here and in", "part0.o"]),
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use super::input::{InputObject, InputSection, holds_code};
 use super::message;
 use super::{Linker, Placement};
 use crate::btf::ext::{RecordKind, Records, read_raw};
+use crate::fast_hash::FastMap;
 use crate::object::MAX_OBJECT_SIZE;
 use object::elf;
 
@@ -308,6 +309,9 @@ impl Linker {
         let (Some(bytes), Some(btf)) = (object.btf_ext, object.btf.as_ref()) else {
             return Ok(());
         };
+        // Line records name the same file and line texts over and over: each input string
+        // is moved once.
+        let mut moved: FastMap<u32, u32> = FastMap::default();
         for mut raw in read_raw(bytes).map_err(message)? {
             let section = btf.string(raw.name_off).to_string();
             let position = object.section_by_name(&section).ok_or_else(|| {
@@ -321,7 +325,10 @@ impl Linker {
             for record in raw.records.data.chunks_exact_mut(words) {
                 record[0] += offset as u32;
                 for &word in kind.string_words() {
-                    record[word] = self.btf.add_str(btf.string(record[word]));
+                    let input = record[word];
+                    record[word] = *moved
+                        .entry(input)
+                        .or_insert_with(|| self.btf.add_str(btf.string(input)));
                 }
                 if let Some(word) = kind.type_word() {
                     record[word] = placement
