@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Times `bpfgen gen object` next to `bpftool gen object` (Debian's bpftool 7.1) on the same
 # inputs in the same process: the three-file link fixture (tests/fixtures/link) compiled by
-# clang with BTF, and the bootstrap example alone (a one-file link: libbpf-bootstrap's strip
-# step, with vmlinux.h types to deduplicate). Checks first that .BTF and .BTF.ext are the same
-# bytes. Each run writes a new output file (both tools). Not a test: nothing here asserts.
+# clang with BTF, the bootstrap example alone (a one-file link: libbpf-bootstrap's strip
+# step, with vmlinux.h types to deduplicate), and the 40 programs of bench/make-corpus.sh
+# together (a tool collection linked into one object: each input brings its own copy of the
+# kernel types it uses). Checks first that .BTF and .BTF.ext are the same bytes. Each run
+# writes a new output file (both tools). Not a test: nothing here asserts.
 # Usage: bench/link.sh [RUNS]   (default 10; medians are reported)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,10 @@ for stem in main lib maps; do
     inputs+=("$scratch/$stem.o")
 done
 "$bpfgen" build --skel none --no-check -o "$scratch" -I examples/c examples/c/bootstrap.bpf.c
+bash bench/make-corpus.sh "$scratch/corpus" 40 >/dev/null
+"$bpfgen" build --skel none --no-check -j2 -I "$scratch/corpus/include" -o "$scratch/corpus-objects" \
+    "$scratch"/corpus/corpus/*.bpf.c 2>/dev/null
+corpus_objects=("$scratch"/corpus-objects/*.bpf.o)
 
 same_btf() {
     for section in .BTF .BTF.ext; do
@@ -27,8 +33,12 @@ same_btf() {
     done
 }
 
-for case in three-files bootstrap; do
-    if [ "$case" = three-files ]; then set -- "${inputs[@]}"; else set -- "$scratch/bootstrap.bpf.o"; fi
+for case in three-files bootstrap corpus; do
+    case $case in
+        three-files) set -- "${inputs[@]}" ;;
+        bootstrap) set -- "$scratch/bootstrap.bpf.o" ;;
+        corpus) set -- "${corpus_objects[@]}" ;;
+    esac
     "$bpfgen" gen object "$scratch/ours.o" "$@"
     bpftool gen object "$scratch/theirs.o" "$@"
     same_btf "$scratch/ours.o" "$scratch/theirs.o"

@@ -39,8 +39,9 @@ use sections::OutSection;
 use symbols::{Global, OutSymbol};
 
 /// Links objects given as bytes; `inputs` pairs each object's name for messages (its path)
-/// with its bytes. Fails on the first input that does not fit with the ones before it.
-pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+/// with its bytes (in memory, or a mapped file). Fails on the first input that does not fit
+/// with the ones before it.
+pub fn link<Bytes: AsRef<[u8]> + Sync>(inputs: &[(String, Bytes)]) -> Result<Vec<u8>> {
     if inputs.is_empty() {
         return Err(Error::input("nothing to link: no input objects"));
     }
@@ -55,7 +56,11 @@ pub fn link(inputs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         let read: Box<dyn Iterator<Item = Result<InputObject>>> = match reader {
             Some(read) => Box::new(read.into_iter()),
             // Also when no thread could be started: the inputs are read here, in turn.
-            None => Box::new(inputs.iter().map(|(file, bytes)| read_input(file, bytes))),
+            None => Box::new(
+                inputs
+                    .iter()
+                    .map(|(file, bytes)| read_input(file, bytes.as_ref())),
+            ),
         };
         for input in read {
             linker.add(input?)?;
@@ -71,14 +76,14 @@ const PIPELINE_FROM: usize = 8;
 
 /// Starts a thread that reads `inputs` in order, at most two ahead of the receiver, and
 /// stops when the receiver is dropped.
-fn spawn_reader<'scope, 'a: 'scope>(
+fn spawn_reader<'scope, 'a: 'scope, Bytes: AsRef<[u8]> + Sync>(
     scope: &'scope std::thread::Scope<'scope, '_>,
-    inputs: &'a [(String, Vec<u8>)],
+    inputs: &'a [(String, Bytes)],
 ) -> std::io::Result<std::sync::mpsc::Receiver<Result<InputObject<'a>>>> {
     let (send, read) = std::sync::mpsc::sync_channel(2);
     std::thread::Builder::new().spawn_scoped(scope, move || {
         for (file, bytes) in inputs {
-            if send.send(read_input(file, bytes)).is_err() {
+            if send.send(read_input(file, bytes.as_ref())).is_err() {
                 break;
             }
         }

@@ -1,6 +1,7 @@
 //! `bpfgen gen object`: link BPF objects into one (what `bpftool gen object` does).
 
 use crate::ExitStatus;
+use bpfgen::btf::source::FileBytes;
 use bpfgen::object::{BpfObject, names};
 use bpfgen::output::write_atomic;
 use std::path::PathBuf;
@@ -28,11 +29,7 @@ impl ObjectOpts {
         let inputs = self
             .inputs
             .iter()
-            .map(|path| {
-                std::fs::read(path)
-                    .map(|bytes| (path.display().to_string(), bytes))
-                    .map_err(|e| bpfgen::Error::io(path, &e))
-            })
+            .map(|path| FileBytes::open(path).map(|bytes| (path.display().to_string(), bytes)))
             .collect::<bpfgen::Result<Vec<_>>>()?;
         let linked = bpfgen::link::link(&inputs)?;
         // What was written must read back as a BPF object: a linker bug stops here, not in
