@@ -105,6 +105,11 @@ impl Keys {
     fn iter(&self) -> impl Iterator<Item = &[u32]> {
         self.starts.windows(2).map(|w| &self.words[w[0]..w[1]])
     }
+
+    /// Key `i`.
+    fn get(&self, i: u32) -> &[u32] {
+        &self.words[self.starts[i as usize]..self.starts[i as usize + 1]]
+    }
 }
 
 /// What a type is apart from the types it refers to: its words (string offsets stand for
@@ -130,10 +135,15 @@ fn local_signatures(btf: &TypeTable) -> Keys {
 }
 
 /// The coarsest partition of type ids (index) into classes of equal types, following each
-/// reference through `redirect`. Class 0 is `void` alone.
+/// reference through `redirect`. Class 0 is `void` alone; class numbers are dense.
+///
+/// Starting from the classes of equal signatures, a class splits when its members refer to
+/// different classes. A class is looked at again only when a type one of its members refers
+/// to has moved to a new class (a worklist): the work follows the splits instead of a pass
+/// over every type until one splits nothing. The partition is the same either way: the
+/// coarsest stable one, which is unique.
 fn refine(btf: &TypeTable, signatures: &Keys, redirect: &[u32]) -> Vec<u32> {
     let mut class = number_classes(signatures);
-    let mut count = distinct(&class);
     let mut references = Keys::new();
     references.close();
     for (_, ty) in btf.records() {
@@ -142,23 +152,80 @@ fn refine(btf: &TypeTable, signatures: &Keys, redirect: &[u32]) -> Vec<u32> {
             .extend(ty.type_ids().map(|id| redirect[id as usize]));
         references.close();
     }
+    let referrers = referrers(&references, class.len());
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); distinct(&class)];
+    for (id, &c) in class.iter().enumerate() {
+        members[c as usize].push(id as u32);
+    }
+    let mut pending: Vec<u32> = (0..members.len() as u32).collect();
+    let mut queued = vec![true; members.len()];
     let mut keys = Keys::new();
-    loop {
+    while let Some(c) = pending.pop() {
+        queued[c as usize] = false;
+        if members[c as usize].len() < 2 {
+            continue;
+        }
+        // Each member's key: the classes of the types it refers to, in order.
         keys.words.clear();
         keys.starts.truncate(1);
-        for (id, refs) in references.iter().enumerate() {
-            keys.words.push(class[id]);
+        for &id in &members[c as usize] {
+            let refs = references.get(id);
             keys.words.extend(refs.iter().map(|&r| class[r as usize]));
             keys.close();
         }
-        let next = number_classes(&keys);
-        let next_count = distinct(&next);
-        class = next;
-        if next_count == count {
-            return class;
+        let groups = number_classes(&keys);
+        let group_count = distinct(&groups);
+        if group_count < 2 {
+            continue;
         }
-        count = next_count;
+        // The first member's group keeps the class; each other group becomes a new class.
+        let first_new = members.len() as u32;
+        members.resize(members.len() + group_count - 1, Vec::new());
+        queued.resize(members.len(), false);
+        let old = std::mem::take(&mut members[c as usize]);
+        let mut moved = Vec::new();
+        for (&id, &group) in old.iter().zip(&groups) {
+            let label = if group == 0 { c } else { first_new + group - 1 };
+            members[label as usize].push(id);
+            if label != c {
+                class[id as usize] = label;
+                moved.push(id);
+            }
+        }
+        // Whatever refers to a moved type may split now.
+        for id in moved {
+            for &referrer in referrers.get(id) {
+                let of_referrer = class[referrer as usize] as usize;
+                if !queued[of_referrer] {
+                    queued[of_referrer] = true;
+                    pending.push(of_referrer as u32);
+                }
+            }
+        }
     }
+    class
+}
+
+/// For each type id (index), the ids of the types whose `references` include it.
+fn referrers(references: &Keys, types: usize) -> Keys {
+    let mut starts = vec![0usize; types + 1];
+    for refs in references.iter() {
+        for &r in refs {
+            starts[r as usize + 1] += 1;
+        }
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut words = vec![0u32; starts[types]];
+    let mut next = starts.clone();
+    for (id, refs) in references.iter().enumerate() {
+        for &r in refs {
+            words[next[r as usize]] = id as u32;
+            next[r as usize] += 1;
+        }
+    }
+    Keys { words, starts }
 }
 
 /// Numbers the distinct keys in order of first appearance.
@@ -280,6 +347,41 @@ mod tests {
         w.update(second, |node| node.extra[0] = renamed).unwrap();
         // The two `int`s collapse; the two structs (and their pointers) do not.
         assert_eq!(dedup(w).unwrap().btf.len() - 1, 5);
+    }
+
+    #[test]
+    fn a_difference_deep_down_keeps_every_type_above_it_apart() {
+        // a -> *b -> *c, twice; only the two c's differ (an int and a typedef of it as their
+        // member), and that must split the b's and then the a's, two levels up.
+        let mut w = TypeTable::default();
+        let int = int(&mut w);
+        let alias_name = w.add_str("alias");
+        let alias = w
+            .push(RawType {
+                name_off: alias_name,
+                info: kind::TYPEDEF << 24,
+                size_or_type: int,
+                extra: Vec::new(),
+            })
+            .unwrap();
+        let mut tops = Vec::new();
+        for member_type in [int, alias] {
+            let mut below = member_type;
+            for name in ["c", "b", "a"] {
+                let mut composite = RawType::composite(false, w.add_str(name), 8);
+                let field = w.add_str("p");
+                composite.push_member(field, below, 0, 0);
+                let id = w.push(composite).unwrap();
+                below = pointer(&mut w, id);
+                if name == "a" {
+                    tops.push(id);
+                }
+            }
+        }
+        let deduped = dedup(w).unwrap();
+        assert_ne!(deduped.map[tops[0] as usize], deduped.map[tops[1] as usize]);
+        // int, the typedef, and two of each struct and pointer.
+        assert_eq!(deduped.btf.len() - 1, 2 + 2 * 6);
     }
 
     #[test]
