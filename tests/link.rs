@@ -49,6 +49,17 @@ fn link_both(dir: &Path, inputs: &[PathBuf]) -> (PathBuf, PathBuf) {
     (ours, theirs)
 }
 
+/// Asserts that the sections `names` of our linked object are bpftool's, byte for byte.
+fn assert_sections_equal(ours: &Path, theirs: &Path, names: &[&str]) {
+    for name in names {
+        assert_eq!(
+            section(ours, name),
+            section(theirs, name),
+            "section {name} differs from bpftool's"
+        );
+    }
+}
+
 /// The three link fixtures compiled by clang with BTF, in `dir`.
 fn compiled_fixture(dir: &Path) -> Vec<PathBuf> {
     let include = format!("-I{}", fixture("link").display());
@@ -101,21 +112,19 @@ fn linked_btf_and_btf_ext_equal_bpftool_gen_object_byte_for_byte() {
     let dir = scratch();
     let inputs = compiled_fixture(dir.path());
     let (ours, theirs) = link_both(dir.path(), &inputs);
-    for name in [
-        ".BTF",
-        ".BTF.ext",
-        ".text",
-        "tp/syscalls/sys_enter_getpid",
-        ".maps",
-        ".rodata",
-        "license",
-    ] {
-        assert_eq!(
-            section(&ours, name),
-            section(&theirs, name),
-            "section {name} differs from bpftool's"
-        );
-    }
+    assert_sections_equal(
+        &ours,
+        &theirs,
+        &[
+            ".BTF",
+            ".BTF.ext",
+            ".text",
+            "tp/syscalls/sys_enter_getpid",
+            ".maps",
+            ".rodata",
+            "license",
+        ],
+    );
 }
 
 #[test]
@@ -436,19 +445,17 @@ fn many_inputs_link_as_bpftool_links_them_and_the_first_failure_is_the_one_repor
         .collect();
     let inputs = compile_files(dir.path(), &files);
     let (ours, theirs) = link_both(dir.path(), &inputs);
-    for name in [
-        ".BTF",
-        ".BTF.ext",
-        ".maps",
-        ".data",
-        "tp/syscalls/sys_enter_getpid",
-    ] {
-        assert_eq!(
-            section(&ours, name),
-            section(&theirs, name),
-            "section {name} differs from bpftool's"
-        );
-    }
+    assert_sections_equal(
+        &ours,
+        &theirs,
+        &[
+            ".BTF",
+            ".BTF.ext",
+            ".maps",
+            ".data",
+            "tp/syscalls/sys_enter_getpid",
+        ],
+    );
 
     // The third input defines the first one's global again, and the eleventh is not an
     // object: the conflict comes first and is what is said.

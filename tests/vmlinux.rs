@@ -410,14 +410,7 @@ fn a_project_header_that_brings_in_vmlinux_h_is_precompiled_when_guarded_and_sil
     // and the libbpf headers: precompiled in place of vmlinux.h, with the same outputs.
     let dir = scratch();
     let cache = dir.path().join("cache");
-    let include = dir.path().join("include");
-    let sources = dir.path().join("src");
-    std::fs::create_dir_all(&include).unwrap();
-    std::fs::create_dir_all(&sources).unwrap();
-    gen_vmlinux(
-        &kernel_btf("debian-12-6.1.0-56-amd64"),
-        &include.join("vmlinux.h"),
-    );
+    let (include, sources) = include_and_sources(dir.path());
     let bootstrap = std::fs::read_to_string(example("bootstrap.bpf.c")).unwrap();
     let source = sources.join("bootstrap.bpf.c");
     std::fs::write(
@@ -492,6 +485,19 @@ fn a_project_header_that_brings_in_vmlinux_h_is_precompiled_when_guarded_and_sil
     );
 }
 
+/// `include/` with a vmlinux.h (of Debian 12's kernel) and an empty `src/`, in `dir`.
+fn include_and_sources(dir: &Path) -> (PathBuf, PathBuf) {
+    let include = dir.join("include");
+    let sources = dir.join("src");
+    std::fs::create_dir_all(&include).unwrap();
+    std::fs::create_dir_all(&sources).unwrap();
+    gen_vmlinux(
+        &kernel_btf("debian-12-6.1.0-56-amd64"),
+        &include.join("vmlinux.h"),
+    );
+    (include, sources)
+}
+
 /// Every file of `dir`, by name.
 fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
@@ -510,14 +516,7 @@ fn a_cold_parallel_build_compiles_while_the_header_is_precompiled_with_the_same_
     // waiting or precompiling it too: objects, skeletons and dependency files must not show
     // which sources did.
     let dir = scratch();
-    let include = dir.path().join("include");
-    let sources = dir.path().join("src");
-    std::fs::create_dir_all(&include).unwrap();
-    std::fs::create_dir_all(&sources).unwrap();
-    gen_vmlinux(
-        &kernel_btf("debian-12-6.1.0-56-amd64"),
-        &include.join("vmlinux.h"),
-    );
+    let (_, sources) = include_and_sources(dir.path());
     std::fs::copy(example("bootstrap.h"), sources.join("bootstrap.h")).unwrap();
     let names: Vec<String> = (1..=4).map(|i| format!("b{i}.bpf.c")).collect();
     for name in &names {
