@@ -56,7 +56,7 @@ pub fn is_include_guarded(text: &str) -> bool {
 /// Whether `header` brings in a vmlinux.h (`"vmlinux.h"`, `"vmlinux/vmlinux.h"`, ...: the
 /// ~130k lines a precompiled header saves), itself or through the headers it includes,
 /// found in the including header's directory or in `dirs` (the compile's search path, in
-/// order), at most [`INCLUDE_DEPTH`] levels down. A heuristic for "worth precompiling": a
+/// order), at most eight levels down. A heuristic for "worth precompiling": a
 /// wrong answer costs time, never correctness.
 pub fn brings_in_vmlinux(header: &Path, dirs: &[PathBuf]) -> bool {
     let mut seen = HashSet::new();

@@ -1,8 +1,10 @@
 //! The static linker: several BPF objects into one, as libbpf's `bpf_linker` (what
 //! `bpftool gen object` runs) does, and the DWARF-free CO-RE object it writes.
 //!
-//! Inputs are added one after another ([`Linker::add`]); [`Linker::finish`] returns the ELF
-//! bytes. For each input:
+//! Inputs are read (each validated as every command reads objects, [`input`]) and added one
+//! after another ([`Linker::add`]); [`Linker::finish`] returns the ELF bytes. From eight
+//! inputs on, [`link`] reads them on a second thread, ahead of the one being added. For each
+//! input:
 //! - same-named sections are concatenated, each piece aligned to its own alignment
 //!   ([`sections`]); `license` and `version` must be identical and are kept once;
 //! - symbols are appended and globals resolved by name ([`symbols`]): a definition replaces
