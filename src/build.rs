@@ -550,14 +550,15 @@ fn source_options(
         // compile() reports the unreadable source.
         return Ok((opts, None));
     };
-    if !vmlinux::includes_vmlinux(&text) {
-        let pch = project_header(clang, request, &opts, source, &text)
-            .and_then(|header| Pch::plan(&request.cache, clang, &opts, &header).ok());
-        opts.pch = pch.as_ref().map(|pch| pch.path.clone());
-        return Ok((opts, pch));
-    }
-    let header = if vmlinux::provided(source, &opts) {
+    let header = if !vmlinux::includes_vmlinux(&text) {
+        // Looked for only to be precompiled.
+        request
+            .pch
+            .then(|| project_header(clang, &opts, source, &text))
+            .flatten()
+    } else if vmlinux::provided(source, &opts) {
         vmlinux::provided_once(&vmlinux::search_path(clang, source, &opts), "vmlinux.h")
+            .filter(|_| vmlinux::pch_compatible(&text))
     } else {
         check_vmlinux_matches_arch(request).map_err(|e| e.in_file(source))?;
         let dir = generated
@@ -565,10 +566,10 @@ fn source_options(
             .clone()
             .map_err(|e| e.in_file(source))?;
         opts.fallback_include_dirs.push(dir.clone());
-        Some(dir.join("vmlinux.h"))
+        Some(dir.join("vmlinux.h")).filter(|_| vmlinux::pch_compatible(&text))
     };
     let pch = header
-        .filter(|_| request.pch && vmlinux::pch_compatible(&text))
+        .filter(|_| request.pch)
         .and_then(|header| Pch::plan(&request.cache, clang, &opts, &header).ok());
     opts.pch = pch.as_ref().map(|pch| pch.path.clone());
     Ok((opts, pch))
@@ -579,12 +580,11 @@ fn source_options(
 /// it (it brings in vmlinux.h, as a tool collection's shared header does).
 fn project_header(
     clang: &Clang,
-    request: &BuildRequest,
     opts: &CompileOptions,
     source: &Path,
     text: &str,
 ) -> Option<PathBuf> {
-    let name = vmlinux::first_include(text).filter(|_| request.pch)?;
+    let name = vmlinux::first_include(text)?;
     let search_path = vmlinux::search_path(clang, source, opts);
     let header = vmlinux::provided_once(&search_path, &name)?;
     let guarded = std::fs::read_to_string(&header).is_ok_and(|t| vmlinux::is_include_guarded(&t));
