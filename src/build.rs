@@ -575,9 +575,11 @@ fn source_options(
     Ok((opts, pch))
 }
 
-/// The project header `source` includes first, when it can be precompiled (it is guarded
-/// against a second inclusion, and the one file of its name on the search path) and is worth
-/// it (it brings in vmlinux.h, as a tool collection's shared header does).
+/// The project header `source` includes first, when it can be precompiled: it is the one
+/// file of its name on the search path, guarded against a second inclusion, brings in
+/// vmlinux.h, and it and the project's headers it brings in hold only preprocessor
+/// directives, as a tool collection's shared header does
+/// ([`vmlinux::precompilable_project_header`]).
 fn project_header(
     clang: &Clang,
     opts: &CompileOptions,
@@ -588,7 +590,9 @@ fn project_header(
     let search_path = vmlinux::search_path(clang, source, opts);
     let header = vmlinux::provided_once(&search_path, &name)?;
     let guarded = std::fs::read_to_string(&header).is_ok_and(|t| vmlinux::is_include_guarded(&t));
-    (guarded && vmlinux::brings_in_vmlinux(&header, &search_path)).then_some(header)
+    (guarded
+        && vmlinux::precompilable_project_header(&header, &search_path, clang.system_includes()))
+    .then_some(header)
 }
 
 /// Runs `bpfgen check` on a freshly built object's bytes (parsed again, so that an object

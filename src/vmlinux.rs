@@ -53,46 +53,83 @@ pub fn is_include_guarded(text: &str) -> bool {
     }
 }
 
-/// Whether `header` brings in a vmlinux.h (`"vmlinux.h"`, `"vmlinux/vmlinux.h"`, ...: the
-/// ~130k lines a precompiled header saves), itself or through the headers it includes,
-/// found in the including header's directory or in `dirs` (the compile's search path, in
-/// order), at most eight levels down. A heuristic for "worth precompiling": a
-/// wrong answer costs time, never correctness.
-pub fn brings_in_vmlinux(header: &Path, dirs: &[PathBuf]) -> bool {
-    let mut seen = HashSet::new();
-    brings_in_vmlinux_from(header, dirs, &mut seen, INCLUDE_DEPTH)
+/// Whether a project header, guarded ([`is_include_guarded`]), is worth precompiling and
+/// gives the same objects precompiled: it brings in a vmlinux.h (`"vmlinux.h"`,
+/// `"vmlinux/vmlinux.h"`, ...: the ~130k lines a precompiled header saves), itself or through
+/// the headers it includes (found in the including header's directory or in `dirs`, the
+/// compile's search path, in order; at most eight levels down), and every one of those
+/// headers outside clang's `system` directories holds only preprocessor directives (it
+/// gathers includes and macros, as a tool collection's `common.h` does). Declarations and
+/// definitions can come out differently from a precompiled header with clang 14 (tried: a
+/// variable placed in a section gets a read-only section, a `__kconfig` extern loses its BTF,
+/// a global function's BTF changes), so a header with any is not precompiled. A wrong "no"
+/// costs time; "yes" keeps the objects byte-identical.
+pub fn precompilable_project_header(header: &Path, dirs: &[PathBuf], system: &[PathBuf]) -> bool {
+    let mut walk = HeaderWalk {
+        dirs,
+        system,
+        seen: HashSet::new(),
+        brings_in_vmlinux: false,
+    };
+    walk.visit(header, INCLUDE_DEPTH) && walk.brings_in_vmlinux
 }
 
-/// How many levels of includes [`brings_in_vmlinux`] follows.
+/// How many levels of includes [`precompilable_project_header`] follows.
 const INCLUDE_DEPTH: usize = 8;
 
-fn brings_in_vmlinux_from(
-    header: &Path,
-    dirs: &[PathBuf],
-    seen: &mut HashSet<PathBuf>,
-    depth: usize,
-) -> bool {
-    let Ok(text) = std::fs::read_to_string(header) else {
-        return false;
-    };
-    let own_dir = header.parent().map(Path::to_path_buf);
-    directives(&text).any(|directive| {
-        let Some(target) = include_target(&directive) else {
-            return false;
-        };
-        if target == "vmlinux.h" || target.ends_with("/vmlinux.h") {
+/// The headers a project header brings in, visited once each.
+struct HeaderWalk<'a> {
+    dirs: &'a [PathBuf],
+    system: &'a [PathBuf],
+    seen: HashSet<PathBuf>,
+    brings_in_vmlinux: bool,
+}
+
+impl HeaderWalk<'_> {
+    /// Visits `header` and what it includes; `false` when one of them holds more than
+    /// preprocessor directives. vmlinux.h (types only) and the system's headers are not read.
+    fn visit(&mut self, header: &Path, depth: usize) -> bool {
+        let Ok(text) = std::fs::read_to_string(header) else {
             return true;
+        };
+        if holds_code(&text) {
+            return false;
         }
-        let included = own_dir
-            .iter()
-            .chain(dirs)
-            .map(|dir| dir.join(target))
-            .find(|path| path.is_file());
-        included.is_some_and(|path| {
-            depth > 1
-                && seen.insert(path.clone())
-                && brings_in_vmlinux_from(&path, dirs, seen, depth - 1)
-        })
+        let own_dir = header.parent().map(Path::to_path_buf);
+        for directive in directives(&text) {
+            let Some(target) = include_target(&directive) else {
+                continue;
+            };
+            if target == "vmlinux.h" || target.ends_with("/vmlinux.h") {
+                self.brings_in_vmlinux = true;
+                continue;
+            }
+            let included = own_dir
+                .iter()
+                .chain(self.dirs)
+                .map(|dir| dir.join(target))
+                .find(|path| path.is_file());
+            let Some(path) = included else {
+                continue;
+            };
+            let system = self.system.iter().any(|dir| path.starts_with(dir));
+            if depth > 1
+                && !system
+                && self.seen.insert(path.clone())
+                && !self.visit(&path, depth - 1)
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Whether `text` holds anything but preprocessor directives and comments.
+fn holds_code(text: &str) -> bool {
+    without_comments(text).lines().any(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with('#')
     })
 }
 
@@ -129,9 +166,23 @@ fn include_target(directive: &str) -> Option<&str> {
 }
 
 /// The preprocessor directives of `text` (without `#`), after joining continued lines and
-/// removing comments; string and character literals are kept whole (a `"/*"` inside one
-/// opens no comment).
+/// removing comments.
 fn directives(text: &str) -> impl Iterator<Item = String> {
+    without_comments(text)
+        .lines()
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix('#')
+                .map(|d| d.trim_start().to_string())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// `text` with continued lines joined and comments removed (a line per line of the text, a
+/// multi-line comment keeping its line breaks); string and character literals are kept whole
+/// (a `"/*"` inside one opens no comment).
+fn without_comments(text: &str) -> String {
     let joined = text.replace("\\\r\n", "").replace("\\\n", "");
     let mut code = String::with_capacity(joined.len());
     let mut chars = joined.chars().peekable();
@@ -170,14 +221,7 @@ fn directives(text: &str) -> impl Iterator<Item = String> {
             _ => code.push(c),
         }
     }
-    code.lines()
-        .filter_map(|line| {
-            line.trim()
-                .strip_prefix('#')
-                .map(|d| d.trim_start().to_string())
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
+    code
 }
 
 /// Whether a `vmlinux.h` is found where this compile searches (the source's directory, `-I`
@@ -432,20 +476,50 @@ mod tests {
     }
 
     #[test]
-    fn vmlinux_h_is_found_through_the_headers_included() {
+    fn a_project_header_must_bring_in_vmlinux_h_and_hold_only_directives() {
         let dir = tempfile::tempdir().unwrap();
         let include = dir.path().join("include");
+        let system = dir.path().join("system");
         std::fs::create_dir_all(include.join("vmlinux")).unwrap();
+        std::fs::create_dir_all(&system).unwrap();
         let write = |name: &str, text: &str| std::fs::write(include.join(name), text).unwrap();
         write("vmlinux/vmlinux.h", "");
         write("direct.h", "#include \"vmlinux/vmlinux.h\"\n");
-        write("outer.h", "#include <direct.h>\n");
+        write(
+            "outer.h",
+            "#include <direct.h>\n#define TWICE(x) (2 * (x))\n",
+        );
         write("cycle.h", "#include \"cycle.h\"\n#include <linux/bpf.h>\n");
         write("other.h", "#include \"myvmlinux.h\"\n");
-        let dirs = [dir.path().to_path_buf(), include.clone()];
-        assert!(brings_in_vmlinux(&include.join("direct.h"), &dirs));
-        assert!(brings_in_vmlinux(&include.join("outer.h"), &dirs));
-        assert!(!brings_in_vmlinux(&include.join("cycle.h"), &dirs));
-        assert!(!brings_in_vmlinux(&include.join("other.h"), &dirs));
+        // Code, directly or one include down; in a macro or a comment it is no code.
+        write(
+            "license.h",
+            "#include <vmlinux.h>\nchar L[] SEC(\"license\") = \"GPL\";\n",
+        );
+        write("via.h", "#include \"direct.h\"\n#include \"license.h\"\n");
+        write(
+            "inline.h",
+            "#include <vmlinux.h>\nstatic inline int f(void) { return 1; }\n",
+        );
+        write(
+            "macro.h",
+            "#include <vmlinux.h>\n#define DATA(n) \\\n  int n;\n/* int x; */ // int y;\n",
+        );
+        // The system's headers are not read: code there counts for nothing.
+        std::fs::write(system.join("sys.h"), "int x;\n").unwrap();
+        write("with_sys.h", "#include <vmlinux.h>\n#include <sys.h>\n");
+        let dirs = [dir.path().to_path_buf(), include.clone(), system.clone()];
+        let system = [system];
+        let precompilable =
+            |name: &str| precompilable_project_header(&include.join(name), &dirs, &system);
+        assert!(precompilable("direct.h"));
+        assert!(precompilable("outer.h"));
+        assert!(!precompilable("cycle.h"));
+        assert!(!precompilable("other.h"));
+        assert!(!precompilable("license.h"));
+        assert!(!precompilable("via.h"));
+        assert!(!precompilable("inline.h"));
+        assert!(precompilable("macro.h"));
+        assert!(precompilable("with_sys.h"));
     }
 }

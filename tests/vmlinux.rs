@@ -467,6 +467,17 @@ fn a_project_header_that_brings_in_vmlinux_h_is_precompiled_when_guarded_and_sil
     assert_eq!(build("d", &["--no-cache"]).0, with_pch.0);
     assert!(pchs().is_empty(), "an unguarded header was precompiled");
 
+    // A header with code is not precompiled: a variable it places in a section, say, would
+    // get a read-only section from a precompiled header with clang 14.
+    forget_pchs();
+    header(
+        "#pragma once\n#include \"vmlinux.h\"\n#include <bpf/bpf_helpers.h>\n\
+         int shared SEC(\".data.shared\") = 1;\n",
+    );
+    let placed = build("g", &["--no-cache"]);
+    assert!(pchs().is_empty(), "a header with code was precompiled");
+    assert_eq!(placed.0, build("h", &["--no-cache", "--no-pch"]).0);
+
     // A warning from the header shows in every plain compile, and would vanish from
     // compiles using the precompiled header: remembered as unusable, and the warning stays.
     forget_pchs();
