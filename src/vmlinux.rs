@@ -87,10 +87,12 @@ struct HeaderWalk<'a> {
 
 impl HeaderWalk<'_> {
     /// Visits `header` and what it includes; `false` when one of them holds more than
-    /// preprocessor directives. vmlinux.h (types only) and the system's headers are not read.
+    /// preprocessor directives, cannot be read, or lies deeper than the walk goes. Every file
+    /// an include could find is visited (whichever clang takes, it was checked). vmlinux.h
+    /// (types only) and the system's headers are not read.
     fn visit(&mut self, header: &Path, depth: usize) -> bool {
         let Ok(text) = std::fs::read_to_string(header) else {
-            return true;
+            return false;
         };
         if holds_code(&text) {
             return false;
@@ -104,21 +106,17 @@ impl HeaderWalk<'_> {
                 self.brings_in_vmlinux = true;
                 continue;
             }
-            let included = own_dir
+            let candidates: Vec<PathBuf> = own_dir
                 .iter()
                 .chain(self.dirs)
                 .map(|dir| dir.join(target))
-                .find(|path| path.is_file());
-            let Some(path) = included else {
-                continue;
-            };
-            let system = self.system.iter().any(|dir| path.starts_with(dir));
-            if depth > 1
-                && !system
-                && self.seen.insert(path.clone())
-                && !self.visit(&path, depth - 1)
-            {
-                return false;
+                .filter(|path| path.is_file())
+                .filter(|path| !self.system.iter().any(|dir| path.starts_with(dir)))
+                .collect();
+            for path in candidates {
+                if self.seen.insert(path.clone()) && (depth <= 1 || !self.visit(&path, depth - 1)) {
+                    return false;
+                }
             }
         }
         true
@@ -521,5 +519,15 @@ mod tests {
         assert!(!precompilable("inline.h"));
         assert!(precompilable("macro.h"));
         assert!(precompilable("with_sys.h"));
+        // A chain of includes deeper than the walk goes is not taken on trust.
+        for level in 0..10 {
+            write(
+                &format!("deep{level}.h"),
+                &format!("#include \"deep{}.h\"\n", level + 1),
+            );
+        }
+        write("deep10.h", "#include <vmlinux.h>\n");
+        assert!(precompilable("deep4.h"));
+        assert!(!precompilable("deep0.h"));
     }
 }
