@@ -589,10 +589,8 @@ fn project_header(
     let name = vmlinux::first_include(text)?;
     let search_path = vmlinux::search_path(clang, source, opts);
     let header = vmlinux::provided_once(&search_path, &name)?;
-    let guarded = std::fs::read_to_string(&header).is_ok_and(|t| vmlinux::is_include_guarded(&t));
-    (guarded
-        && vmlinux::precompilable_project_header(&header, &search_path, clang.system_includes()))
-    .then_some(header)
+    vmlinux::precompilable_project_header(&header, &search_path, clang.system_includes())
+        .then_some(header)
 }
 
 /// Runs `bpfgen check` on a freshly built object's bytes (parsed again, so that an object

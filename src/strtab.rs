@@ -11,7 +11,7 @@ use hashbrown::{HashTable, hash_table::Entry};
 pub struct StringTable {
     text: String,
     /// Where each string starts; built on the first [`StringTable::add`] to a table taken as
-    /// it is ([`StringTable::from_section`]), so that one only read from is never indexed.
+    /// it is ([`StringTable::read`]), so that one only read from is never indexed.
     index: Option<StringIndex>,
 }
 

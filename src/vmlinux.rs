@@ -34,44 +34,55 @@ pub fn first_include(text: &str) -> Option<String> {
         .and_then(|d| include_target(&d).map(str::to_string))
 }
 
-/// Whether a header's text is guarded against a second inclusion (`#pragma once`, or
-/// `#ifndef X` `#define X` ... `#endif` around all of it): only such a header may be
-/// precompiled in place of the source's first `#include`, since that `#include` still runs
-/// after the precompiled header and must then add nothing.
-pub fn is_include_guarded(text: &str) -> bool {
-    let directives: Vec<String> = directives(text).collect();
+/// Whether a header's `directives` (in order, without `#`) guard it against a second
+/// inclusion: `#pragma once`, or `#ifndef X` `#define X` ... `#endif` around all of it.
+fn is_include_guarded(directives: &[String]) -> bool {
     let once = directives
         .iter()
         .any(|d| d.split_whitespace().eq(["pragma", "once"]));
-    once || match directives.as_slice() {
+    once || match directives {
         [first, second, ..] => {
             let guard = first.strip_prefix("ifndef").map(str::trim);
             guard.is_some_and(|g| !g.is_empty() && second.split_whitespace().eq(["define", g]))
-                && closed_by_the_last(&directives)
+                && closed_by_the_last(directives)
         }
         _ => false,
     }
 }
 
-/// Whether a project header, guarded ([`is_include_guarded`]), is worth precompiling and
-/// gives the same objects precompiled: it brings in a vmlinux.h (`"vmlinux.h"`,
-/// `"vmlinux/vmlinux.h"`, ...: the ~130k lines a precompiled header saves), itself or through
-/// the headers it includes (found in the including header's directory or in `dirs`, the
-/// compile's search path, in order; at most eight levels down), and every one of those
-/// headers outside clang's `system` directories holds only preprocessor directives (it
-/// gathers includes and macros, as a tool collection's `common.h` does). Declarations and
-/// definitions can come out differently from a precompiled header with clang 14 (tried: a
-/// variable placed in a section gets a read-only section, a `__kconfig` extern loses its BTF,
-/// a global function's BTF changes), so a header with any is not precompiled. A wrong "no"
-/// costs time; "yes" keeps the objects byte-identical.
+/// Whether a project header may be precompiled, is worth it, and gives the same objects
+/// precompiled: it is guarded against a second inclusion (`#pragma once`, or `#ifndef X`
+/// `#define X` ... `#endif` around all of it, since the source's own `#include` still runs
+/// after the precompiled header and must then add nothing); it brings in a vmlinux.h
+/// (`"vmlinux.h"`, `"vmlinux/vmlinux.h"`, ...: the ~130k lines a precompiled header saves),
+/// itself or through the headers it includes (found in the including header's directory or
+/// in `dirs`, the compile's search path, in order; at most eight levels down); and every one
+/// of those headers outside clang's `system` directories holds only preprocessor directives
+/// (it gathers includes and macros, as a tool collection's `common.h` does). Declarations
+/// and definitions can come out differently from a precompiled header with clang 14 (tried:
+/// a variable placed in a section gets a read-only section, a `__kconfig` extern loses its
+/// BTF, a global function's BTF changes), so a header with any is not precompiled. A wrong
+/// "no" costs time; "yes" keeps the objects byte-identical.
 pub fn precompilable_project_header(header: &Path, dirs: &[PathBuf], system: &[PathBuf]) -> bool {
+    let Some(code) = header_code(header) else {
+        return false;
+    };
     let mut walk = HeaderWalk {
         dirs,
         system,
         seen: HashSet::new(),
         brings_in_vmlinux: false,
     };
-    walk.visit(header, INCLUDE_DEPTH) && walk.brings_in_vmlinux
+    is_include_guarded(&directive_lines(&code).collect::<Vec<_>>())
+        && walk.visit(header, &code, INCLUDE_DEPTH)
+        && walk.brings_in_vmlinux
+}
+
+/// A header's text without its comments ([`without_comments`]); `None` if it cannot be read.
+fn header_code(header: &Path) -> Option<String> {
+    std::fs::read_to_string(header)
+        .ok()
+        .map(|text| without_comments(&text))
 }
 
 /// How many levels of includes [`precompilable_project_header`] follows.
@@ -86,19 +97,17 @@ struct HeaderWalk<'a> {
 }
 
 impl HeaderWalk<'_> {
-    /// Visits `header` and what it includes; `false` when one of them holds more than
-    /// preprocessor directives, cannot be read, or lies deeper than the walk goes. Every file
-    /// an include could find is visited (whichever clang takes, it was checked). vmlinux.h
-    /// (types only) and the system's headers are not read.
-    fn visit(&mut self, header: &Path, depth: usize) -> bool {
-        let Ok(text) = std::fs::read_to_string(header) else {
-            return false;
-        };
-        if holds_code(&text) {
+    /// Visits `header` (whose text without comments is `code`) and what it includes; `false`
+    /// when one of them holds more than preprocessor directives, cannot be read, or lies
+    /// deeper than the walk goes. Every file an include could find is visited (whichever
+    /// clang takes, it was checked). vmlinux.h (types only) and the system's headers are not
+    /// read.
+    fn visit(&mut self, header: &Path, code: &str, depth: usize) -> bool {
+        if holds_code(code) {
             return false;
         }
         let own_dir = header.parent().map(Path::to_path_buf);
-        for directive in directives(&text) {
+        for directive in directive_lines(code) {
             let Some(target) = include_target(&directive) else {
                 continue;
             };
@@ -114,7 +123,12 @@ impl HeaderWalk<'_> {
                 .filter(|path| !self.system.iter().any(|dir| path.starts_with(dir)))
                 .collect();
             for path in candidates {
-                if self.seen.insert(path.clone()) && (depth <= 1 || !self.visit(&path, depth - 1)) {
+                if !self.seen.insert(path.clone()) {
+                    continue;
+                }
+                let checked = depth > 1
+                    && header_code(&path).is_some_and(|code| self.visit(&path, &code, depth - 1));
+                if !checked {
                     return false;
                 }
             }
@@ -123,9 +137,9 @@ impl HeaderWalk<'_> {
     }
 }
 
-/// Whether `text` holds anything but preprocessor directives and comments.
-fn holds_code(text: &str) -> bool {
-    without_comments(text).lines().any(|line| {
+/// Whether `code` (text without comments) holds anything but preprocessor directives.
+fn holds_code(code: &str) -> bool {
+    code.lines().any(|line| {
         let line = line.trim();
         !line.is_empty() && !line.starts_with('#')
     })
@@ -166,15 +180,18 @@ fn include_target(directive: &str) -> Option<&str> {
 /// The preprocessor directives of `text` (without `#`), after joining continued lines and
 /// removing comments.
 fn directives(text: &str) -> impl Iterator<Item = String> {
-    without_comments(text)
-        .lines()
-        .filter_map(|line| {
-            line.trim()
-                .strip_prefix('#')
-                .map(|d| d.trim_start().to_string())
-        })
+    directive_lines(&without_comments(text))
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+/// The preprocessor directives (without `#`) of `code`, text [`without_comments`].
+fn directive_lines(code: &str) -> impl Iterator<Item = String> + '_ {
+    code.lines().filter_map(|line| {
+        line.trim()
+            .strip_prefix('#')
+            .map(|d| d.trim_start().to_string())
+    })
 }
 
 /// `text` with continued lines joined and comments removed (a line per line of the text, a
@@ -454,21 +471,22 @@ mod tests {
 
     #[test]
     fn include_guards_are_recognised() {
-        let guarded = "/* x */\n#ifndef __COMMON_H\n#define __COMMON_H\n#include \"vmlinux.h\"\n#endif /* __COMMON_H */\n";
-        assert!(is_include_guarded(guarded));
-        assert!(is_include_guarded("#pragma once\n#include <vmlinux.h>\n"));
-        assert!(is_include_guarded(
+        let guarded = |text: &str| is_include_guarded(&directives(text).collect::<Vec<_>>());
+        let common = "/* x */\n#ifndef __COMMON_H\n#define __COMMON_H\n#include \"vmlinux.h\"\n#endif /* __COMMON_H */\n";
+        assert!(guarded(common));
+        assert!(guarded("#pragma once\n#include <vmlinux.h>\n"));
+        assert!(guarded(
             "#ifndef A\n#define A\n#ifdef B\n#endif\n#include \"vmlinux.h\"\n#endif\n"
         ));
         // No guard, a guard on another name, a guard closed before the end.
-        assert!(!is_include_guarded("#include \"vmlinux.h\"\n"));
-        assert!(!is_include_guarded(
+        assert!(!guarded("#include \"vmlinux.h\"\n"));
+        assert!(!guarded(
             "#ifndef A\n#define B\n#include \"vmlinux.h\"\n#endif\n"
         ));
-        assert!(!is_include_guarded(
+        assert!(!guarded(
             "#ifndef A\n#define A\n#endif\n#include \"vmlinux.h\"\n#define C\n"
         ));
-        assert!(!is_include_guarded(
+        assert!(!guarded(
             "#ifndef A\n#define A\n#include \"vmlinux.h\"\n#endif\n#ifdef B\n#endif\n"
         ));
     }
@@ -480,7 +498,11 @@ mod tests {
         let system = dir.path().join("system");
         std::fs::create_dir_all(include.join("vmlinux")).unwrap();
         std::fs::create_dir_all(&system).unwrap();
-        let write = |name: &str, text: &str| std::fs::write(include.join(name), text).unwrap();
+        // Every header guarded, but the one that checks that an unguarded header is refused.
+        let write = |name: &str, text: &str| {
+            std::fs::write(include.join(name), format!("#pragma once\n{text}")).unwrap()
+        };
+        std::fs::write(include.join("unguarded.h"), "#include <vmlinux.h>\n").unwrap();
         write("vmlinux/vmlinux.h", "");
         write("direct.h", "#include \"vmlinux/vmlinux.h\"\n");
         write(
@@ -511,6 +533,7 @@ mod tests {
         let precompilable =
             |name: &str| precompilable_project_header(&include.join(name), &dirs, &system);
         assert!(precompilable("direct.h"));
+        assert!(!precompilable("unguarded.h"));
         assert!(precompilable("outer.h"));
         assert!(!precompilable("cycle.h"));
         assert!(!precompilable("other.h"));
