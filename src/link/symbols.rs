@@ -302,10 +302,9 @@ impl<'a> GlobalsBtf<'a> {
         let Some(btf) = object.btf.as_ref() else {
             return GlobalsBtf { by_name: None };
         };
-        let is_global = |id: u32| existing(btf, id).is_some_and(|t| is_non_static(&t));
         let mut by_name: FastMap<&str, Vec<GlobalBtf>> = FastMap::default();
         for (id, t) in btf.records() {
-            if is_global(id) {
+            if is_non_static(&t) {
                 let name = btf.string(t.name_off);
                 by_name.entry(name).or_default().push(GlobalBtf::Type(id));
                 continue;
@@ -316,7 +315,7 @@ impl<'a> GlobalsBtf<'a> {
             let section = btf.string(t.name_off);
             for entry in t.extra.chunks_exact(3) {
                 let var = entry[0];
-                if let Some(v) = existing(btf, var).filter(|_| is_global(var)) {
+                if let Some(v) = existing(btf, var).filter(|v| is_non_static(v)) {
                     let name = btf.string(v.name_off);
                     let place = GlobalBtf::InDatasec { section, var };
                     by_name.entry(name).or_default().push(place);
