@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use crate::toolchain::{BpfTarget, Clang, TargetArch};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// What every compilation of a build shares.
 #[derive(Debug, Clone)]
@@ -187,11 +186,7 @@ pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun 
         Ok(args) => args,
         Err(e) => return failed(e),
     };
-    let output = match Command::new(clang.path())
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-    {
+    let output = match clang.command().args(&args).output() {
         Ok(output) => output,
         Err(e) => return failed(Error::io(clang.path(), &e)),
     };

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::toolchain::Clang;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 /// Whether `text` has an `#include` of `vmlinux.h`.
@@ -376,13 +375,13 @@ impl Pch {
         }
         cache
             .get_or_create("pch", &self.key, &self.name, |pch| {
-                let output = Command::new(clang.path())
+                let output = clang
+                    .command()
                     .args(&self.flags)
                     .args(["-x", "c-header"])
                     .arg(&self.header)
                     .arg("-o")
                     .arg(pch)
-                    .stdin(Stdio::null())
                     .output()
                     .map_err(|e| Error::io(clang.path(), &e))?;
                 if output.status.success() && output.stderr.is_empty() {
