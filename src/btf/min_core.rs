@@ -216,11 +216,16 @@ impl<'a> Marks<'a> {
     /// renumbered (references to types not kept become `void`), as bpftool's
     /// `btfgen_get_btf` builds them.
     fn write(&self) -> Result<TypeTable> {
-        let mut out = TypeTable::new();
+        let kept = || (1..self.table.len()).filter(|&id| self.types[id as usize]);
         let mut new_ids = vec![0u32; self.types.len()];
-        for id in (1..self.table.len()).filter(|&id| self.types[id as usize]) {
+        for (new_id, id) in (1..).zip(kept()) {
+            new_ids[id as usize] = new_id;
+        }
+        let new_id = |id: u32| new_ids.get(id as usize).copied().unwrap_or(0);
+        let mut out = TypeTable::new();
+        for id in kept() {
             let ty = self.table.record(id)?;
-            new_ids[id as usize] = match ty.kind() {
+            match ty.kind() {
                 kind::STRUCT | kind::UNION => {
                     let name = out.add_str(self.table.string(ty.name_off));
                     let mut kept =
@@ -228,17 +233,16 @@ impl<'a> Marks<'a> {
                     for (index, (name_off, type_id, bit_offset, bits)) in ty.members().enumerate() {
                         if self.members.contains(&(id, index)) {
                             let name = out.add_str(self.table.string(name_off));
-                            kept.push_member(name, type_id, bit_offset, bits);
+                            kept.push_member(name, new_id(type_id), bit_offset, bits);
                         }
                     }
-                    out.push(kept)?
+                    out.push(kept)?;
                 }
-                _ => out.copy_from(self.table, ty)?,
-            };
+                _ => {
+                    out.copy_from(self.table, ty, |type_id| *type_id = new_id(*type_id));
+                }
+            }
         }
-        out.update_all(|ty| {
-            ty.visit_type_ids(|id| *id = new_ids.get(*id as usize).copied().unwrap_or(0))
-        })?;
         Ok(out)
     }
 }

@@ -240,7 +240,9 @@ impl RawType {
         self.extra
             .extend([name_off, type_id, bit_offset | (bitfield_size << 24)]);
     }
+}
 
+impl<Words: AsRef<[u32]> + AsMut<[u32]>> Record<Words> {
     /// Calls `visit` on every type id the record holds, in libbpf's order
     /// (`BTF_FIELD_ITER_IDS`).
     pub fn visit_type_ids(&mut self, mut visit: impl FnMut(&mut u32)) {
@@ -249,7 +251,7 @@ impl RawType {
             visit(&mut self.size_or_type);
         }
         if let Some((first, end, stride)) = extra {
-            self.extra[first..end]
+            self.extra.as_mut()[first..end]
                 .iter_mut()
                 .step_by(stride)
                 .for_each(visit);
@@ -262,6 +264,7 @@ impl RawType {
         visit(&mut self.name_off);
         if let Some(stride) = self.named_entry_stride() {
             self.extra
+                .as_mut()
                 .chunks_exact_mut(stride)
                 .for_each(|e| visit(&mut e[0]));
         }

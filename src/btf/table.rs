@@ -554,13 +554,36 @@ impl TypeTable {
         Ok(self.starts.len() as u32 - 1)
     }
 
-    /// Copies `ty`, a record of `source` (another table, or this one), moving its strings
-    /// into this table (libbpf's `btf__add_type`); type ids are copied as they are. Returns
-    /// the new id.
-    pub fn copy_from(&mut self, source: &TypeTable, ty: RecordRef) -> Result<u32> {
-        let mut copy = ty.to_raw();
+    /// Copies `ty`, a record of `source`, moving its strings into this table (libbpf's
+    /// `btf__add_type`) and passing each type id it holds through `retype`, which gives the
+    /// copy's ids in this table (`|_| {}` keeps them). Returns the new id. The copy is made
+    /// in place, with no record allocated: the linker and min-CO-RE BTF copy every type
+    /// they keep. It needs no check: `source` checked the record when it got it, and its
+    /// names are added here.
+    pub fn copy_from(
+        &mut self,
+        source: &TypeTable,
+        ty: RecordRef,
+        retype: impl FnMut(&mut u32),
+    ) -> u32 {
+        let start = self.words.len();
+        self.words
+            .extend_from_slice(&[ty.name_off, ty.info, ty.size_or_type]);
+        self.words.extend_from_slice(ty.extra);
+        let (header, extra) = self.words[start..].split_at_mut(3);
+        let mut copy = Record {
+            name_off: header[0],
+            info: header[1],
+            size_or_type: header[2],
+            extra,
+        };
         copy.visit_strings(|offset| *offset = self.strings.add(source.string(*offset)));
-        self.push(copy)
+        copy.visit_type_ids(retype);
+        header[0] = copy.name_off;
+        header[2] = copy.size_or_type;
+        self.starts.push(start as u32);
+        self.decoded.take();
+        self.starts.len() as u32 - 1
     }
 
     /// Changes type `id` in place with `change`, which keeps the record's length (a count,
@@ -1122,11 +1145,19 @@ mod tests {
         let source = TypeTable::from_bytes(&sample().to_bytes(false), None).unwrap();
         let mut w = TypeTable::new();
         w.add_str("X");
-        let id = w.copy_from(&source, source.record(3).unwrap()).unwrap();
+        let id = w.copy_from(&source, source.record(3).unwrap(), |_| {});
         assert_eq!(id, 1);
         let enum_type = w.record(1).unwrap();
         assert_eq!(w.string(enum_type.name_off), "e");
         assert_eq!(w.string(enum_type.extra[0]), "X");
+        // Type ids pass through `retype`, in the header and in the members alike.
+        let s = w.copy_from(&source, source.record(2).unwrap(), |id| *id += 10);
+        let pointer = w.copy_from(&source, source.record(4).unwrap(), |id| *id += 10);
+        let copied = w.record(s).unwrap();
+        assert_eq!(w.string(copied.name_off), "s");
+        let members: Vec<_> = copied.members().map(|m| (w.string(m.0), m.1)).collect();
+        assert_eq!(members, [("a", 11), ("b", 11)]);
+        assert_eq!(w.record(pointer).unwrap().size_or_type, 11);
     }
 
     #[test]

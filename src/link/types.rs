@@ -33,7 +33,11 @@ impl Linker {
         let Some(btf) = object.btf.as_ref() else {
             return Ok(Vec::new());
         };
-        let first_new = self.btf.len();
+        // Every new id is known before anything is copied (the copies take the ids after
+        // the merged BTF's last, in input order), so each type is copied once, its type
+        // ids already mapped.
+        let mut next_id = self.btf.len();
+        let mut copied = Vec::new();
         let mut map = vec![0u32; btf.len() as usize];
         let mut retyped = Vec::new();
         for (id, ty) in btf.records() {
@@ -51,30 +55,26 @@ impl Linker {
                     global.retype = false;
                     retyped.push((global.btf_id, ty.size_or_type));
                 }
-                if global.btf_id != 0 {
+                if global.btf_id == 0 {
+                    global.btf_id = next_id;
+                } else {
                     map[id] = global.btf_id;
                     continue;
                 }
-                let new_id = self.btf.copy_from(btf, ty).map_err(message)?;
-                self.globals.get_mut(name).expect("known").btf_id = new_id;
-                map[id] = new_id;
-                continue;
             }
-            map[id] = self.btf.copy_from(btf, ty).map_err(message)?;
+            map[id] = next_id;
+            next_id += 1;
+            copied.push(ty);
         }
-        for id in first_new..self.btf.len() {
+        for ty in copied {
             let mut unmapped = None;
-            self.btf
-                .update(id, |ty| {
-                    ty.visit_type_ids(|type_id| {
-                        let new = map.get(*type_id as usize).copied().unwrap_or(0);
-                        if new == 0 && *type_id != 0 {
-                            unmapped = Some(*type_id);
-                        }
-                        *type_id = new;
-                    })
-                })
-                .map_err(message)?;
+            self.btf.copy_from(btf, ty, |type_id| {
+                let new = map.get(*type_id as usize).copied().unwrap_or(0);
+                if new == 0 && *type_id != 0 {
+                    unmapped = Some(*type_id);
+                }
+                *type_id = new;
+            });
             if let Some(type_id) = unmapped {
                 return Err(format!(
                     "BTF type [{type_id}] is referred to but was not kept"
