@@ -602,14 +602,6 @@ impl TypeTable {
         Ok(())
     }
 
-    /// Changes every type with `change` (renumbering type ids, say), in id order.
-    pub fn update_all(&mut self, mut change: impl FnMut(&mut RawType)) -> Result<()> {
-        for id in 1..self.len() {
-            self.update(id, &mut change)?;
-        }
-        Ok(())
-    }
-
     /// This table's strings (at the same offsets) with no types, to rebuild the types.
     pub fn into_strings(self) -> TypeTable {
         TypeTable {
@@ -1183,12 +1175,14 @@ mod tests {
             "a cached alignment outlived a change"
         );
         w.update(2, |s| s.extra[4] = long).unwrap();
-        w.update_all(|ty| {
-            if ty.kind() == kind::PTR {
-                ty.size_or_type = long;
-            }
-        })
-        .unwrap();
+        for id in 1..w.len() {
+            w.update(id, |ty| {
+                if ty.kind() == kind::PTR {
+                    ty.size_or_type = long;
+                }
+            })
+            .unwrap();
+        }
         let s = w.get(2).unwrap();
         assert_eq!(w.items(s)[1].target, long);
         assert_eq!(w.get(4).unwrap().target, long);
