@@ -405,6 +405,68 @@ fn a_provided_vmlinux_h_is_precompiled_once_and_changes_nothing() {
 }
 
 #[test]
+fn clang_runs_with_a_huge_page_heap_unless_the_user_turns_it_off() {
+    // Compiles and the precompiled header run with glibc's heap on transparent huge pages
+    // (faster), added to the user's GLIBC_TUNABLES; a user who decides the tunable wins.
+    // The outputs are the same bytes either way.
+    let dir = scratch();
+    let include = dir.path().join("include");
+    std::fs::create_dir_all(&include).unwrap();
+    gen_vmlinux(
+        &kernel_btf("debian-12-6.1.0-56-amd64"),
+        &include.join("vmlinux.h"),
+    );
+    let log = dir.path().join("tunables.log");
+    let clang = dir.path().join("clang");
+    std::fs::write(
+        &clang,
+        format!(
+            "#!/bin/sh
+case \" $* \" in *\" -c \"*) echo \"compile $GLIBC_TUNABLES\" >> '{log}';; \
+             *c-header*) echo \"pch $GLIBC_TUNABLES\" >> '{log}';; esac\nexec '{}' \"$@\"\n",
+            which_clang(),
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&clang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let build = |name: &str, tunables: &str| {
+        let out = dir.path().join(name);
+        run_ok(
+            bpfgen()
+                .env("BPFGEN_CACHE_DIR", dir.path().join(name).join("cache"))
+                .env("GLIBC_TUNABLES", tunables)
+                .arg("build")
+                .arg("--clang")
+                .arg(&clang)
+                .arg("-I")
+                .arg(&include)
+                .arg(example("bootstrap.bpf.c"))
+                .arg("-o")
+                .arg(&out),
+        );
+        let runs = std::fs::read_to_string(&log).unwrap();
+        std::fs::remove_file(&log).unwrap();
+        let outputs = ["bootstrap.bpf.o", "bootstrap.skel.h"]
+            .map(|file| std::fs::read(out.join(file)).unwrap());
+        (runs, outputs)
+    };
+    let (runs, huge) = build("huge", "glibc.malloc.tcache_count=7");
+    assert_eq!(
+        runs,
+        "pch glibc.malloc.tcache_count=7:glibc.malloc.hugetlb=1\n\
+         compile glibc.malloc.tcache_count=7:glibc.malloc.hugetlb=1\n"
+    );
+    let (runs, plain) = build("plain", "glibc.malloc.hugetlb=0");
+    assert_eq!(
+        runs,
+        "pch glibc.malloc.hugetlb=0\ncompile glibc.malloc.hugetlb=0\n"
+    );
+    assert!(huge == plain, "huge pages changed the outputs");
+}
+
+#[test]
 fn a_project_header_that_brings_in_vmlinux_h_is_precompiled_when_guarded_and_silent() {
     // A tool collection's sources start with their shared header, which includes vmlinux.h
     // and the libbpf headers: precompiled in place of vmlinux.h, with the same outputs.
