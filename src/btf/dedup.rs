@@ -16,7 +16,7 @@
 //! `VAR` and `DATASEC` are never merged. The first type of each class keeps its place; the rest
 //! are dropped and references to them redirected.
 
-use super::raw::{RawType, RecordRef, kind};
+use super::raw::{RecordRef, append_changed, kind};
 use super::table::TypeTable;
 use crate::error::Result;
 use crate::fast_hash::FastMap;
@@ -65,21 +65,8 @@ pub fn dedup(btf: TypeTable) -> Result<Deduped> {
     for id in 1..=n as u32 {
         map[id as usize] = map[canonical(id) as usize];
     }
-    let kept_types: Vec<RawType> = kept
-        .iter()
-        .map(|&id| {
-            let mut ty = btf.record(id).expect("kept ids exist").to_raw();
-            ty.visit_type_ids(|type_id| *type_id = map[*type_id as usize]);
-            ty
-        })
-        .collect();
-    // The string section stays as it is, as libbpf's does: strings keep their offsets and
-    // the output can be byte-identical to bpftool's.
-    let mut out = btf.into_strings();
-    for ty in kept_types {
-        out.push(ty)?;
-    }
-    Ok(Deduped { btf: out, map })
+    let btf = btf.retain(&kept, |type_id| *type_id = map[*type_id as usize])?;
+    Ok(Deduped { btf, map })
 }
 
 /// Words of a flat table of keys, one key per type id (index).
@@ -119,13 +106,9 @@ fn local_signatures(btf: &TypeTable) -> Keys {
     let mut keys = Keys::new();
     keys.close();
     for (id, ty) in btf.records() {
-        let mut blanked = ty.to_raw();
-        blanked.visit_type_ids(|id| *id = 0);
-        keys.words.extend(
-            [blanked.name_off, blanked.info, blanked.size_or_type]
-                .iter()
-                .chain(&blanked.extra),
-        );
+        append_changed(&mut keys.words, ty, |blanked| {
+            blanked.visit_type_ids(|id| *id = 0)
+        });
         if matches!(ty.kind(), kind::VAR | kind::DATASEC) {
             keys.words.push(id);
         }
@@ -307,6 +290,7 @@ fn full_family(ty: &RecordRef) -> Option<u32> {
 mod tests {
     use super::*;
 
+    use crate::btf::raw::RawType;
     use crate::btf::raw::test_types::{int, pointer};
 
     /// `struct node { int v; struct node *next; }` as one file's types; returns the struct id.

@@ -271,6 +271,29 @@ impl<Words: AsRef<[u32]> + AsMut<[u32]>> Record<Words> {
     }
 }
 
+/// Appends `record`'s words to `words`, changed in place by `change` (names moved into
+/// another string table, type ids mapped or blanked), with no record allocated for the copy:
+/// the linker, min-CO-RE BTF and deduplication copy every type they keep. The copy keeps the
+/// record's length.
+pub fn append_changed(
+    words: &mut Vec<u32>,
+    record: RecordRef,
+    change: impl FnOnce(&mut Record<&mut [u32]>),
+) {
+    let start = words.len();
+    words.extend_from_slice(&[record.name_off, record.info, record.size_or_type]);
+    words.extend_from_slice(record.extra);
+    let (header, extra) = words[start..].split_at_mut(3);
+    let mut copy = Record {
+        name_off: header[0],
+        info: header[1],
+        size_or_type: header[2],
+        extra,
+    };
+    change(&mut copy);
+    header.copy_from_slice(&[copy.name_off, copy.info, copy.size_or_type]);
+}
+
 /// What [`TypeTable::record`](super::table::TypeTable::record) gives for `void` (kind 0, no words).
 pub const VOID: RecordRef<'static> = Record {
     name_off: 0,

@@ -8,7 +8,9 @@
 //! back byte for byte as libbpf writes it; a table built or changed decodes its types only
 //! when something reads them.
 
-use super::raw::{RawType, Record, RecordRef, VOID, kind, out_of_range, push_words, start_file};
+use super::raw::{
+    RawType, Record, RecordRef, VOID, append_changed, kind, out_of_range, push_words, start_file,
+};
 use super::reader::Reader;
 use crate::error::{Error, Result};
 use crate::strtab::StringTable;
@@ -557,9 +559,8 @@ impl TypeTable {
     /// Copies `ty`, a record of `source`, moving its strings into this table (libbpf's
     /// `btf__add_type`) and passing each type id it holds through `retype`, which gives the
     /// copy's ids in this table (`|_| {}` keeps them). Returns the new id. The copy is made
-    /// in place, with no record allocated: the linker and min-CO-RE BTF copy every type
-    /// they keep. It needs no check: `source` checked the record when it got it, and its
-    /// names are added here.
+    /// in place ([`append_changed`]). It needs no check: `source` checked the record when it
+    /// got it, and its names are added here.
     pub fn copy_from(
         &mut self,
         source: &TypeTable,
@@ -567,20 +568,10 @@ impl TypeTable {
         retype: impl FnMut(&mut u32),
     ) -> u32 {
         let start = self.words.len();
-        self.words
-            .extend_from_slice(&[ty.name_off, ty.info, ty.size_or_type]);
-        self.words.extend_from_slice(ty.extra);
-        let (header, extra) = self.words[start..].split_at_mut(3);
-        let mut copy = Record {
-            name_off: header[0],
-            info: header[1],
-            size_or_type: header[2],
-            extra,
-        };
-        copy.visit_strings(|offset| *offset = self.strings.add(source.string(*offset)));
-        copy.visit_type_ids(retype);
-        header[0] = copy.name_off;
-        header[2] = copy.size_or_type;
+        append_changed(&mut self.words, ty, |copy| {
+            copy.visit_strings(|offset| *offset = self.strings.add(source.string(*offset)));
+            copy.visit_type_ids(retype);
+        });
         self.starts.push(start as u32);
         self.decoded.take();
         self.starts.len() as u32 - 1
@@ -602,12 +593,23 @@ impl TypeTable {
         Ok(())
     }
 
-    /// This table's strings (at the same offsets) with no types, to rebuild the types.
-    pub fn into_strings(self) -> TypeTable {
-        TypeTable {
+    /// This table with only the `kept` types, in that order, each type id they hold passed
+    /// through `retype`; the strings keep their offsets (libbpf's dedup leaves the string
+    /// section as it is, and the output can be byte-identical to bpftool's). What
+    /// deduplication leaves. The records were checked when this table got them.
+    pub fn retain(self, kept: &[u32], mut retype: impl FnMut(&mut u32)) -> Result<TypeTable> {
+        let mut out = TypeTable {
             unique_strings: self.unique_strings,
-            ..TypeTable::with_strings(self.strings)
+            ..TypeTable::with_strings(StringTable::default())
+        };
+        for &id in kept {
+            out.starts.push(out.words.len() as u32);
+            append_changed(&mut out.words, self.record(id)?, |ty| {
+                ty.visit_type_ids(&mut retype)
+            });
         }
+        out.strings = self.strings;
+        Ok(out)
     }
 
     /// Whether equal strings always have equal offsets (every string came through
