@@ -145,7 +145,21 @@ fn refine(btf: &TypeTable, signatures: &Keys, redirect: &[u32]) -> Vec<u32> {
     let mut keys = Keys::new();
     while let Some(c) = pending.pop() {
         queued[c as usize] = false;
-        if members[c as usize].len() < 2 {
+        let [first, rest @ ..] = members[c as usize].as_slice() else {
+            continue;
+        };
+        // Most classes do not split (the same type from forty inputs refers to the same
+        // classes forty times): compare with the first member before hashing any keys.
+        let first_refs = references.get(*first);
+        let refers_like_first = |&id: &u32| {
+            let refs = references.get(id);
+            refs.len() == first_refs.len()
+                && refs
+                    .iter()
+                    .zip(first_refs)
+                    .all(|(&r, &f)| class[r as usize] == class[f as usize])
+        };
+        if rest.iter().all(refers_like_first) {
             continue;
         }
         // Each member's key: the classes of the types it refers to, in order.
