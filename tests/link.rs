@@ -256,6 +256,22 @@ const CASES: &[Case] = &[
         ]),
     },
     Case {
+        what: "an extern spelled from an input added two inputs before",
+        files: &[
+            (
+                "a",
+                "struct s { int a; };\nextern struct s *p;\n\
+                 SEC(\"tp/syscalls/sys_enter_getpid\") int prog(void *ctx) { return p != 0; }\n",
+            ),
+            ("m", "int y = 3;\n"),
+            ("b", "long p = 0;\n"),
+        ],
+        error: Some(&[
+            "b.o: 'p' is declared extern as `struct s *` in",
+            "a.o but defined as `long` here",
+        ]),
+    },
+    Case {
         what: "an extern function of another prototype",
         files: &[
             (

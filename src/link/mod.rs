@@ -113,21 +113,13 @@ fn message(e: Error) -> String {
 #[derive(Default)]
 pub struct Linker {
     big_endian: Option<bool>,
-    /// The inputs added so far, in order, the one being added last.
-    inputs: Vec<AddedInput>,
+    /// How messages name the inputs added so far (their paths as given), in order, the one
+    /// being added last.
+    inputs: Vec<String>,
     sections: Vec<OutSection>,
     symbols: Vec<OutSymbol>,
     globals: FastMap<String, Global>,
     btf: TypeTable,
-}
-
-/// An input as the linker remembers it once added.
-struct AddedInput {
-    /// How messages name it (its path as given).
-    file: String,
-    /// Its BTF once it has been added (its DATASECs fixed up): what messages spell a
-    /// global's types from.
-    types: Option<TypeTable>,
 }
 
 /// Where one input's pieces went.
@@ -157,16 +149,13 @@ impl Linker {
                 return Err(fail(format!(
                     "byte order mismatch: it is {} but {} is {}",
                     order(object.big_endian),
-                    self.inputs[0].file,
+                    self.inputs[0],
                     order(big)
                 )));
             }
             Some(_) => {}
         }
-        self.inputs.push(AddedInput {
-            file: object.file.clone(),
-            types: None,
-        });
+        self.inputs.push(object.file.clone());
         if self.symbols.is_empty() {
             self.symbols.push(OutSymbol::null());
         }
@@ -179,8 +168,6 @@ impl Linker {
         self.append_relocations(&object, &placement).map_err(fail)?;
         placement.types = self.append_btf(&object, &placement).map_err(fail)?;
         self.append_btf_ext(&object, &placement).map_err(fail)?;
-        // Kept for messages about globals this input defined, once it is no longer at hand.
-        self.inputs.last_mut().expect("pushed above").types = object.btf;
         Ok(())
     }
 

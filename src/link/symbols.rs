@@ -173,7 +173,7 @@ impl Linker {
         if !symbol.is_extern() && !global.is_extern && !global.is_weak && is_strong {
             return Err(format!(
                 "'{name}' is defined here and in {}; one definition must be __weak or extern",
-                self.inputs[global.origin.0].file
+                self.inputs[global.origin.0]
             ));
         }
         self.check_types_agree(object, symbol, btf_id)?;
@@ -232,18 +232,18 @@ impl Linker {
             compat::types_match(known, global.btf_id, btf, btf_id, true)
         };
         verdict.map_err(|why| {
-            let origin = &self.inputs[global.origin.0];
-            // The input being added still holds its own BTF.
-            let origin_types = if global.origin.0 == self.current_input() {
-                Some(btf)
+            // The known declaration is spelled from its input's BTF while that input is being
+            // added, and from its copy in the merged BTF after that (the same types, the
+            // ids mapped): inputs are not kept once added.
+            let known_type = if global.origin.0 == self.current_input() {
+                compat::spell(Some(btf), global.origin.1)
             } else {
-                origin.types.as_ref()
+                compat::spell(Some(known), global.btf_id)
             };
             format!(
-                "'{name}' is {} `{}` in {} but {} `{}` here: {why}",
+                "'{name}' is {} `{known_type}` in {} but {} `{}` here: {why}",
                 role(global.is_extern),
-                compat::spell(origin_types, global.origin.1),
-                origin.file,
+                self.inputs[global.origin.0],
                 role(symbol.is_extern()),
                 compat::spell(Some(btf), btf_id),
             )

@@ -126,7 +126,7 @@ impl Linker {
                         });
                         return Err(format!(
                             "global '{name}' is in section '{}' here but in {elsewhere} in {}",
-                            self.sections[out].name, self.inputs[global.origin.0].file
+                            self.sections[out].name, self.inputs[global.origin.0]
                         ));
                     }
                     if let Some(existing) = global.var_index {
