@@ -11,14 +11,16 @@ use crate::strtab::StringTable;
 use object::elf::{self, FileHeader64, Rel64, SectionHeader64, Sym64};
 use object::endian::{Endian, Endianness, U16, U32, U64};
 use object::pod::bytes_of;
+use std::borrow::Cow;
 
 const EHDR_LEN: usize = std::mem::size_of::<FileHeader64<Endianness>>();
 const SYM_LEN: usize = std::mem::size_of::<Sym64<Endianness>>();
 const REL_LEN: usize = std::mem::size_of::<Rel64<Endianness>>();
 const SHDR_LEN: usize = std::mem::size_of::<SectionHeader64<Endianness>>();
 
-/// One section header and its contents, before offsets are known.
-struct Emitted {
+/// One section header and its contents, before offsets are known; the contents of sections,
+/// `.BTF` and `.BTF.ext` are borrowed, not copied, until they are laid out.
+struct Emitted<'a> {
     name: u32,
     sh_type: u32,
     flags: u64,
@@ -27,7 +29,7 @@ struct Emitted {
     link: u32,
     info: u32,
     size: u64,
-    data: Vec<u8>,
+    data: Cow<'a, [u8]>,
 }
 
 /// The ELF bytes of the linked object.
@@ -98,9 +100,9 @@ pub fn write(
                     data.extend_from_slice(bytes_of(&record));
                 }
                 let size = data.len() as u64;
-                (SYMTAB, elf_index[*target], data, size)
+                (SYMTAB, elf_index[*target], Cow::Owned(data), size)
             }
-            None => (0, 0, section.data.clone(), section.size),
+            None => (0, 0, Cow::Borrowed(section.data.as_slice()), section.size),
         };
         emitted.push(Emitted {
             name,
@@ -125,7 +127,7 @@ pub fn write(
                 link: 0,
                 info: 0,
                 size: bytes.len() as u64,
-                data: bytes.to_vec(),
+                data: Cow::Borrowed(bytes),
             });
         }
     }
@@ -142,7 +144,7 @@ pub fn write(
             link: 0,
             info: 0,
             size: strings.as_str().len() as u64,
-            data: strings.into_bytes(),
+            data: Cow::Owned(strings.into_bytes()),
         },
         Emitted {
             name: symtab_name,
@@ -153,26 +155,39 @@ pub fn write(
             link: STRTAB,
             info: first_global,
             size: symtab_len,
-            data: symtab,
+            data: Cow::Owned(symtab),
         },
     ];
     all.extend(emitted);
     layout(&all, endian)
 }
 
-/// Places the contents after the header, each at its alignment, then the section headers.
+/// Places the contents after the header, each at its alignment, then the section headers,
+/// into one buffer of the file's size.
 fn layout(sections: &[Emitted], endian: Endianness) -> Vec<u8> {
-    let mut body = vec![0u8; EHDR_LEN];
-    let mut offsets = Vec::with_capacity(sections.len());
-    for section in sections {
-        let at = (body.len() as u64).next_multiple_of(section.align.max(1));
+    let mut end = EHDR_LEN as u64;
+    let offsets: Vec<u64> = sections
+        .iter()
+        .map(|section| {
+            // A section without contents (NOBITS) still moves the end to its alignment.
+            let at = end.next_multiple_of(section.align.max(1));
+            end = at;
+            if section.sh_type != elf::SHT_NOBITS.0 {
+                end += section.data.len() as u64;
+            }
+            at
+        })
+        .collect();
+    let shoff = end.next_multiple_of(8);
+    let file_len = shoff as usize + (sections.len() + 1) * SHDR_LEN;
+    let mut body = Vec::with_capacity(file_len);
+    body.resize(EHDR_LEN, 0);
+    for (section, &at) in sections.iter().zip(&offsets) {
         body.resize(at as usize, 0);
-        offsets.push(at);
         if section.sh_type != elf::SHT_NOBITS.0 {
             body.extend_from_slice(&section.data);
         }
     }
-    let shoff = (body.len() as u64).next_multiple_of(8);
     body.resize(shoff as usize, 0);
     body.resize(body.len() + SHDR_LEN, 0); // the null section's header
     for (section, offset) in sections.iter().zip(offsets) {
