@@ -82,23 +82,8 @@ impl From<u8> for ExitStatus {
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     // SAFETY: setting a signal's disposition to SIG_IGN, before any other thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    tune_allocator();
     let status = std::panic::catch_unwind(run).unwrap_or(ExitStatus(101));
     std::process::exit(c_int::from(status.0))
-}
-
-/// Tunes glibc's allocator for a short run that allocates and frees megabytes (a link, a
-/// deduplication): blocks of up to 4 MiB come from the heap instead of mappings of their own,
-/// which cost fresh page faults each time one is freed and another made, and memory freed at
-/// the heap's top stays until exit. A 40-object `gen object` takes 6-7% less time; small links
-/// and `gen vmlinux` (whose bigger buffers still grow by remapping) are unchanged.
-fn tune_allocator() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only sets allocator parameters; no other thread exists yet.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
-    }
 }
 
 /// Parses the command line and runs the subcommand it names.
