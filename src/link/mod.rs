@@ -3,8 +3,8 @@
 //!
 //! Inputs are read (each validated as every command reads objects, [`input`]) and added one
 //! after another ([`Linker::add`]); [`Linker::finish`] returns the ELF bytes. From eight
-//! inputs on, [`link`] reads them on a second thread, ahead of the one being added. For each
-//! input:
+//! inputs on, [`link`] reads them on a second thread, ahead of the one being added, the two
+//! threads held on different CPUs (`cpus`). For each input:
 //! - same-named sections are concatenated, each piece aligned to its own alignment
 //!   ([`sections`]); `license` and `version` must be identical and are kept once;
 //! - symbols are appended and globals resolved by name ([`symbols`]): a definition replaces
@@ -22,6 +22,7 @@
 //! resolve at load time, and plain ones for a later link.
 
 pub mod compat;
+mod cpus;
 pub mod elf_out;
 pub mod input;
 pub mod sections;
@@ -36,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::fast_hash::FastMap;
 use crate::object::names::object_name_from_file;
 use crate::object::{BpfObject, read_elf};
+use cpus::CpuSplit;
 use input::InputObject;
 use sections::OutSection;
 use symbols::{Global, OutSymbol};
@@ -52,8 +54,11 @@ pub fn link<Bytes: AsRef<[u8]> + Sync>(inputs: &[(String, Bytes)]) -> Result<Vec
         // From PIPELINE_FROM inputs on, they are read one or two ahead of the one being added,
         // on a second thread: on a big link that takes a third of the work off the path.
         // Errors still come in input order: an input is added only once all before it were.
-        let reader = (inputs.len() >= PIPELINE_FROM)
-            .then(|| spawn_reader(scope, inputs))
+        let pipelined = inputs.len() >= PIPELINE_FROM;
+        // Held until the inputs are all added: the two threads stay on different CPUs.
+        let split = pipelined.then(CpuSplit::hold_here).flatten();
+        let reader = pipelined
+            .then(|| spawn_reader(scope, inputs, split.as_ref().map(CpuSplit::elsewhere)))
             .and_then(std::io::Result::ok);
         let read: Box<dyn Iterator<Item = Result<InputObject>>> = match reader {
             Some(read) => Box::new(read.into_iter()),
@@ -67,6 +72,7 @@ pub fn link<Bytes: AsRef<[u8]> + Sync>(inputs: &[(String, Bytes)]) -> Result<Vec
         for input in read {
             linker.add(input?)?;
         }
+        drop(split);
         Ok::<_, Error>(())
     })?;
     linker.finish()
@@ -77,16 +83,18 @@ pub fn link<Bytes: AsRef<[u8]> + Sync>(inputs: &[(String, Bytes)]) -> Result<Vec
 const PIPELINE_FROM: usize = 8;
 
 /// Starts a thread that reads `inputs` in order, at most two ahead of the receiver, on
-/// another CPU than the receiver's when it can ([`keep_off_cpu`]), and stops when the
+/// `cpus` when given (the ones the linker's thread is not held on), and stops when the
 /// receiver is dropped.
 fn spawn_reader<'scope, 'a: 'scope, Bytes: AsRef<[u8]> + Sync>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     inputs: &'a [(String, Bytes)],
+    cpus: Option<rustix::thread::CpuSet>,
 ) -> std::io::Result<std::sync::mpsc::Receiver<Result<InputObject<'a>>>> {
     let (send, read) = std::sync::mpsc::sync_channel(2);
-    let linker_cpu = rustix::thread::sched_getcpu();
     std::thread::Builder::new().spawn_scoped(scope, move || {
-        keep_off_cpu(linker_cpu);
+        if let Some(cpus) = &cpus {
+            cpus::move_to(cpus);
+        }
         for (file, bytes) in inputs {
             if send.send(read_input(file, bytes.as_ref())).is_err() {
                 break;
@@ -94,23 +102,6 @@ fn spawn_reader<'scope, 'a: 'scope, Bytes: AsRef<[u8]> + Sync>(
         }
     })?;
     Ok(read)
-}
-
-/// Keeps the calling thread (the reader) off `cpu`, the one the linker's thread was on when
-/// it started the reader, when it may run elsewhere. Left to itself, the scheduler often kept
-/// both threads on one CPU for a whole link (5 runs in 16 on this 2-CPU machine), where they
-/// take turns instead of working side by side: a 40-object link's median falls from 14.2 to
-/// 12.0 ms with them apart (200 alternating runs; one thread alone: 14.0 ms). Only the
-/// reader, which the link started and which ends with it, is restricted; if the affinity
-/// cannot be read or set, it stays as it was.
-fn keep_off_cpu(cpu: usize) {
-    if let Ok(mut allowed) = rustix::thread::sched_getaffinity(None)
-        && allowed.count() >= 2
-        && allowed.is_set(cpu)
-    {
-        allowed.unset(cpu);
-        let _ = rustix::thread::sched_setaffinity(None, &allowed);
-    }
 }
 
 /// Reads an input for the linker. It is first read as every other command reads objects, so
@@ -250,48 +241,5 @@ impl Linker {
             })?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
-
-    /// Runs `keep_off_cpu(cpu)` on a new thread allowed `allowed`; returns what it is allowed
-    /// afterwards.
-    fn kept_off(allowed: &CpuSet, cpu: usize) -> CpuSet {
-        let allowed = *allowed;
-        std::thread::spawn(move || {
-            sched_setaffinity(None, &allowed).unwrap();
-            keep_off_cpu(cpu);
-            sched_getaffinity(None).unwrap()
-        })
-        .join()
-        .unwrap()
-    }
-
-    #[test]
-    fn the_reader_leaves_the_linkers_cpu_when_it_has_another() {
-        let allowed = sched_getaffinity(None).unwrap();
-        let cpus: Vec<usize> = (0..CpuSet::MAX_CPU)
-            .filter(|&c| allowed.is_set(c))
-            .collect();
-        let [first, second, ..] = cpus[..] else {
-            eprintln!("SKIPPED: this process may run on one CPU only");
-            return;
-        };
-        let mut two = CpuSet::new();
-        two.set(first);
-        two.set(second);
-        let after = kept_off(&two, first);
-        assert!(!after.is_set(first) && after.is_set(second));
-        // With one CPU, or a CPU it may not run on anyway, nothing changes.
-        let mut one = CpuSet::new();
-        one.set(first);
-        assert!(kept_off(&one, first).is_set(first));
-        let elsewhere = (0..CpuSet::MAX_CPU).find(|&c| !two.is_set(c)).unwrap();
-        let after = kept_off(&two, elsewhere);
-        assert!(after.is_set(first) && after.is_set(second));
     }
 }
