@@ -171,16 +171,7 @@ fn a_header_edited_while_clang_runs_is_not_cached_stale() {
     std::fs::write(&header, "#define VALUE 1\n").unwrap();
     // A clang that takes a second to compile, so that the header changes under it.
     let slow = dir.path().join("slow-clang");
-    std::fs::write(
-        &slow,
-        format!(
-            "#!/bin/sh\ncase \" $* \" in *\" -c \"*) sleep 1;; esac\nexec '{}' \"$@\"\n",
-            which_clang()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    clang_wrapper(&slow, "*\" -c \"*) sleep 1;;");
     let cache = dir.path().join("cache");
     let mut first = bpfgen()
         .env("BPFGEN_CACHE_DIR", &cache)

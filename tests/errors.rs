@@ -208,9 +208,7 @@ fn usage_errors_exit_2() {
 fn clang_older_than_11_is_refused() {
     let dir = scratch();
     let fake = dir.path().join("clang-10");
-    std::fs::write(&fake, "#!/bin/sh\necho 'clang version 10.0.1' >&2\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(&fake, "#!/bin/sh\necho 'clang version 10.0.1' >&2\n");
     let out = run(bpfgen()
         .arg("build")
         .arg("--clang")

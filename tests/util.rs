@@ -388,19 +388,30 @@ pub fn assert_matches_schema(schema: &str, documents: &[u8], dir: &Path) {
 /// A clang that logs each compile (not the `-v` probe) to `log`, then runs the real one.
 pub fn logging_clang(dir: &Path, log: &Path) -> std::path::PathBuf {
     let wrapper = dir.join("clang");
-    let real = which_clang();
-    std::fs::write(
+    clang_wrapper(
         &wrapper,
-        format!(
-            "#!/bin/sh\ncase \" $* \" in *\" -c \"*) echo compile >> '{}';; esac\nexec '{}' \"$@\"\n",
-            log.display(),
-            real
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        &format!("*\" -c \"*) echo compile >> '{}';;", log.display()),
+    );
     wrapper
+}
+
+/// Writes a clang at `path` that first runs the shell `case` arms `arms` on its arguments
+/// (matched as `" $* "`), then the real clang with them.
+pub fn clang_wrapper(path: &Path, arms: &str) {
+    write_script(
+        path,
+        &format!(
+            "#!/bin/sh\ncase \" $* \" in {arms} esac\nexec '{}' \"$@\"\n",
+            which_clang()
+        ),
+    );
+}
+
+/// Writes `text` to `path` as an executable file.
+pub fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// The clang on PATH.

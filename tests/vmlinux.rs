@@ -418,19 +418,14 @@ fn clang_runs_with_a_huge_page_heap_unless_the_user_turns_it_off() {
     );
     let log = dir.path().join("tunables.log");
     let clang = dir.path().join("clang");
-    std::fs::write(
+    clang_wrapper(
         &clang,
-        format!(
-            "#!/bin/sh
-case \" $* \" in *\" -c \"*) echo \"compile $GLIBC_TUNABLES\" >> '{log}';; \
-             *c-header*) echo \"pch $GLIBC_TUNABLES\" >> '{log}';; esac\nexec '{}' \"$@\"\n",
-            which_clang(),
+        &format!(
+            "*\" -c \"*) echo \"compile $GLIBC_TUNABLES\" >> '{log}';; \
+             *c-header*) echo \"pch $GLIBC_TUNABLES\" >> '{log}';;",
             log = log.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&clang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let build = |name: &str, tunables: &str| {
         let out = dir.path().join(name);
         run_ok(
