@@ -8,6 +8,7 @@ mod differential;
 mod errors;
 mod examples;
 mod examples_more;
+mod executable;
 mod fuzz_corpus;
 mod generated_programs;
 mod inspect;

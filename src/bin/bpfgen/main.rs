@@ -29,6 +29,14 @@ mod shell;
 use clap::{Parser, Subcommand};
 use std::ffi::{c_char, c_int};
 
+// Rust's unwinder from GCC's static archive rather than the shared libgcc_s: std names
+// libgcc_s too, but with every symbol it would supply defined already, the linker
+// (`--as-needed`) leaves it out. Loading it cost ~0.13 ms per run here, most of it its
+// constructor's `cpuid` probes, each a trap to the hypervisor.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[link(name = "gcc_eh", kind = "static", modifiers = "-bundle")]
+unsafe extern "C" {}
+
 /// Build eBPF programs: clang to stripped CO-RE objects and libbpf skeletons, without bpftool.
 #[derive(Parser)]
 #[command(name = "bpfgen", version, about, propagate_version = true)]
