@@ -7,7 +7,7 @@ use super::message;
 use crate::btf::raw::kind;
 use crate::btf::table::TypeTable;
 use crate::error::{Error, Result};
-use crate::object::ElfFile;
+use crate::object::{ElfFile, ElfStrings};
 use object::Endianness;
 use object::elf;
 use object::read::elf::{FileHeader, SectionHeader, Sym};
@@ -157,12 +157,14 @@ impl<'a> InputObject<'a> {
             )));
         }
         let table = elf.elf_section_table();
+        let names = ElfStrings::section_names(elf)
+            .map_err(|e| fail(format!("malformed ELF: section names: {e}")))?;
         let mut sections = Vec::new();
         let mut btf_ext = None;
         let mut symtab = None;
         for (index, section) in table.iter().enumerate() {
-            let name = table
-                .section_name(endian, section)
+            let name = names
+                .get(section.sh_name(endian))
                 .map_err(|e| fail(format!("malformed ELF: section #{index} name: {e}")))?;
             let name = String::from_utf8_lossy(name).into_owned();
             let sh_type = section.sh_type(endian).0;
@@ -348,10 +350,12 @@ fn read_symbols(
     let symbols = table
         .symbol_table_by_index(endian, data, object::SectionIndex(symtab))
         .map_err(|e| format!("malformed symbol table: {e}"))?;
+    let names = ElfStrings::symbol_names(table, &symbols, endian, data)
+        .map_err(|e| format!("malformed symbol table: {e}"))?;
     let mut out = Vec::new();
     for (index, sym) in symbols.symbols().iter().enumerate() {
-        let name = symbols
-            .symbol_name(endian, sym)
+        let name = names
+            .get(sym.st_name(endian))
             .map_err(|e| format!("malformed symbol #{index}: {e}"))?;
         let symbol = InputSymbol {
             name: String::from_utf8_lossy(name).into_owned(),

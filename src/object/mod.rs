@@ -4,9 +4,11 @@
 
 #[cfg(feature = "dwarf")]
 mod dwarf;
+mod elf_strings;
 mod model;
 pub mod names;
 mod read;
+pub(crate) use elf_strings::ElfStrings;
 pub use read::{ElfFile, MAX_NAME_LEN, MAX_OBJECT_SIZE, read_elf};
 pub mod sec_def;
 pub mod strip;

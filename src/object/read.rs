@@ -3,6 +3,7 @@
 
 #[cfg(feature = "dwarf")]
 use super::dwarf;
+use super::elf_strings::ElfStrings;
 use super::model::*;
 use super::names;
 use super::sec_def;
@@ -11,7 +12,7 @@ use crate::btf::table::{Kind, Linkage, Ty, TypeTable};
 use crate::diag::Code;
 use crate::error::{Error, Result};
 use object::elf;
-use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
+use object::read::elf::{ElfFile64, FileHeader, SectionHeader, Sym};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol};
 use std::collections::HashMap;
 
@@ -50,13 +51,23 @@ impl BpfObject {
     pub fn from_elf(file: &ElfFile<'_>, object_name: &str) -> Result<Self> {
         let endian = file.endian();
 
+        let malformed = |what: &str, e: String| Error::input(format!("malformed ELF: {what}: {e}"));
+        let section_names =
+            ElfStrings::section_names(file).map_err(|e| malformed("section names", e))?;
+        let symbol_names = ElfStrings::symbol_names(
+            file.elf_section_table(),
+            file.elf_symbol_table(),
+            endian,
+            file.data(),
+        )
+        .map_err(|e| malformed("symbol names", e))?;
         let mut sections = Vec::new();
         let mut section_data: HashMap<usize, &[u8]> = HashMap::new();
         for section in file.sections() {
-            let name = section
-                .name()
-                .map_err(|e| Error::input(format!("malformed ELF: section name: {e}")))?;
             let header = section.elf_section_header();
+            let name = section_names
+                .text(header.sh_name(endian))
+                .map_err(|e| malformed("section name", e))?;
             let kind = classify(name, header.sh_type(endian), header.sh_flags(endian));
             let bytes = section
                 .data()
@@ -76,8 +87,8 @@ impl BpfObject {
             )
             .with_code(Code::LegacyMaps));
         }
-        let symbols = read_symbols(file)?;
-        check_relocations(file)?;
+        let symbols = read_symbols(file, &symbol_names)?;
+        check_relocations(file, &section_names)?;
 
         let data_of = |kind: SectionKind| {
             sections
@@ -118,7 +129,7 @@ impl BpfObject {
             },
             programs: read_programs(&sections, &symbols)?,
             functions: read_functions(&sections, &symbols),
-            code: read_code(file, &sections, &section_data)?,
+            code: read_code(file, &sections, &section_data, &symbol_names)?,
             externs: Vec::new(),
             maps: Vec::new(),
             sections,
@@ -248,22 +259,28 @@ fn read_license(bytes: &[u8]) -> Result<String> {
 
 /// Every relocation must name an existing symbol and lie inside its section, as libbpf
 /// requires when it collects relocations.
-fn check_relocations(file: &ElfFile<'_>) -> Result<()> {
+fn check_relocations(file: &ElfFile<'_>, section_names: &ElfStrings<'_>) -> Result<()> {
+    let endian = file.endian();
     for section in file.sections() {
-        let name = section.name().unwrap_or_default();
+        let name = || {
+            let offset = section.elf_section_header().sh_name(endian);
+            section_names.text(offset).unwrap_or_default()
+        };
         for (offset, relocation) in section.relocations() {
             if let object::RelocationTarget::Symbol(index) = relocation.target()
                 && file.symbol_by_index(index).is_err()
             {
                 return Err(Error::input(format!(
-                    "relocation at offset {offset} of section '{name}' refers to symbol #{}, \
+                    "relocation at offset {offset} of section '{}' refers to symbol #{}, \
                      which does not exist",
+                    name(),
                     index.0
                 )));
             }
             if offset >= section.size() {
                 return Err(Error::input(format!(
-                    "relocation at offset {offset} lies outside section '{name}' ({} bytes)",
+                    "relocation at offset {offset} lies outside section '{}' ({} bytes)",
+                    name(),
                     section.size()
                 )));
             }
@@ -272,13 +289,14 @@ fn check_relocations(file: &ElfFile<'_>) -> Result<()> {
     Ok(())
 }
 
-fn read_symbols(file: &ElfFile<'_>) -> Result<Vec<Symbol>> {
+fn read_symbols(file: &ElfFile<'_>, names: &ElfStrings<'_>) -> Result<Vec<Symbol>> {
+    let endian = file.endian();
     file.symbols()
         .map(|sym| {
-            let name = sym
-                .name()
-                .map_err(|e| Error::input(format!("malformed ELF: symbol name: {e}")))?;
             let raw = sym.elf_symbol();
+            let name = names
+                .text(raw.st_name(endian))
+                .map_err(|e| Error::input(format!("malformed ELF: symbol name: {e}")))?;
             Ok(Symbol {
                 name: name.to_string(),
                 section: sym.section_index().map(|i| i.0),
@@ -356,7 +374,9 @@ fn read_code(
     file: &ElfFile<'_>,
     sections: &[Section],
     section_data: &HashMap<usize, &[u8]>,
+    symbol_names: &ElfStrings<'_>,
 ) -> Result<Vec<CodeSection>> {
+    let endian = file.endian();
     let mut code = Vec::new();
     for section in sections
         .iter()
@@ -370,7 +390,8 @@ fn read_code(
             if let object::RelocationTarget::Symbol(index) = relocation.target() {
                 let symbol = file
                     .symbol_by_index(index)
-                    .and_then(|s| s.name())
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| symbol_names.text(s.elf_symbol().st_name(endian)))
                     .map_err(|e| Error::input(format!("malformed ELF: symbol: {e}")))?;
                 relocations.push(CodeRelocation {
                     offset,
