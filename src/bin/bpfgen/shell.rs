@@ -2,7 +2,6 @@
 //! generated from the command-line definition so they never drift from it.
 
 use crate::ExitStatus;
-use clap::CommandFactory;
 use std::io::Write;
 
 /// Print a completion script for a shell.
@@ -21,7 +20,7 @@ pub struct CompletionsOpts {
 
 impl CompletionsOpts {
     pub fn run(self) -> anyhow::Result<ExitStatus> {
-        let mut command = crate::Cli::command();
+        let mut command = crate::command_line();
         let mut out = Vec::new();
         clap_complete::generate(self.shell, &mut command, "bpfgen", &mut out);
         std::io::stdout().lock().write_all(&out)?;
@@ -37,7 +36,7 @@ pub struct ManOpts {}
 impl ManOpts {
     pub fn run(self) -> anyhow::Result<ExitStatus> {
         let mut out = Vec::new();
-        clap_mangen::Man::new(crate::Cli::command()).render(&mut out)?;
+        clap_mangen::Man::new(crate::command_line()).render(&mut out)?;
         std::io::stdout().lock().write_all(&out)?;
         Ok(ExitStatus::SUCCESS)
     }
