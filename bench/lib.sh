@@ -21,7 +21,38 @@ median_ms() {
         local end=${EPOCHREALTIME//[!0-9]/}
         times+=($((end - start)))
     done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
+    median_of_us 1 "${times[@]}"
+}
+
+# paired_medians_ms A B ARGS...: runs A and B (functions or programs, each given ARGS) $runs
+# times each, alternately, after one warm-up each, and prints their two medians in ms with
+# two decimals. On a machine whose speed drifts, slow spells then fall on both alike, where
+# all runs of A and then all of B can give A a quiet minute and B a busy one.
+paired_medians_ms() {
+    local a=$1 b=$2
+    shift 2
+    "$a" "$@" >/dev/null 2>&1
+    "$b" "$@" >/dev/null 2>&1
+    local times_a=() times_b=()
+    for _ in $(seq "$runs"); do
+        local start=${EPOCHREALTIME//[!0-9]/}
+        "$a" "$@" >/dev/null 2>&1
+        local middle=${EPOCHREALTIME//[!0-9]/}
+        "$b" "$@" >/dev/null 2>&1
+        local end=${EPOCHREALTIME//[!0-9]/}
+        times_a+=($((middle - start)))
+        times_b+=($((end - middle)))
+    done
+    echo "$(median_of_us 2 "${times_a[@]}") $(median_of_us 2 "${times_b[@]}")"
+}
+
+# median_of_us DECIMALS TIMES...: the median of TIMES (microseconds), in ms with DECIMALS
+# decimals.
+median_of_us() {
+    local decimals=$1
+    shift
+    printf '%s\n' "$@" | sort -n |
+        awk -v d="$decimals" '{ a[NR] = $1 } END { printf "%.*f", d, a[int((NR + 1) / 2)] / 1000 }'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

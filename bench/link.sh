@@ -5,7 +5,8 @@
 # step, with vmlinux.h types to deduplicate), and the 40 programs of bench/make-corpus.sh
 # together (a tool collection linked into one object: each input brings its own copy of the
 # kernel types it uses). Checks first that .BTF and .BTF.ext are the same bytes. Each run
-# writes a new output file (both tools). Not a test: nothing here asserts.
+# writes a new output file (both tools); the two tools' runs alternate. Not a test: nothing
+# here asserts.
 # Usage: bench/link.sh [RUNS]   (default 10; medians are reported)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,9 +48,8 @@ for case in three-files bootstrap corpus; do
     run=0
     ours() { run=$((run + 1)); "$bpfgen" gen object "$scratch/ours.$run.o" "$@"; }
     theirs() { run=$((run + 1)); bpftool gen object "$scratch/theirs.$run.o" "$@"; }
-    mine=$(median_ms ours "$@")
-    ref=$(median_ms theirs "$@")
-    echo "$case ($# input(s)), $runs runs each, medians"
+    read -r mine ref < <(paired_medians_ms ours theirs "$@")
+    echo "$case ($# input(s)), $runs runs each, alternating, medians"
     echo "  bpfgen gen object   ${mine} ms"
     echo "  bpftool gen object  ${ref} ms"
     echo "  ratio (bpfgen / bpftool): $(ratio "$mine" "$ref")"
