@@ -18,13 +18,14 @@ type Sections<'data> = SectionTable<'data, elf::FileHeader64<Endianness>>;
 pub(crate) struct ElfStrings<'data>(&'data [u8]);
 
 impl<'data> ElfStrings<'data> {
-    /// The section names of `file` (its `e_shstrndx` section).
+    /// The section names of `file` (its `e_shstrndx` section; none when it has none).
     pub(crate) fn section_names(file: &ElfFile64<'data, Endianness>) -> Result<Self, String> {
         let (endian, data) = (file.endian(), file.data());
-        let index = file
-            .elf_header()
-            .shstrndx(endian, data)
-            .map_err(|e| e.to_string())?;
+        let header = file.elf_header();
+        if header.e_shstrndx(endian) == elf::SHN_UNDEF {
+            return Ok(ElfStrings(&[]));
+        }
+        let index = header.shstrndx(endian, data).map_err(|e| e.to_string())?;
         Self::in_section(file.elf_section_table(), endian, data, index as usize)
     }
 
@@ -38,13 +39,17 @@ impl<'data> ElfStrings<'data> {
         Self::in_section(sections, endian, data, symbols.string_section().0)
     }
 
-    /// The string table in section `index`.
+    /// The string table in section `index`; none (every name is then an error) for index 0,
+    /// which an object without section names or without symbols has.
     fn in_section(
         sections: &Sections<'data>,
         endian: Endianness,
         data: &'data [u8],
         index: usize,
     ) -> Result<Self, String> {
+        if index == 0 {
+            return Ok(ElfStrings(&[]));
+        }
         let section = sections
             .section(SectionIndex(index))
             .map_err(|e| e.to_string())?;
@@ -91,5 +96,22 @@ mod tests {
                 .unwrap_err()
                 .contains("past the string table's end")
         );
+    }
+
+    #[test]
+    fn an_object_without_sections_has_no_names_and_no_error() {
+        // An ELF64 header (ET_REL, EM_BPF) and nothing else: no sections, e_shstrndx 0.
+        let mut header = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+        header.resize(16, 0);
+        for (value, size) in [(1u64, 2), (247, 2), (1, 4), (0, 8), (0, 8), (0, 8)] {
+            header.extend(&value.to_le_bytes()[..size]);
+        }
+        header.extend(0u32.to_le_bytes()); // e_flags
+        for value in [64u16, 0, 0, 64, 0, 0] {
+            header.extend(value.to_le_bytes());
+        }
+        let file = ElfFile64::<Endianness>::parse(&*header).unwrap();
+        let names = ElfStrings::section_names(&file).unwrap();
+        assert!(names.get(0).is_err());
     }
 }
