@@ -45,15 +45,9 @@ impl gimli::Relocate for Relocations {
 type Reader<'a> = RelocateReader<EndianSlice<'a, RunTimeEndian>, Relocations>;
 
 /// Every line row of the object's DWARF, by section and offset; empty when there is no
-/// DWARF or it cannot be read (source lines are a convenience, never a reason to fail), and
-/// when the object has no code for a row to be in (a file of maps and types only: its DWARF
-/// is not read at all).
+/// DWARF or it cannot be read (source lines are a convenience, never a reason to fail).
 pub(super) fn read_lines(file: &ElfFile64<Endianness>) -> Vec<DwarfLine> {
-    // clang gives every object a `.text`, empty when the code is all in other sections.
-    let has_code = file
-        .sections()
-        .any(|s| s.kind() == object::SectionKind::Text && s.size() > 0);
-    if !has_code || file.section_by_name(".debug_line").is_none() {
+    if file.section_by_name(".debug_line").is_none() {
         return Vec::new();
     }
     lines(file).unwrap_or_default()

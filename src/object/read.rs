@@ -117,7 +117,12 @@ impl BpfObject {
         let has_line_info = btf_ext
             .as_ref()
             .is_some_and(|ext| ext.sections.iter().any(|s| !s.lines.is_empty()));
-        let dwarf_lines = if has_line_info {
+        // DWARF rows are only ever looked up for code: an object without any (maps and types
+        // only; clang still gives it an empty `.text`) has no DWARF worth reading.
+        let has_code = sections
+            .iter()
+            .any(|s| matches!(s.kind, SectionKind::Program | SectionKind::Text) && s.size > 0);
+        let dwarf_lines = if has_line_info || !has_code {
             Vec::new()
         } else {
             dwarf_lines(file)
