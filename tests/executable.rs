@@ -1,6 +1,7 @@
 //! How the `bpfgen` executable is linked on Linux with glibc (build.rs and the `gcc_eh` link in
 //! the binary's main.rs): at a fixed address, so the loader applies no relative relocations at
-//! start-up, and without the shared libgcc_s, whose load and constructor cost every run.
+//! start-up, without the shared libgcc_s, whose load and constructor cost every run, and with
+//! libelf and zlib from their static archives when build.rs found them.
 
 use object::Endianness;
 use object::elf;
@@ -45,5 +46,23 @@ fn the_executable_is_position_dependent_and_does_not_load_libgcc_s() {
     assert!(
         !needed.iter().any(|name| name.starts_with("libgcc_s")),
         "bpfgen loads libgcc_s: {needed:?}"
+    );
+}
+
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn libelf_and_zlib_are_linked_in_when_build_rs_found_their_archives() {
+    let Some(dir) = option_env!("BPFGEN_STATIC_ARCHIVES") else {
+        eprintln!("SKIPPED: build.rs found no static libelf and zlib to link (see build.rs)");
+        return;
+    };
+    let data = std::fs::read(env!("CARGO_BIN_EXE_bpfgen")).unwrap();
+    let file = ElfFile64::<Endianness>::parse(&*data).unwrap();
+    let needed = needed_libraries(&file, &data);
+    assert!(
+        !needed
+            .iter()
+            .any(|name| name.starts_with("libelf") || name.starts_with("libz")),
+        "bpfgen loads libelf or zlib although build.rs offered their archives in {dir}: {needed:?}"
     );
 }
