@@ -1,6 +1,7 @@
 //! How the `bpfgen` executable is linked on Linux with glibc (build.rs and the `gcc_eh` link in
 //! the binary's main.rs): at a fixed address, so the loader applies no relative relocations at
-//! start-up, without the shared libgcc_s, whose load and constructor cost every run, and with
+//! start-up, without the shared libgcc_s, whose load and constructor cost every run, or libm
+//! (main.rs defines `pow` and `log2`, the functions it supplied), and with
 //! libelf and zlib from their static archives when build.rs found them.
 
 use object::Endianness;
@@ -30,7 +31,7 @@ fn needed_libraries(file: &ElfFile64<'_, Endianness>, data: &[u8]) -> Vec<String
 
 #[test]
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn the_executable_is_position_dependent_and_does_not_load_libgcc_s() {
+fn the_executable_is_position_dependent_and_loads_neither_libgcc_s_nor_libm() {
     let data = std::fs::read(env!("CARGO_BIN_EXE_bpfgen")).unwrap();
     let file = ElfFile64::<Endianness>::parse(&*data).unwrap();
     assert_eq!(
@@ -46,6 +47,10 @@ fn the_executable_is_position_dependent_and_does_not_load_libgcc_s() {
     assert!(
         !needed.iter().any(|name| name.starts_with("libgcc_s")),
         "bpfgen loads libgcc_s: {needed:?}"
+    );
+    assert!(
+        !needed.iter().any(|name| name.starts_with("libm.so")),
+        "bpfgen loads libm (main.rs defines the pow and log2 it used): {needed:?}"
     );
 }
 
