@@ -19,6 +19,10 @@
 //!
 //! The library, and whatever a user links it into, are left alone: every argument applies to
 //! this package's binaries only.
+//!
+//! For the library it compiles the clang fork server (`src/toolchain/fork_server.c`) into a
+//! shared object that `src/toolchain/fork_server.rs` embeds: a preloaded library is the one
+//! way into a clang process before its `main`, and it must be a native shared object.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,17 +35,35 @@ fn main() {
     if os != "linux" || env != "gnu" {
         return;
     }
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    compile_fork_server(&out_dir);
     println!("cargo:rustc-link-arg-bins=-no-pie");
-    if std::env::var_os("CARGO_FEATURE_LOAD").is_some() {
-        let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-        if let Some(dir) = static_archive_dir(&out_dir) {
-            // GNU ld searches every -L directory, wherever it stands, before the system's own,
-            // and in a directory holding only `libelf.a` it takes the archive for `-lelf`.
-            println!("cargo:rustc-link-arg-bins=-L{}", dir.display());
-            // For tests/executable.rs, which checks that the archives reached the link.
-            println!("cargo:rustc-env=BPFGEN_STATIC_ARCHIVES={}", dir.display());
-        }
+    let links_libbpf = std::env::var_os("CARGO_FEATURE_LOAD").is_some();
+    if let Some(dir) = links_libbpf.then(|| static_archive_dir(&out_dir)).flatten() {
+        // GNU ld searches every -L directory, wherever it stands, before the system's own,
+        // and in a directory holding only `libelf.a` it takes the archive for `-lelf`.
+        println!("cargo:rustc-link-arg-bins=-L{}", dir.display());
+        // For tests/executable.rs, which checks that the archives reached the link.
+        println!("cargo:rustc-env=BPFGEN_STATIC_ARCHIVES={}", dir.display());
     }
+}
+
+/// Compiles the fork server's C source into `OUT_DIR/fork_server.so` with the target's C
+/// compiler (the one that links Rust programs).
+fn compile_fork_server(out_dir: &Path) {
+    let source = "src/toolchain/fork_server.c";
+    println!("cargo:rerun-if-changed={source}");
+    let output = out_dir.join("fork_server.so");
+    let compiler = cc::Build::new().cargo_metadata(false).get_compiler();
+    let status = compiler
+        .to_command()
+        .args(["-O2", "-Wall", "-shared", "-fPIC", "-o"])
+        .arg(&output)
+        .arg(source)
+        .args(["-Wl,--as-needed", "-ldl"])
+        .status()
+        .unwrap_or_else(|e| panic!("running the C compiler for {source}: {e}"));
+    assert!(status.success(), "compiling {source} failed ({status})");
 }
 
 /// A directory holding links to the system's `libelf.a` and `libz.a`, or `None` when either

@@ -186,7 +186,7 @@ pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun 
         Ok(args) => args,
         Err(e) => return failed(e),
     };
-    let output = match clang.command().args(&args).output() {
+    let output = match clang.output(clang.command().args(&args)) {
         Ok(output) => output,
         Err(e) => return failed(Error::io(clang.path(), &e)),
     };

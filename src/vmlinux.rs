@@ -376,13 +376,15 @@ impl Pch {
         cache
             .get_or_create("pch", &self.key, &self.name, |pch| {
                 let output = clang
-                    .command()
-                    .args(&self.flags)
-                    .args(["-x", "c-header"])
-                    .arg(&self.header)
-                    .arg("-o")
-                    .arg(pch)
-                    .output()
+                    .output(
+                        clang
+                            .command()
+                            .args(&self.flags)
+                            .args(["-x", "c-header"])
+                            .arg(&self.header)
+                            .arg("-o")
+                            .arg(pch),
+                    )
                     .map_err(|e| Error::io(clang.path(), &e))?;
                 if output.status.success() && output.stderr.is_empty() {
                     Ok(())

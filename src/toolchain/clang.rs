@@ -1,5 +1,6 @@
 //! Finding clang, reading its version, and asking it for the host's system include directories.
 
+use super::fork_server::ClangRunner;
 use crate::error::{Error, Result};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -56,6 +57,8 @@ pub struct Clang {
     system_includes: Vec<PathBuf>,
     /// Whether this run asked the binary itself rather than the cache.
     newly_probed: bool,
+    /// Runs its compiles (through a fork server from the second on).
+    runner: ClangRunner,
 }
 
 impl Clang {
@@ -128,6 +131,7 @@ impl Clang {
             path,
             version,
             newly_probed,
+            runner: ClangRunner::default(),
         })
     }
 
@@ -149,6 +153,14 @@ impl Clang {
             with_huge_page_heap(std::env::var_os(GLIBC_TUNABLES)),
         );
         command
+    }
+
+    /// Runs a command made by [`Clang::command`] to its end: its exit status and stderr
+    /// (stdout is discarded). From a process's second run on, the run is a fork of a clang
+    /// that is already started, which saves most of clang's start-up
+    /// (`fork_server.rs`); the outputs are the same.
+    pub fn output(&self, command: &mut Command) -> std::io::Result<std::process::Output> {
+        self.runner.output(command)
     }
 
     /// Its version.

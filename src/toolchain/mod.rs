@@ -3,6 +3,7 @@
 
 mod arch;
 mod clang;
+mod fork_server;
 
 pub use arch::{BpfTarget, TargetArch};
 pub use clang::{Clang, ClangVersion};
