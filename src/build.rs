@@ -501,9 +501,12 @@ fn compile_with_pch(
         run = compile::compile(clang, &plain, source);
     }
     if let (Some(Ok(Made::InProgress)), Some(pch), Ok(compiled)) = (&made, &pch, &mut run.outcome) {
-        compiled
-            .headers
-            .insert(0, pch.header().to_string_lossy().into_owned());
+        // Once, as with the precompiled header: a plain compile of a source that includes
+        // the header by the same path lists it already.
+        let header = pch.header().to_string_lossy().into_owned();
+        if !compiled.headers.contains(&header) {
+            compiled.headers.insert(0, header);
+        }
     }
     let compiled = run.outcome.and_then(|compiled| {
         Ok(CachedCompile {
