@@ -82,3 +82,48 @@ fn parallel_and_serial_builds_write_the_same_files() {
         }
     }
 }
+
+#[test]
+fn builds_with_and_without_the_clang_fork_server_write_the_same_files() {
+    let dir = scratch();
+    let sources: Vec<_> = std::fs::read_dir(example(""))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".bpf.c"))
+        .collect();
+    assert!(sources.len() > 2, "{sources:?}");
+    for server in ["1", "0"] {
+        // A cache of its own each: every source compiled, none served from the other build.
+        run_ok(
+            bpfgen()
+                .env(
+                    "BPFGEN_CACHE_DIR",
+                    dir.path().join(format!("cache-{server}")),
+                )
+                .env("BPFGEN_CLANG_FORK_SERVER", server)
+                .arg("build")
+                .args(&sources)
+                .args(["-j", "2", "-o"])
+                .arg(dir.path().join(server)),
+        );
+    }
+    let mut compared = 0;
+    for entry in std::fs::read_dir(dir.path().join("1")).unwrap() {
+        let name = entry.unwrap().file_name();
+        let read = |server: &str| {
+            let out = dir.path().join(server);
+            let bytes = std::fs::read(out.join(&name)).unwrap();
+            // Dependency files name their own output directory and cache (vmlinux.h).
+            let cache = dir.path().join(format!("cache-{server}"));
+            String::from_utf8_lossy(&bytes)
+                .replace(&*out.to_string_lossy(), "OUT")
+                .replace(&*cache.to_string_lossy(), "CACHE")
+        };
+        assert!(
+            read("1") == read("0"),
+            "{name:?} differs with the fork server"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 3 * sources.len(), "{compared} files");
+}
