@@ -127,3 +127,43 @@ fn builds_with_and_without_the_clang_fork_server_write_the_same_files() {
     }
     assert!(compared >= 3 * sources.len(), "{compared} files");
 }
+
+#[test]
+fn dwarf_4_and_clangs_default_dwarf_5_give_the_same_objects() {
+    // bpfgen compiles with -gdwarf-4 (faster; every output is stripped of DWARF); a user's
+    // own -gdwarf-5 after `--` wins, and must not change a byte of what is written.
+    let dir = scratch();
+    let sources: Vec<_> = std::fs::read_dir(example(""))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".bpf.c"))
+        .collect();
+    for (name, extra) in [("4", None), ("5", Some("-gdwarf-5"))] {
+        let mut command = bpfgen();
+        command
+            .env("BPFGEN_CACHE_DIR", dir.path().join(format!("cache-{name}")))
+            .arg("build")
+            .args(&sources)
+            .arg("-o")
+            .arg(dir.path().join(name));
+        if let Some(flag) = extra {
+            command.args(["--", flag]);
+        }
+        run_ok(&mut command);
+    }
+    for source in &sources {
+        let stem = source
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".bpf.c", "");
+        for suffix in [".bpf.o", ".skel.h"] {
+            let file = format!("{stem}{suffix}");
+            let read = |name: &str| std::fs::read(dir.path().join(name).join(&file)).unwrap();
+            assert!(
+                read("4") == read("5"),
+                "{file} differs between DWARF 4 and 5"
+            );
+        }
+    }
+}
