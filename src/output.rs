@@ -2,8 +2,9 @@
 //! the previous output, and leaves no temporary file behind.
 //!
 //! Each file is staged as an unnamed `O_TMPFILE` inode in its destination directory; only on
-//! commit does it get a name (linked under a temporary name and renamed over the destination
-//! at once), so a process killed while staging leaves nothing at all. Where the filesystem
+//! commit does it get a name (linked as the destination when there is none yet, else linked
+//! under a temporary name and renamed over the destination at once), so a process killed
+//! while staging leaves nothing at all. Where the filesystem
 //! has no `O_TMPFILE`, a named temporary sibling is used instead.
 //!
 //! A file that already holds the bytes to be written is left alone (no temporary, no rename,
@@ -133,12 +134,17 @@ fn dir_holds_exactly(dir: &Path, files: &[(&str, &[u8])]) -> bool {
             .all(|(relative, bytes)| holds(&dir.join(relative), bytes))
 }
 
-/// Names an unnamed inode `path`: linked under a random temporary name (retried on a
-/// clash), then renamed over `path`.
+/// Names an unnamed inode `path`: linked as `path` at once when nothing is there (the name
+/// appears with the whole file behind it, one directory change, as a plain create would
+/// make), else linked under a random temporary name (retried on a clash) and renamed over
+/// `path`.
 fn publish(file: &std::fs::File, path: &Path) -> Result<()> {
     use std::os::fd::AsRawFd;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    if rustix::fs::linkat(CWD, proc_path.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW).is_ok() {
+        return Ok(());
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let linked = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
