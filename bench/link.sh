@@ -43,11 +43,13 @@ for case in three-files bootstrap corpus; do
     "$bpfgen" gen object "$scratch/ours.o" "$@"
     bpftool gen object "$scratch/theirs.o" "$@"
     same_btf "$scratch/ours.o" "$scratch/theirs.o"
-    # Every run writes a new file, as a clean build does: bpfgen's skip-if-unchanged write is
-    # not what this measures.
+    # Every run writes a new file, as a clean build does (named per case: a name an earlier
+    # case wrote would be a replacement, which bpfgen makes atomically, by rename, and
+    # bpftool by truncating the old file in place): bpfgen's skip-if-unchanged write is not
+    # what this measures.
     run=0
-    ours() { run=$((run + 1)); "$bpfgen" gen object "$scratch/ours.$run.o" "$@"; }
-    theirs() { run=$((run + 1)); bpftool gen object "$scratch/theirs.$run.o" "$@"; }
+    ours() { run=$((run + 1)); "$bpfgen" gen object "$scratch/ours.$case.$run.o" "$@"; }
+    theirs() { run=$((run + 1)); bpftool gen object "$scratch/theirs.$case.$run.o" "$@"; }
     read -r mine ref < <(paired_medians_ms ours theirs "$@")
     echo "$case ($# input(s)), $runs runs each, alternating, medians"
     echo "  bpfgen gen object   ${mine} ms"
