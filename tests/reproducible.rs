@@ -83,49 +83,65 @@ fn parallel_and_serial_builds_write_the_same_files() {
     }
 }
 
-#[test]
-fn builds_with_and_without_the_clang_fork_server_write_the_same_files() {
-    let dir = scratch();
+/// Every example's `.bpf.c`.
+fn example_sources() -> Vec<std::path::PathBuf> {
     let sources: Vec<_> = std::fs::read_dir(example(""))
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.to_string_lossy().ends_with(".bpf.c"))
         .collect();
     assert!(sources.len() > 2, "{sources:?}");
-    for server in ["1", "0"] {
-        // A cache of its own each: every source compiled, none served from the other build.
-        run_ok(
-            bpfgen()
-                .env(
-                    "BPFGEN_CACHE_DIR",
-                    dir.path().join(format!("cache-{server}")),
-                )
-                .env("BPFGEN_CLANG_FORK_SERVER", server)
-                .arg("build")
-                .args(&sources)
-                .args(["-j", "2", "-o"])
-                .arg(dir.path().join(server)),
-        );
-    }
+    sources
+}
+
+/// Builds every example (`-j 2`) into `dir/<name>` with a cache of its own, so that each
+/// source is compiled and none is served from another build; `variant` adds that build's
+/// environment or trailing clang arguments.
+fn build_examples(dir: &Path, name: &str, variant: impl FnOnce(&mut std::process::Command)) {
+    let mut command = bpfgen();
+    command
+        .env("BPFGEN_CACHE_DIR", dir.join(format!("cache-{name}")))
+        .arg("build")
+        .args(example_sources())
+        .args(["-j", "2", "-o"])
+        .arg(dir.join(name));
+    variant(&mut command);
+    run_ok(&mut command);
+}
+
+/// Asserts that the builds `a` and `b` of [`build_examples`] wrote the same files (each
+/// depfile with its own output directory and cache, which it names, made alike).
+fn assert_same_outputs(dir: &Path, a: &str, b: &str) {
     let mut compared = 0;
-    for entry in std::fs::read_dir(dir.path().join("1")).unwrap() {
-        let name = entry.unwrap().file_name();
-        let read = |server: &str| {
-            let out = dir.path().join(server);
-            let bytes = std::fs::read(out.join(&name)).unwrap();
-            // Dependency files name their own output directory and cache (vmlinux.h).
-            let cache = dir.path().join(format!("cache-{server}"));
+    for entry in std::fs::read_dir(dir.join(a)).unwrap() {
+        let file = entry.unwrap().file_name();
+        let read = |name: &str| {
+            let out = dir.join(name);
+            let cache = dir.join(format!("cache-{name}"));
+            let bytes = std::fs::read(out.join(&file)).unwrap();
             String::from_utf8_lossy(&bytes)
                 .replace(&*out.to_string_lossy(), "OUT")
                 .replace(&*cache.to_string_lossy(), "CACHE")
         };
-        assert!(
-            read("1") == read("0"),
-            "{name:?} differs with the fork server"
-        );
+        assert!(read(a) == read(b), "{file:?} differs between {a} and {b}");
         compared += 1;
     }
-    assert!(compared >= 3 * sources.len(), "{compared} files");
+    let expected = 3 * example_sources().len();
+    assert!(
+        compared >= expected,
+        "{compared} files, expected {expected}"
+    );
+}
+
+#[test]
+fn builds_with_and_without_the_clang_fork_server_write_the_same_files() {
+    let dir = scratch();
+    for (name, server) in [("server", "1"), ("no-server", "0")] {
+        build_examples(dir.path(), name, |command| {
+            command.env("BPFGEN_CLANG_FORK_SERVER", server);
+        });
+    }
+    assert_same_outputs(dir.path(), "server", "no-server");
 }
 
 #[test]
@@ -133,37 +149,9 @@ fn dwarf_4_and_clangs_default_dwarf_5_give_the_same_objects() {
     // bpfgen compiles with -gdwarf-4 (faster; every output is stripped of DWARF); a user's
     // own -gdwarf-5 after `--` wins, and must not change a byte of what is written.
     let dir = scratch();
-    let sources: Vec<_> = std::fs::read_dir(example(""))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.to_string_lossy().ends_with(".bpf.c"))
-        .collect();
-    for (name, extra) in [("4", None), ("5", Some("-gdwarf-5"))] {
-        let mut command = bpfgen();
-        command
-            .env("BPFGEN_CACHE_DIR", dir.path().join(format!("cache-{name}")))
-            .arg("build")
-            .args(&sources)
-            .arg("-o")
-            .arg(dir.path().join(name));
-        if let Some(flag) = extra {
-            command.args(["--", flag]);
-        }
-        run_ok(&mut command);
-    }
-    for source in &sources {
-        let stem = source
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .replace(".bpf.c", "");
-        for suffix in [".bpf.o", ".skel.h"] {
-            let file = format!("{stem}{suffix}");
-            let read = |name: &str| std::fs::read(dir.path().join(name).join(&file)).unwrap();
-            assert!(
-                read("4") == read("5"),
-                "{file} differs between DWARF 4 and 5"
-            );
-        }
-    }
+    build_examples(dir.path(), "dwarf-4", |_| {});
+    build_examples(dir.path(), "dwarf-5", |command| {
+        command.args(["--", "-gdwarf-5"]);
+    });
+    assert_same_outputs(dir.path(), "dwarf-4", "dwarf-5");
 }
