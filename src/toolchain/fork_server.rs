@@ -10,9 +10,9 @@
 //!
 //! The server starts at a process's second clang run (one compile gains nothing from it), only
 //! on Linux with glibc, only for an ELF clang (not a wrapper script), only when the user's
-//! environment preloads nothing (`LD_PRELOAD`), and
-//! serves only runs of the program and environment it was started with, in bpfgen's working
-//! directory. `BPFGEN_CLANG_FORK_SERVER=0` turns it off. Whenever the server cannot take a run
+//! environment preloads nothing (`LD_PRELOAD`), and serves only runs of the program and
+//! environment it was started with, in bpfgen's working directory.
+//! `BPFGEN_CLANG_FORK_SERVER=0` turns it off. Whenever the server cannot take a run
 //! (it did not start, it went away, it lost the child's status), the run is made as a process
 //! of its own, as without it. stdin and stdout are `/dev/null` either way: bpfgen reads a
 //! compile's status and messages (stderr) and its output files, never its stdout.
