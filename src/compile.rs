@@ -193,7 +193,7 @@ pub fn compile(clang: &Clang, opts: &CompileOptions, source: &Path) -> ClangRun 
         Ok(args) => args,
         Err(e) => return failed(e),
     };
-    let output = match clang.output(clang.command().args(&args)) {
+    let output = match clang.run(&args) {
         Ok(output) => output,
         Err(e) => return failed(Error::io(clang.path(), &e)),
     };

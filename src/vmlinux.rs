@@ -9,6 +9,7 @@ use crate::compile::{self, CompileOptions};
 use crate::error::{Error, Result};
 use crate::toolchain::Clang;
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -301,7 +302,7 @@ pub struct Pch {
     /// The precompiled header's path (`<cache>/pch/<key>/<header's name>.pch`).
     pub path: PathBuf,
     header: PathBuf,
-    flags: Vec<std::ffi::OsString>,
+    flags: Vec<OsString>,
     key: String,
     /// The entry's file name.
     name: String,
@@ -375,16 +376,15 @@ impl Pch {
         }
         cache
             .get_or_create("pch", &self.key, &self.name, |pch| {
+                let header = [
+                    OsStr::new("-x"),
+                    OsStr::new("c-header"),
+                    self.header.as_os_str(),
+                    OsStr::new("-o"),
+                    pch.as_os_str(),
+                ];
                 let output = clang
-                    .output(
-                        clang
-                            .command()
-                            .args(&self.flags)
-                            .args(["-x", "c-header"])
-                            .arg(&self.header)
-                            .arg("-o")
-                            .arg(pch),
-                    )
+                    .run(self.flags.iter().map(OsString::as_os_str).chain(header))
                     .map_err(|e| Error::io(clang.path(), &e))?;
                 if output.status.success() && output.stderr.is_empty() {
                     Ok(())

@@ -155,12 +155,16 @@ impl Clang {
         command
     }
 
-    /// Runs a command made by [`Clang::command`] to its end: its exit status and stderr
-    /// (stdout is discarded). From a process's second run on, the run is a fork of a clang
-    /// that is already started, which saves most of clang's start-up
-    /// (`fork_server.rs`); the outputs are the same.
-    pub fn output(&self, command: &mut Command) -> std::io::Result<std::process::Output> {
-        self.runner.output(command)
+    /// Runs this clang with `args` (a compile or a precompiled header) as [`Clang::command`]
+    /// makes it, to its end: its exit status and stderr (stdout is discarded). From a
+    /// process's second run on, the run is a fork of a clang that is already started, which
+    /// saves most of clang's start-up (`fork_server.rs`); the outputs are the same.
+    pub fn run<I, S>(&self, args: I) -> std::io::Result<std::process::Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.runner.output(self.command().args(args))
     }
 
     /// Its version.
