@@ -85,6 +85,22 @@ struct SubskeletonOpts {
 }
 
 impl Opts {
+    /// `gen object` with these options (for a command line read without clap).
+    pub fn object(opts: crate::link::ObjectOpts) -> Self {
+        Self {
+            what: What::Object(opts),
+        }
+    }
+
+    /// The options of a `gen object` command line, `None` for the other `gen` subcommands.
+    #[cfg(test)]
+    pub fn into_object(self) -> Option<crate::link::ObjectOpts> {
+        match self.what {
+            What::Object(opts) => Some(opts),
+            _ => None,
+        }
+    }
+
     pub fn run(self) -> anyhow::Result<ExitStatus> {
         match self.what {
             What::Skeleton(opts) => opts.run(),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// Link BPF objects into one: same-named sections merged, externs resolved against
 /// definitions, BTF merged and deduplicated, DWARF dropped. With one input, this is the
 /// DWARF-stripped object libbpf-bootstrap makes with `bpftool gen object`.
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, PartialEq)]
 #[command(
     after_help = "Examples:\n  bpfgen gen object prog.bpf.o main.o lib.o maps.o\n  \
                         bpfgen gen object stripped.bpf.o prog.tmp.bpf.o\n\n\
@@ -25,6 +25,11 @@ pub struct ObjectOpts {
 }
 
 impl ObjectOpts {
+    /// Links `inputs` into `output`.
+    pub fn new(output: PathBuf, inputs: Vec<PathBuf>) -> Self {
+        Self { output, inputs }
+    }
+
     pub fn run(self) -> anyhow::Result<ExitStatus> {
         let inputs = self
             .inputs
