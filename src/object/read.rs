@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader, Sym};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol};
-use std::collections::HashMap;
 
 /// The largest object bpfgen reads; real BPF objects are kilobytes to a few megabytes.
 pub const MAX_OBJECT_SIZE: usize = 256 << 20;
@@ -62,7 +61,8 @@ impl BpfObject {
         )
         .map_err(|e| malformed("symbol names", e))?;
         let mut sections = Vec::new();
-        let mut section_data: HashMap<usize, &[u8]> = HashMap::new();
+        // Each section's bytes, in the order of `sections`.
+        let mut section_bytes = Vec::new();
         for section in file.sections() {
             let header = section.elf_section_header();
             let name = section_names
@@ -72,7 +72,7 @@ impl BpfObject {
             let bytes = section
                 .data()
                 .map_err(|e| Error::input(format!("malformed ELF: section '{name}' data: {e}")))?;
-            section_data.insert(section.index().0, bytes);
+            section_bytes.push(bytes);
             sections.push(Section {
                 index: section.index().0,
                 name: name.to_string(),
@@ -91,10 +91,8 @@ impl BpfObject {
         check_relocations(file, &section_names)?;
 
         let data_of = |kind: SectionKind| {
-            sections
-                .iter()
-                .find(|s| s.kind == kind)
-                .and_then(|s| section_data.get(&s.index).copied())
+            let position = sections.iter().position(|s| s.kind == kind)?;
+            Some(section_bytes[position])
         };
         let license = data_of(SectionKind::License)
             .map(read_license)
@@ -134,7 +132,7 @@ impl BpfObject {
             },
             programs: read_programs(&sections, &symbols)?,
             functions: read_functions(&sections, &symbols),
-            code: read_code(file, &sections, &section_data, &symbol_names)?,
+            code: read_code(file, &sections, &section_bytes, &symbol_names)?,
             externs: Vec::new(),
             maps: Vec::new(),
             sections,
@@ -374,18 +372,20 @@ fn read_functions(sections: &[Section], symbols: &[Symbol]) -> Vec<Function> {
     functions
 }
 
-/// The instructions of every executable section and the symbols their relocations name.
+/// The instructions of every executable section and the symbols their relocations name
+/// (`section_bytes`: each section's bytes, in the order of `sections`).
 fn read_code(
     file: &ElfFile<'_>,
     sections: &[Section],
-    section_data: &HashMap<usize, &[u8]>,
+    section_bytes: &[&[u8]],
     symbol_names: &ElfStrings<'_>,
 ) -> Result<Vec<CodeSection>> {
     let endian = file.endian();
     let mut code = Vec::new();
-    for section in sections
+    for (section, bytes) in sections
         .iter()
-        .filter(|s| matches!(s.kind, SectionKind::Program | SectionKind::Text))
+        .zip(section_bytes)
+        .filter(|(s, _)| matches!(s.kind, SectionKind::Program | SectionKind::Text))
     {
         let elf_section = file
             .section_by_index(object::SectionIndex(section.index))
@@ -408,10 +408,7 @@ fn read_code(
         code.push(CodeSection {
             section_index: section.index,
             section: section.name.clone(),
-            bytes: section_data
-                .get(&section.index)
-                .map(|b| b.to_vec())
-                .unwrap_or_default(),
+            bytes: bytes.to_vec(),
             relocations,
         });
     }
