@@ -4,11 +4,16 @@
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A cache directory.
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
+    /// The bytes the size limit covers, as this process last counted them plus what it has
+    /// stored since (`None`: not counted yet); shared by the clones of this cache, so that a
+    /// build's stores count the cache once rather than each ([`crate::build_cache::store`]).
+    counted_bytes: Arc<Mutex<Option<u64>>>,
 }
 
 impl Cache {
@@ -27,12 +32,23 @@ impl Cache {
             .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".cache/bpfgen")))
             .filter(|root| std::fs::create_dir_all(root).is_ok())
             .unwrap_or(fallback);
-        Cache { root }
+        Cache::at(root)
     }
 
     /// A cache rooted at `root`.
     pub fn at(root: PathBuf) -> Self {
-        Cache { root }
+        Cache {
+            root,
+            counted_bytes: Arc::default(),
+        }
+    }
+
+    /// The bytes the size limit covers as this process counted them (see the field), held
+    /// while the caller counts again or adds to them.
+    pub fn counted_bytes(&self) -> MutexGuard<'_, Option<u64>> {
+        self.counted_bytes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Where the cache lives.
