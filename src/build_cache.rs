@@ -10,7 +10,7 @@
 //! (results, manifests, generated and precompiled headers) are evicted. What each clang
 //! binary reports about itself is kept too ([`discover_clang`]).
 
-use crate::cache::{self, Cache};
+use crate::cache::{self, Cache, CountedBytes, dir_size};
 use crate::compile::{self, CompileOptions};
 use crate::content_hash::file_hash;
 use crate::error::{Error, Result};
@@ -223,35 +223,32 @@ pub fn store(
     let dir = path.parent().expect("entries have a directory");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
     write_atomic(&path, manifest.as_bytes())?;
-    let stored = result.object.len() + meta.len() + manifest.len();
-    keep_within(cache, max_bytes, stored as u64)
+    keep_within(cache, max_bytes, manifest.len() as u64)
 }
 
-/// Keeps the cache within `max_bytes` after a store of `stored` bytes. Counting the cache
-/// reads every entry's directory (a 3,000-entry cache: about 10,000 system calls, 0.1 s), so
-/// a process counts it at its first store and then adds what it stores, counting again (and
-/// evicting) only when that sum passes the limit. Entries other builds store meanwhile are
-/// seen at the next count: concurrent builds can pass the limit by what they store between
-/// counts.
+/// Keeps the cache within `max_bytes` after a store of `stored` bytes not counted yet (the
+/// result entry counted itself when [`Cache::get_or_create`] made it). Reading every entry's
+/// directory takes 30,000 system calls in a 3,000-entry cache, so it happens only when the
+/// cache's count ([`Cache::counted_bytes`]) passes the limit or there is no count.
 fn keep_within(cache: &Cache, max_bytes: u64, stored: u64) -> Result<()> {
-    let mut counted = cache.counted_bytes();
-    if let Some(bytes) = *counted
-        && bytes.saturating_add(stored) <= max_bytes
-    {
-        *counted = Some(bytes + stored);
-        return Ok(());
+    let mut count = cache.counted_bytes()?;
+    match count.get() {
+        Some(bytes) if bytes.saturating_add(stored) <= max_bytes => count.set(bytes + stored),
+        _ => evict_counted(cache, max_bytes, &mut count),
     }
-    *counted = Some(evict(cache, max_bytes)?);
-    Ok(())
 }
 
 /// What the size limit covers: every kind of entry a build leaves in the cache.
 const EVICTABLE: &[&str] = &["results", "manifests", "outputs", "pch", "vmlinux", "clang"];
 
 /// Deletes the least recently used cache entries (results, manifests, output records,
-/// precompiled and generated headers, clang probes) until they take at most `max_bytes`;
-/// returns the bytes the entries left take.
-pub fn evict(cache: &Cache, max_bytes: u64) -> Result<u64> {
+/// precompiled and generated headers, clang probes) until they take at most `max_bytes`.
+pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
+    evict_counted(cache, max_bytes, &mut cache.counted_bytes()?)
+}
+
+/// [`evict`] with the cache's count held, which it sets to what the entries left take.
+fn evict_counted(cache: &Cache, max_bytes: u64, count: &mut CountedBytes) -> Result<()> {
     let mut stored = entries(cache);
     let mut total: u64 = stored.iter().map(|(_, size, _)| size).sum();
     stored.sort();
@@ -263,7 +260,7 @@ pub fn evict(cache: &Cache, max_bytes: u64) -> Result<u64> {
         let _ = std::fs::remove_dir_all(&path);
         total = total.saturating_sub(size);
     }
-    Ok(total)
+    count.set(total)
 }
 
 /// How many entries the size limit covers, and how many bytes they take.
@@ -330,16 +327,6 @@ fn result_dir(cache: &Cache, manifest_key: &str, dependencies: &[Dependency]) ->
         .join(result_key(manifest_key, dependencies))
 }
 
-fn dir_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| entry.metadata().ok())
-        .map(|meta| meta.len())
-        .sum()
-}
-
 /// Finds clang ([`Clang::locate`]) and reads what it reports about itself (version, system
 /// include directories) from the cache, asking the binary only the first time it is seen:
 /// keyed by its path, size, mtime and inode.
@@ -404,6 +391,10 @@ mod tests {
         names
     }
 
+    fn count(cache: &Cache) -> Option<u64> {
+        cache.counted_bytes().unwrap().get()
+    }
+
     #[test]
     fn eviction_removes_the_oldest_results_first() {
         let dir = tempfile::tempdir().unwrap();
@@ -411,14 +402,19 @@ mod tests {
         for (i, name) in ["old", "mid", "new"].iter().enumerate() {
             old_result(&cache, name, 1000, 1000 + i as u64);
         }
-        assert_eq!(evict(&cache, 2500).unwrap(), 2000);
+        evict(&cache, 2500).unwrap();
         assert_eq!(results_left(&cache), ["mid", "new"]);
+        assert_eq!(count(&cache), Some(2000));
     }
 
     #[test]
-    fn stores_count_the_cache_once_and_again_past_the_limit() {
+    fn stores_read_the_cache_only_without_a_count_or_past_the_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::at(dir.path().to_path_buf());
+        // Two builds sharing the cache directory.
+        let (one, other) = (
+            Cache::at(dir.path().to_path_buf()),
+            Cache::at(dir.path().to_path_buf()),
+        );
         let limit = 10_000;
         // A stored result takes its object's bytes, 31 of meta.json and 19 of manifest.json.
         let compiled = |bytes: usize| CachedCompile {
@@ -426,27 +422,27 @@ mod tests {
             headers: Vec::new(),
             diagnostics: String::new(),
         };
-        // The first store counts the cache and evicts down to the limit: 4,150 bytes left.
-        old_result(&cache, "stale", 12_000, 998);
-        old_result(&cache, "kept", 4_000, 999);
-        store(&cache, "first", &compiled(100), &[], limit).unwrap();
-        assert_eq!(*cache.counted_bytes(), Some(4_150));
-        let left = results_left(&cache);
+        // With no count, a store reads the cache, evicts down to the limit and counts.
+        old_result(&one, "stale", 12_000, 998);
+        old_result(&one, "kept", 4_000, 999);
+        store(&one, "first", &compiled(100), &[], limit).unwrap();
+        assert_eq!(count(&one), Some(4_150));
+        let left = results_left(&one);
         assert!(left.contains(&"kept".into()) && !left.contains(&"stale".into()));
-        // Entries another build stores are not seen while this build's count stays within
-        // the limit, though they take the cache past it (10,300 bytes)...
-        old_result(&cache, "other-build", 3_000, 1001);
-        old_result(&cache, "another-build", 3_000, 1002);
-        store(&cache, "second", &compiled(100), &[], limit).unwrap();
-        assert_eq!(*cache.counted_bytes(), Some(4_300));
-        assert_eq!(results_left(&cache).len(), 5);
-        // ...and are at the next count, when this build's stores pass the limit: 16,050
-        // bytes, the two least recently used entries go.
-        store(&cache, "third", &compiled(5_700), &[], limit).unwrap();
-        assert_eq!(*cache.counted_bytes(), Some(9_050));
-        let left = results_left(&cache);
+        // Entries put there by hand are not seen while the count stays within the limit,
+        // though they take the cache past it (10,300 bytes)...
+        old_result(&one, "copied-in", 3_000, 1001);
+        old_result(&one, "copied-in-too", 3_000, 1002);
+        store(&other, "second", &compiled(100), &[], limit).unwrap();
+        assert_eq!(count(&one), Some(4_300), "the other build's store counts");
+        assert_eq!(results_left(&one).len(), 5);
+        // ...and are when stores pass the limit: 16,050 bytes, the two least recently used
+        // entries go.
+        store(&one, "third", &compiled(5_700), &[], limit).unwrap();
+        assert_eq!(count(&one), Some(9_050));
+        let left = results_left(&one);
         assert_eq!(left.len(), 4, "{left:?}");
-        assert!(left.contains(&"another-build".into()), "{left:?}");
-        assert!(!left.contains(&"kept".into()) && !left.contains(&"other-build".into()));
+        assert!(left.contains(&"copied-in-too".into()), "{left:?}");
+        assert!(!left.contains(&"kept".into()) && !left.contains(&"copied-in".into()));
     }
 }

@@ -3,17 +3,14 @@
 //! headers live here.
 
 use crate::error::{Error, Result};
+use std::io::{Read, Seek};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A cache directory.
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
-    /// The bytes the size limit covers, as this process last counted them plus what it has
-    /// stored since (`None`: not counted yet); shared by the clones of this cache, so that a
-    /// build's stores count the cache once rather than each ([`crate::build_cache::store`]).
-    counted_bytes: Arc<Mutex<Option<u64>>>,
 }
 
 impl Cache {
@@ -37,18 +34,35 @@ impl Cache {
 
     /// A cache rooted at `root`.
     pub fn at(root: PathBuf) -> Self {
-        Cache {
-            root,
-            counted_bytes: Arc::default(),
-        }
+        Cache { root }
     }
 
-    /// The bytes the size limit covers as this process counted them (see the field), held
-    /// while the caller counts again or adds to them.
-    pub fn counted_bytes(&self) -> MutexGuard<'_, Option<u64>> {
-        self.counted_bytes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The count of the bytes the cache's entries take, locked against every other build
+    /// using this cache until dropped.
+    pub fn counted_bytes(&self) -> Result<CountedBytes> {
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, &e))?;
+        let path = self.root.join("counted-bytes");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, &e))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| Error::io(&path, &e.into()))?;
+        Ok(CountedBytes { path, file })
+    }
+
+    /// Adds `bytes`, an entry just written, to the count of the bytes entries take, when
+    /// there is one. The count only spares builds a reading of the whole cache: failing to
+    /// keep it is no error (a count found unreadable is counted again).
+    pub fn count_stored(&self, bytes: u64) {
+        if let Ok(mut count) = self.counted_bytes()
+            && let Some(counted) = count.get()
+        {
+            let _ = count.set(counted.saturating_add(bytes));
+        }
     }
 
     /// Where the cache lives.
@@ -98,8 +112,50 @@ impl Cache {
         staging
             .persist(&path)
             .map_err(|e| Error::io(&path, &e.error))?;
+        self.count_stored(dir_size(&dir));
         Ok(path)
     }
+}
+
+/// `<cache>/counted-bytes`, locked: how many bytes the cache's entries take, as last counted
+/// by reading every entry ([`crate::build_cache::evict`]) plus what builds have stored since,
+/// so that a build need not read the whole cache to keep it within its size limit (as
+/// ccache keeps its size in counter files). Entries copied in or deleted by hand are seen at
+/// the next full count; a count that is absent or unreadable is no count.
+pub struct CountedBytes {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl CountedBytes {
+    /// The count, if there is one.
+    pub fn get(&mut self) -> Option<u64> {
+        let mut text = String::new();
+        let mut file = &self.file;
+        file.rewind().ok()?;
+        file.read_to_string(&mut text).ok()?;
+        text.trim().parse().ok()
+    }
+
+    /// Records `bytes` as the count.
+    pub fn set(&mut self, bytes: u64) -> Result<()> {
+        let io = |e: std::io::Error| Error::io(&self.path, &e);
+        self.file.set_len(0).map_err(io)?;
+        self.file
+            .write_all_at(format!("{bytes}\n").as_bytes(), 0)
+            .map_err(io)
+    }
+}
+
+/// The bytes of the files in `dir` (an entry's directory).
+pub fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.metadata().ok())
+        .map(|meta| meta.len())
+        .sum()
 }
 
 /// Marks an entry as recently used: eviction goes by the entry directory's modification time.
@@ -166,5 +222,22 @@ mod tests {
             .unwrap()
             .collect();
         assert_eq!(names.len(), 1, "no staging files left");
+    }
+
+    #[test]
+    fn what_is_stored_adds_to_a_count_and_makes_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().to_path_buf());
+        let make = |path: &Path| std::fs::write(path, "12345").map_err(|e| Error::io(path, &e));
+        cache.get_or_create("k", "a", "f.h", make).unwrap();
+        assert_eq!(cache.counted_bytes().unwrap().get(), None);
+        cache.counted_bytes().unwrap().set(100).unwrap();
+        cache.get_or_create("k", "b", "f.h", make).unwrap();
+        cache.get_or_create("k", "b", "f.h", make).unwrap();
+        cache.count_stored(7);
+        assert_eq!(cache.counted_bytes().unwrap().get(), Some(112));
+        std::fs::write(dir.path().join("counted-bytes"), "not a number").unwrap();
+        cache.count_stored(7);
+        assert_eq!(cache.counted_bytes().unwrap().get(), None);
     }
 }

@@ -95,7 +95,10 @@ pub fn store(cache: &Cache, key: &str, record: &Record) -> Result<()> {
     let path = record_path(cache, key);
     let dir = path.parent().expect("records have a directory");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
-    write_atomic(&path, record.to_json().to_string().as_bytes())
+    let text = record.to_json().to_string();
+    write_atomic(&path, text.as_bytes())?;
+    cache.count_stored(text.len() as u64);
+    Ok(())
 }
 
 fn record_path(cache: &Cache, key: &str) -> PathBuf {
