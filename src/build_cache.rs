@@ -10,7 +10,7 @@
 //! (results, manifests, generated and precompiled headers) are evicted. What each clang
 //! binary reports about itself is kept too ([`discover_clang`]).
 
-use crate::cache::{self, Cache, CountedBytes, dir_size};
+use crate::cache::{self, Cache, dir_size};
 use crate::compile::{self, CompileOptions};
 use crate::content_hash::file_hash;
 use crate::error::{Error, Result};
@@ -231,10 +231,14 @@ pub fn store(
 /// directory takes 30,000 system calls in a 3,000-entry cache, so it happens only when the
 /// cache's count ([`Cache::counted_bytes`]) passes the limit or there is no count.
 fn keep_within(cache: &Cache, max_bytes: u64, stored: u64) -> Result<()> {
-    let mut count = cache.counted_bytes()?;
+    let Ok(mut count) = cache.counted_bytes() else {
+        // No count to keep (a file system without file locks): the cache is read each time.
+        remove_least_recently_used(cache, max_bytes);
+        return Ok(());
+    };
     match count.get() {
         Some(bytes) if bytes.saturating_add(stored) <= max_bytes => count.set(bytes + stored),
-        _ => evict_counted(cache, max_bytes, &mut count),
+        _ => count.set(remove_least_recently_used(cache, max_bytes)),
     }
 }
 
@@ -242,13 +246,20 @@ fn keep_within(cache: &Cache, max_bytes: u64, stored: u64) -> Result<()> {
 const EVICTABLE: &[&str] = &["results", "manifests", "outputs", "pch", "vmlinux", "clang"];
 
 /// Deletes the least recently used cache entries (results, manifests, output records,
-/// precompiled and generated headers, clang probes) until they take at most `max_bytes`.
+/// precompiled and generated headers, clang probes) until they take at most `max_bytes`,
+/// and counts what is left ([`Cache::counted_bytes`]).
 pub fn evict(cache: &Cache, max_bytes: u64) -> Result<()> {
-    evict_counted(cache, max_bytes, &mut cache.counted_bytes()?)
+    let mut count = cache.counted_bytes();
+    let left = remove_least_recently_used(cache, max_bytes);
+    match &mut count {
+        Ok(count) => count.set(left),
+        Err(_) => Ok(()),
+    }
 }
 
-/// [`evict`] with the cache's count held, which it sets to what the entries left take.
-fn evict_counted(cache: &Cache, max_bytes: u64, count: &mut CountedBytes) -> Result<()> {
+/// Reads every entry and deletes the least recently used until they take at most
+/// `max_bytes`; returns the bytes the entries left take.
+fn remove_least_recently_used(cache: &Cache, max_bytes: u64) -> u64 {
     let mut stored = entries(cache);
     let mut total: u64 = stored.iter().map(|(_, size, _)| size).sum();
     stored.sort();
@@ -260,7 +271,7 @@ fn evict_counted(cache: &Cache, max_bytes: u64, count: &mut CountedBytes) -> Res
         let _ = std::fs::remove_dir_all(&path);
         total = total.saturating_sub(size);
     }
-    count.set(total)
+    total
 }
 
 /// How many entries the size limit covers, and how many bytes they take.
@@ -444,5 +455,22 @@ mod tests {
         assert_eq!(left.len(), 4, "{left:?}");
         assert!(left.contains(&"copied-in-too".into()), "{left:?}");
         assert!(!left.contains(&"kept".into()) && !left.contains(&"copied-in".into()));
+    }
+
+    #[test]
+    fn without_a_count_every_store_reads_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().to_path_buf());
+        // A count that cannot be opened (here a directory in its place).
+        std::fs::create_dir(dir.path().join("counted-bytes")).unwrap();
+        let compiled = CachedCompile {
+            object: vec![1; 100],
+            headers: Vec::new(),
+            diagnostics: String::new(),
+        };
+        store(&cache, "first", &compiled, &[], 1_000).unwrap();
+        old_result(&cache, "stale", 2_000, 999);
+        store(&cache, "second", &compiled, &[], 1_000).unwrap();
+        assert!(!results_left(&cache).contains(&"stale".into()));
     }
 }
