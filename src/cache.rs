@@ -38,9 +38,8 @@ impl Cache {
     }
 
     /// The count of the bytes the cache's entries take, locked against every other build
-    /// using this cache until dropped.
+    /// using this cache until dropped; an error when the cache directory does not exist.
     pub fn counted_bytes(&self) -> Result<CountedBytes> {
-        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, &e))?;
         let path = self.root.join("counted-bytes");
         let file = std::fs::OpenOptions::new()
             .create(true)

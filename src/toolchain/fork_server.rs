@@ -120,10 +120,12 @@ mod server {
                 return Err(refused("not an ELF executable"));
             }
             if std::env::var_os("LD_PRELOAD").is_some_and(|value| !value.is_empty())
-                || command.get_current_dir().is_some()
                 || command.get_envs().any(|(name, _)| name == "LD_PRELOAD")
             {
                 return Err(refused("the environment preloads a library"));
+            }
+            if command.get_current_dir().is_some() {
+                return Err(refused("the command runs in another directory"));
             }
             let (ours, theirs) = rustix::net::socketpair(
                 AddressFamily::UNIX,
